@@ -1,0 +1,1 @@
+export * from './falai-error.js';
