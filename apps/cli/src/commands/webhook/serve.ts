@@ -1,0 +1,220 @@
+import type { OutputFile, PendingRecord, WebhookEvent } from '@falai/core';
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../../base-command.js';
+import { forceFlag, outFlag } from '../../flags.js';
+
+/** What `falai webhook serve --json` prints last, when the receiver stops. */
+export interface WebhookServeSummary {
+  readonly url: string;
+  readonly jwksUrl: string;
+  readonly store: string;
+  /** Deliveries answered, by what happened to them. */
+  readonly finalised: number;
+  readonly duplicates: number;
+  readonly unknown: number;
+  readonly rejected: number;
+  readonly downloaded: number;
+  readonly downloadFailed: number;
+  readonly storeErrors: number;
+}
+
+/** One `--json` line per event; `result` bodies are left out (they can be large). */
+function eventLine(event: WebhookEvent): Record<string, unknown> {
+  switch (event.kind) {
+    case 'finalised':
+      return {
+        event: event.kind,
+        requestId: event.record.requestId,
+        endpointId: event.record.endpointId,
+        status: event.record.status,
+        ...(event.record.error ? { error: event.record.error } : {}),
+      };
+    case 'duplicate':
+      return { event: event.kind, requestId: event.record.requestId, status: event.record.status };
+    case 'unknown':
+      return { event: event.kind, requestId: event.delivery.requestId };
+    case 'rejected':
+      return {
+        event: event.kind,
+        status: event.status,
+        reason: event.reason,
+        message: event.message,
+      };
+    case 'downloaded':
+      return { event: event.kind, requestId: event.requestId, outputs: event.outputs };
+    default:
+      return { event: event.kind, requestId: event.requestId, message: event.message };
+  }
+}
+
+/** The same event for a person reading the terminal. */
+function eventText(event: WebhookEvent): string {
+  switch (event.kind) {
+    case 'finalised': {
+      const { record } = event;
+      const why = record.error ? `  ${record.error.code}: ${record.error.message}` : '';
+      return `${record.requestId}  ${record.status}  ${record.endpointId}${why}`;
+    }
+    case 'duplicate':
+      return `${event.record.requestId}  duplicate delivery (already ${event.record.status})`;
+    case 'unknown':
+      return `${event.delivery.requestId}  not in the store; acknowledged and ignored`;
+    case 'rejected':
+      return `rejected (${event.status} ${event.reason}): ${event.message}`;
+    case 'downloaded':
+      return `${event.requestId}  saved ${event.outputs.map((file: OutputFile) => file.path).join(', ')}`;
+    case 'download-failed':
+      return `${event.requestId}  download failed: ${event.message}`;
+    case 'store-error':
+      return `${event.requestId}  store error (fal will retry): ${event.message}`;
+  }
+}
+
+/** `falai webhook serve`: receive fal's completion calls instead of polling. */
+export default class WebhookServe extends BaseCommand<typeof WebhookServe> {
+  static override summary =
+    'Receive fal webhooks: verify each delivery and finalise the stored request.';
+  static override description =
+    `Runs a small HTTP receiver until Ctrl-C. Each delivery's Ed25519 signature is checked against fal's JWKS (<rest base URL>/.well-known/jwks.json, so --base-url pointing at the emulator trusts the emulator's key) and its timestamp must be within 5 minutes. A verified delivery finalises the matching pending request in the store with a conditional update, so fal's retries and several receivers sharing one store (Redis, SQLite, file) finalise each request exactly once. Deliveries for requests the store does not know are acknowledged (fal would otherwise retry them for 2 hours) and reported. With --download, outputs are saved after the answer is sent.
+
+fal must be able to reach the URL: run it behind a reverse proxy or a tunnel and pass that public URL to submit --webhook.
+
+With --json, stdout carries one JSON object per line: first {"event":"listening",...}, then one per delivery event (finalised, duplicate, unknown, rejected, downloaded, download-failed, store-error), and on exit a summary with the counts.`;
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --port 8788',
+    '<%= config.bin %> <%= command.id %> --port 8788 --download --out ./renders --store redis://127.0.0.1:6379/0',
+    '<%= config.bin %> submit fal-ai/nano-banana-pro --set prompt="a red fox" --webhook https://hooks.example.com/',
+  ];
+  static override flags = {
+    port: Flags.integer({
+      char: 'p',
+      description: 'Port to listen on (0 picks a free one).',
+      default: 8788,
+      min: 0,
+      max: 65_535,
+    }),
+    host: Flags.string({
+      description: 'Interface to listen on; use 0.0.0.0 only behind something that terminates TLS.',
+      default: '127.0.0.1',
+    }),
+    download: Flags.boolean({
+      description: 'Save the outputs of completed requests (after answering the delivery).',
+      default: false,
+    }),
+    out: outFlag(),
+    force: forceFlag(),
+    'jwks-url': Flags.string({
+      description:
+        'Where the signing keys are published (default: <rest base URL>/.well-known/jwks.json).',
+    }),
+  };
+
+  /** Resolves when the receiver should stop: SIGINT or SIGTERM. Tests override it. */
+  protected waitForStop(): Promise<void> {
+    return new Promise((resolve) => {
+      const stop = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        resolve();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+  }
+
+  /** One line per JSON object, so `--json` output is NDJSON from start to summary. */
+  protected override logJson(json: unknown): void {
+    process.stdout.write(`${JSON.stringify(json)}\n`);
+  }
+
+  async run(): Promise<WebhookServeSummary> {
+    const [settings, store] = await Promise.all([this.settings(), this.store()]);
+    const { createWebhookHandler, createWebhookServer, createWebhookVerifier } = await import(
+      '@falai/core'
+    );
+    const verifier = createWebhookVerifier({
+      restBaseUrl: settings.baseUrls.rest,
+      ...(this.flags['jwks-url'] ? { jwksUrl: this.flags['jwks-url'] } : {}),
+    });
+    const counts = {
+      finalised: 0,
+      duplicates: 0,
+      unknown: 0,
+      rejected: 0,
+      downloaded: 0,
+      downloadFailed: 0,
+      storeErrors: 0,
+    };
+    const counter: Record<WebhookEvent['kind'], keyof typeof counts> = {
+      finalised: 'finalised',
+      duplicate: 'duplicates',
+      unknown: 'unknown',
+      rejected: 'rejected',
+      downloaded: 'downloaded',
+      'download-failed': 'downloadFailed',
+      'store-error': 'storeErrors',
+    };
+    const json = this.jsonEnabled();
+    const outDir = this.flags.out ?? settings.outputDir;
+    let download: ((record: PendingRecord) => Promise<OutputFile[]>) | undefined;
+    if (this.flags.download) {
+      const { downloadOutputs } = await import('../../download.js');
+      download = (record) =>
+        downloadOutputs({
+          requestId: record.requestId,
+          result: record.result,
+          outDir,
+          force: this.flags.force,
+        });
+    }
+    const handler = createWebhookHandler({
+      verifier,
+      store,
+      ...(download ? { download } : {}),
+      onDelivery: (event) => {
+        counts[counter[event.kind]] += 1;
+        if (json) this.logJson(eventLine(event));
+        else if (
+          event.kind === 'rejected' ||
+          event.kind === 'unknown' ||
+          event.kind.endsWith('error') ||
+          event.kind === 'download-failed'
+        ) {
+          process.stderr.write(`${eventText(event)}\n`);
+        } else this.log(eventText(event));
+      },
+    });
+    const server = await createWebhookServer({
+      port: this.flags.port,
+      host: this.flags.host,
+      handler,
+    });
+    const stopped = this.waitForStop();
+    if (json) {
+      this.logJson({
+        event: 'listening',
+        url: server.url,
+        jwksUrl: verifier.jwksUrl,
+        store: store.location,
+      });
+    } else {
+      this.log(`Listening for fal webhooks on ${server.url}`);
+      this.note(`Keys from ${verifier.jwksUrl}; records in ${store.kind} store ${store.location}.`);
+      if (store.kind === 'memory') {
+        this.note(
+          'The memory store only knows requests submitted by this process; use a file, SQLite or Redis store shared with submit.',
+        );
+      }
+      this.note(
+        `Submit with: falai submit <endpoint> … --webhook ${server.url}  (fal must reach it: use a tunnel or reverse proxy for the real service). Ctrl-C stops.`,
+      );
+    }
+    await stopped;
+    await server.close();
+    await handler.idle();
+    this.note(
+      `Stopped. ${counts.finalised} finalised, ${counts.duplicates} duplicates, ${counts.unknown} unknown, ${counts.rejected} rejected.`,
+    );
+    return { url: server.url, jwksUrl: verifier.jwksUrl, store: store.location, ...counts };
+  }
+}

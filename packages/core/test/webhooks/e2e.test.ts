@@ -1,0 +1,167 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Emulator } from '@falai/emulator';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  createFalClient,
+  createWebhookHandler,
+  createWebhookServer,
+  createWebhookVerifier,
+  newPendingRecord,
+  type PendingStore,
+  type WebhookEvent,
+  type WebhookServer,
+} from '../../src/index.js';
+import { memoryStore } from './helpers.js';
+
+const ENDPOINT = 'fal-ai/nano-banana-pro';
+const JOBS = 100;
+
+let emulator: Emulator | undefined;
+let receiver: WebhookServer | undefined;
+afterEach(async () => {
+  await receiver?.close();
+  await emulator?.close();
+  receiver = undefined;
+  emulator = undefined;
+});
+
+/** Submits like `falai submit --webhook`: the queue client's submit, then the store record. */
+async function submitAll(store: PendingStore, webhookUrl: string): Promise<string[]> {
+  const client = createFalClient({ baseUrl: emulator!.url, credentials: 'test-id:test-secret' });
+  const submitOne = async (index: number): Promise<string> => {
+    const { requestId } = await client.submit(ENDPOINT, { prompt: `job ${index}` }, { webhookUrl });
+    await store.put(newPendingRecord({ requestId, endpointId: ENDPOINT, webhookUrl }));
+    return requestId;
+  };
+  return Promise.all(Array.from({ length: JOBS }, (_, index) => submitOne(index)));
+}
+
+/** Resolves once every id has a `finalised` event; a lost delivery fails on the test timeout. */
+function allFinalised(events: WebhookEvent[], ids: readonly string[]): Promise<void> {
+  return new Promise((resolve) => {
+    const check = () => {
+      const done = new Set(
+        events.flatMap((event) => (event.kind === 'finalised' ? [event.record.requestId] : [])),
+      );
+      if (ids.every((id) => done.has(id))) resolve();
+      else setTimeout(check, 20);
+    };
+    check();
+  });
+}
+
+describe('emulator → receiver → store', () => {
+  it(`finalises ${JOBS} jobs exactly once, even when first deliveries fail`, async () => {
+    const { startEmulator } = await import('@falai/emulator');
+    emulator = await startEmulator({
+      port: 0,
+      defaultLatency: { queueMs: [5, 40], runMs: [10, 80] },
+      webhook: { retries: 10, retryDelayMs: 20 },
+    });
+    emulator.setModel(ENDPOINT, { output: { images: [{ url: 'https://example.invalid/x.png' }] } });
+    const store = memoryStore();
+    const events: WebhookEvent[] = [];
+    const handler = createWebhookHandler({
+      verifier: createWebhookVerifier({ restBaseUrl: emulator.url }),
+      store,
+      onDelivery: (event) => events.push(event),
+    });
+    // Fault: every third job's first delivery gets a 500; the emulator must deliver it again.
+    const refused = new Set<string>();
+    let counter = 0;
+    const faulty = (request: IncomingMessage, response: ServerResponse) => {
+      const id = String(request.headers['x-fal-webhook-request-id']);
+      counter += 1;
+      if (counter % 3 === 0 && !refused.has(id)) {
+        refused.add(id);
+        request.resume();
+        response.writeHead(500).end('try again');
+        return;
+      }
+      handler(request, response);
+    };
+    receiver = await createWebhookServer({ port: 0, handler: faulty });
+
+    const ids = await submitAll(store, receiver.url);
+    expect(new Set(ids).size).toBe(JOBS);
+    await allFinalised(events, ids);
+
+    const finalised = events.filter((event) => event.kind === 'finalised');
+    expect(finalised).toHaveLength(JOBS);
+    expect(events.filter((event) => event.kind === 'rejected')).toEqual([]);
+    const records = await Promise.all(ids.map((id) => store.get(id)));
+    for (const record of records) {
+      expect(record?.status).toBe('completed');
+      expect(record?.result).toEqual({ images: [{ url: 'https://example.invalid/x.png' }] });
+    }
+    expect(refused.size).toBeGreaterThan(0);
+    // Every refused delivery was retried by the emulator and then accepted.
+    const deliveries = emulator.log.filter((entry) => entry.kind === 'webhook-delivery');
+    for (const id of refused) {
+      const statuses = deliveries.filter((entry) => entry.requestId === id).map((e) => e.status);
+      expect(statuses[0]).toBe(500);
+      expect(statuses.at(-1)).toBe(200);
+    }
+    // The receiver fetched the emulator's JWKS once for all of it.
+    expect(emulator.log.filter((entry) => entry.kind === 'jwks')).toHaveLength(1);
+  });
+
+  it('records a failed job, and picks up a rotated emulator key with one JWKS refresh', async () => {
+    const { startEmulator } = await import('@falai/emulator');
+    emulator = await startEmulator({
+      port: 0,
+      defaultLatency: { queueMs: 5, runMs: 10 },
+      webhook: { retries: 5, retryDelayMs: 20 },
+    });
+    emulator.setModel(ENDPOINT, {
+      completeWithError: {
+        status: 422,
+        body: { detail: [{ loc: ['body', 'prompt'], msg: 'too long', type: 'string_too_long' }] },
+      },
+    });
+    const store = memoryStore();
+    const events: WebhookEvent[] = [];
+    const clock = { now: Date.now() };
+    const verifier = createWebhookVerifier({
+      restBaseUrl: emulator.url,
+      now: () => clock.now,
+      minRefreshIntervalMs: 60_000,
+    });
+    const handler = createWebhookHandler({
+      verifier,
+      store,
+      onDelivery: (event) => events.push(event),
+    });
+    receiver = await createWebhookServer({ port: 0, handler });
+
+    const submit = async () => {
+      const response = await fetch(
+        `${emulator!.url}/${ENDPOINT}?fal_webhook=${encodeURIComponent(receiver!.url)}`,
+        {
+          method: 'POST',
+          headers: { authorization: 'Key test-id:test-secret' },
+          body: JSON.stringify({ prompt: 'x'.repeat(50) }),
+        },
+      );
+      const { request_id: requestId } = (await response.json()) as { request_id: string };
+      await store.put(newPendingRecord({ requestId, endpointId: ENDPOINT }));
+      return requestId;
+    };
+
+    const first = await submit();
+    await allFinalised(events, [first]);
+    const failed = await store.get(first);
+    expect(failed?.status).toBe('failed');
+    expect(failed?.error).toMatchObject({
+      code: 'INPUT_INVALID',
+      details: { issues: [{ path: ['prompt'], message: 'too long', kind: 'string_too_long' }] },
+    });
+
+    emulator.rotateWebhookKey();
+    clock.now = Date.now() + 61_000; // past the refresh interval; still inside ±300 s
+    const second = await submit();
+    await allFinalised(events, [second]);
+    expect(verifier.jwksFetches).toBe(2);
+    expect(events.filter((event) => event.kind === 'rejected')).toEqual([]);
+  });
+});
