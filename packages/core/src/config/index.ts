@@ -1,1 +1,3 @@
-export {};
+export * from './config-file.js';
+export * from './paths.js';
+export * from './settings.js';

@@ -1,0 +1,142 @@
+import { AuthError, type CredentialSourceAttempt } from '../errors/index.js';
+import { maskKey } from './mask.js';
+import { type CredentialSourceOptions, credentialSources } from './sources.js';
+
+/** A FAL_KEY and where it came from. Serialising or inspecting it shows only the mask. */
+export interface ResolvedCredentials {
+  readonly key: string;
+  readonly source: string;
+  readonly masked: string;
+}
+
+const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');
+
+/**
+ * Holds the key in a private field behind a getter, so `JSON.stringify`, spreading,
+ * `Object.keys` and `util.inspect` never reveal it.
+ */
+class Credentials implements ResolvedCredentials {
+  readonly #key: string;
+  readonly source: string;
+  readonly masked: string;
+
+  constructor(key: string, source: string) {
+    this.#key = key;
+    this.source = source;
+    this.masked = maskKey(key);
+  }
+
+  get key(): string {
+    return this.#key;
+  }
+
+  toJSON(): { source: string; masked: string } {
+    return { source: this.source, masked: this.masked };
+  }
+
+  toString(): string {
+    return `${this.masked} (from ${this.source})`;
+  }
+
+  [inspectSymbol](): string {
+    return `ResolvedCredentials { source: ${JSON.stringify(this.source)}, masked: ${JSON.stringify(this.masked)} }`;
+  }
+}
+
+/** Wraps a key as {@link ResolvedCredentials} after checking its shape. */
+export function makeCredentials(key: string, source: string): ResolvedCredentials {
+  assertKeyFormat(key, source);
+  return new Credentials(key.trim(), source);
+}
+
+/**
+ * Rejects keys without the `:` between id and secret before any request is sent;
+ * fal would answer 401 "Invalid Key Authorization header format" anyway.
+ */
+export function assertKeyFormat(key: string, source: string): void {
+  const trimmed = key.trim();
+  const colon = trimmed.indexOf(':');
+  if (colon <= 0 || colon === trimmed.length - 1 || /\s/.test(trimmed)) {
+    throw new AuthError(
+      'AUTH_INVALID',
+      `The FAL_KEY from ${source} (${maskKey(trimmed)}) is malformed: fal keys look like <key_id>:<key_secret>. Copy the whole key from https://fal.ai/dashboard/keys.`,
+      { details: { source, masked: maskKey(trimmed) } },
+    );
+  }
+}
+
+/** Options of {@link resolveCredentials}. */
+export type ResolveCredentialsOptions = CredentialSourceOptions;
+
+/**
+ * Finds the FAL_KEY: the first source holding one wins. Throws AUTH_MISSING listing
+ * every source tried (result and fix in `details.sources`), or AUTH_INVALID naming the
+ * source of a malformed key.
+ */
+export async function resolveCredentials(
+  options: ResolveCredentialsOptions = {},
+): Promise<ResolvedCredentials> {
+  const attempts: CredentialSourceAttempt[] = [];
+  for (const candidate of credentialSources(options)) {
+    const reading = await candidate.read();
+    if (reading.key !== undefined) return makeCredentials(reading.key, candidate.source);
+    attempts.push({ source: candidate.source, result: reading.result, fix: candidate.fix });
+  }
+  const lines = attempts.map(
+    (attempt, index) => `  ${index + 1}. ${attempt.source}: ${attempt.result} → ${attempt.fix}`,
+  );
+  throw new AuthError(
+    'AUTH_MISSING',
+    `No FAL_KEY found. Sources tried, in order:\n${lines.join('\n')}\nSet one of them; the simplest is: export FAL_KEY=<key_id>:<key_secret>`,
+    { details: { sources: attempts } },
+  );
+}
+
+/** One credential source as `check-key` shows it. */
+export interface CredentialSourceReport extends CredentialSourceAttempt {
+  readonly found: boolean;
+  /** The masked key, when one was found. */
+  readonly masked?: string;
+  /** False when a key was found but is malformed. */
+  readonly valid?: boolean;
+  /** True for the source {@link resolveCredentials} would use. */
+  readonly selected: boolean;
+}
+
+/** Probes every source, found or not, for `check-key`; keys appear masked only. */
+export async function describeCredentialSources(
+  options: ResolveCredentialsOptions = {},
+): Promise<CredentialSourceReport[]> {
+  const reports: CredentialSourceReport[] = [];
+  let selected = false;
+  for (const candidate of credentialSources(options)) {
+    const reading = await candidate.read();
+    if (reading.key === undefined) {
+      reports.push({
+        source: candidate.source,
+        result: reading.result,
+        fix: candidate.fix,
+        found: false,
+        selected: false,
+      });
+      continue;
+    }
+    let valid = true;
+    try {
+      assertKeyFormat(reading.key, candidate.source);
+    } catch {
+      valid = false;
+    }
+    reports.push({
+      source: candidate.source,
+      result: valid ? reading.result : `${reading.result}, but malformed (no ":")`,
+      fix: candidate.fix,
+      found: true,
+      masked: maskKey(reading.key),
+      valid,
+      selected: !selected,
+    });
+    selected = true;
+  }
+  return reports;
+}

@@ -1,0 +1,180 @@
+import { ConfigError } from '../errors/index.js';
+import { type FalaiConfigFile, readConfigFile } from './config-file.js';
+import {
+  type EnvLike,
+  expandPath,
+  falaiConfigLocation,
+  nonEmpty,
+  type OpenclawPaths,
+  openclawPaths,
+} from './paths.js';
+
+/** fal's real hosts (fal-api-reference.md §0). */
+export const DEFAULT_BASE_URLS = {
+  queue: 'https://queue.fal.run',
+  run: 'https://fal.run',
+  rest: 'https://rest.fal.ai',
+} as const;
+
+/** Where a setting's value came from, so messages can say "from env FALAI_STORE". */
+export interface SettingSource {
+  readonly kind: 'flag' | 'env' | 'config' | 'default';
+  /** Human label: `flag --base-url`, `env FALAI_QUEUE_URL`, `config file /x/config.json`, `default`. */
+  readonly label: string;
+}
+
+/** Every setting falai needs, resolved once at the edge and frozen. */
+export interface FalaiSettings {
+  readonly baseUrls: { readonly queue: string; readonly run: string; readonly rest: string };
+  /** Store spec (`file:<path>`, `sqlite:<path>`, `redis://…`); unset means the default store. */
+  readonly store?: string;
+  readonly outputDir: string;
+  readonly modelsDir?: string;
+  readonly configPath: string;
+  readonly configDir: string;
+  readonly openclaw: OpenclawPaths;
+  /** Source of each setting above, keyed by name (`baseUrls.queue`, `store`, …). */
+  readonly sources: Readonly<Record<string, SettingSource>>;
+}
+
+/** Options of {@link resolveSettings}; everything defaults to the current process. */
+export interface ResolveSettingsOptions {
+  readonly env?: EnvLike;
+  readonly cwd?: string;
+  readonly flags?: {
+    readonly baseUrl?: string;
+    readonly store?: string;
+    readonly outputDir?: string;
+    readonly configPath?: string;
+  };
+}
+
+interface Candidate {
+  readonly value: string | undefined;
+  readonly source: SettingSource;
+}
+
+function pick(candidates: readonly Candidate[]): Candidate | undefined {
+  return candidates.find((candidate) => nonEmpty(candidate.value) !== undefined);
+}
+
+/** Validates and normalises a base URL (no trailing slash); the error names setting + source. */
+export function normaliseBaseUrl(value: string, setting: string, source: string): string {
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    throw new ConfigError(
+      `Invalid ${setting} "${value}" from ${source}: not a URL. Use e.g. http://127.0.0.1:8787.`,
+      { details: { setting, source } },
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new ConfigError(
+      `Invalid ${setting} "${value}" from ${source}: only http(s) URLs work. Use e.g. http://127.0.0.1:8787.`,
+      { details: { setting, source } },
+    );
+  if (url.search || url.hash)
+    throw new ConfigError(
+      `Invalid ${setting} "${value}" from ${source}: remove the query string or fragment.`,
+      { details: { setting, source } },
+    );
+  return url.toString().replace(/\/+$/, '');
+}
+
+/**
+ * Resolves settings once: flags > env > config file > defaults. Each value keeps its
+ * source. An invalid value throws a ConfigError naming the setting and the source.
+ * The API key is not part of settings: credentials are resolved lazily (see auth).
+ */
+export async function resolveSettings(
+  options: ResolveSettingsOptions = {},
+): Promise<FalaiSettings> {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const flags = options.flags ?? {};
+  const location = falaiConfigLocation(env);
+  const sources: Record<string, SettingSource> = {};
+
+  const configPath = flags.configPath
+    ? expandPath(flags.configPath, env, cwd)
+    : location.configPath;
+  sources.configPath = flags.configPath
+    ? { kind: 'flag', label: 'flag --config' }
+    : sourceOf(location.pathSource);
+  sources.configDir = sourceOf(location.dirSource);
+
+  const file: FalaiConfigFile = await readConfigFile(configPath);
+  const fileSource: SettingSource = { kind: 'config', label: `config file ${configPath}` };
+  const envSource = (name: string): SettingSource => ({ kind: 'env', label: `env ${name}` });
+  const flagSource = (name: string): SettingSource => ({ kind: 'flag', label: `flag --${name}` });
+
+  const baseUrls = {} as { queue: string; run: string; rest: string };
+  for (const host of ['queue', 'run', 'rest'] as const) {
+    const specific = `FALAI_${host.toUpperCase()}_URL`;
+    const chosen = pick([
+      { value: flags.baseUrl, source: flagSource('base-url') },
+      { value: env[specific], source: envSource(specific) },
+      { value: env.FALAI_BASE_URL, source: envSource('FALAI_BASE_URL') },
+      { value: file.baseUrl, source: fileSource },
+    ]);
+    const setting = `baseUrls.${host}`;
+    if (chosen?.value) {
+      baseUrls[host] = normaliseBaseUrl(chosen.value, setting, chosen.source.label);
+      sources[setting] = chosen.source;
+    } else {
+      baseUrls[host] = DEFAULT_BASE_URLS[host];
+      sources[setting] = { kind: 'default', label: 'default' };
+    }
+  }
+
+  const store = pick([
+    { value: flags.store, source: flagSource('store') },
+    { value: env.FALAI_STORE, source: envSource('FALAI_STORE') },
+    { value: file.store, source: fileSource },
+  ]);
+  if (store) sources.store = store.source;
+
+  const outputDir = pick([
+    { value: flags.outputDir, source: flagSource('output-dir') },
+    { value: env.FALAI_OUTPUT_DIR, source: envSource('FALAI_OUTPUT_DIR') },
+    { value: file.outputDir, source: fileSource },
+  ]);
+  sources.outputDir = outputDir?.source ?? { kind: 'default', label: 'default' };
+
+  const modelsDir = pick([
+    { value: env.FALAI_MODELS_DIR, source: envSource('FALAI_MODELS_DIR') },
+    { value: file.modelsDir, source: fileSource },
+  ]);
+  if (modelsDir) sources.modelsDir = modelsDir.source;
+
+  const openclaw = openclawPaths(env);
+  sources.openclaw = {
+    kind:
+      env.OPENCLAW_STATE_DIR || env.OPENCLAW_PROFILE || env.OPENCLAW_WORKSPACE_DIR
+        ? 'env'
+        : 'default',
+    label:
+      ['OPENCLAW_STATE_DIR', 'OPENCLAW_PROFILE', 'OPENCLAW_CONFIG_PATH', 'OPENCLAW_WORKSPACE_DIR']
+        .filter((name) => nonEmpty(env[name]))
+        .map((name) => `env ${name}`)
+        .join(', ') || 'default',
+  };
+
+  const settings: FalaiSettings = {
+    baseUrls: Object.freeze(baseUrls),
+    ...(store?.value ? { store: store.value.trim() } : {}),
+    // Default: ./falai-output, so an agent running in its workspace keeps media there.
+    outputDir: expandPath(outputDir?.value?.trim() ?? 'falai-output', env, cwd),
+    ...(modelsDir?.value ? { modelsDir: expandPath(modelsDir.value.trim(), env, cwd) } : {}),
+    configPath,
+    configDir: location.configDir,
+    openclaw: Object.freeze({ ...openclaw }),
+    sources: Object.freeze(sources),
+  };
+  return Object.freeze(settings);
+}
+
+function sourceOf(label: string): SettingSource {
+  return label === 'default' ? { kind: 'default', label } : { kind: 'env', label };
+}

@@ -1,0 +1,360 @@
+import { createRequire } from 'node:module';
+import { ofetch } from 'ofetch';
+import { assertKeyFormat, resolveCredentials } from '../auth/credentials.js';
+import { redactKey } from '../auth/mask.js';
+import { DEFAULT_BASE_URLS, normaliseBaseUrl } from '../config/settings.js';
+import { ApiError, InputError } from '../errors/index.js';
+import { formatEndpointId, parseEndpointId, queueBasePath } from './endpoint-id.js';
+import { type HttpContext, httpCall } from './http.js';
+import { mergeRetryPolicies, type RetryPolicies } from './retry.js';
+import {
+  isStillRunning,
+  isStoredResultError,
+  normaliseStatus,
+  outcomeFromResult,
+} from './status.js';
+import { streamStatusEvents } from './stream.js';
+import type {
+  CallOptions,
+  CancelResult,
+  FalClient,
+  FalClientOptions,
+  QueueStatus,
+  StorageLifecycle,
+  SubmitOptions,
+  SubmitResult,
+} from './types.js';
+import { uploadFile } from './upload.js';
+import { waitForRequest } from './wait.js';
+
+/** @default per HTTP call */
+export const DEFAULT_TIMEOUT_MS = 60_000;
+let userAgent: string | undefined;
+/** `falai/<version of @falai/core>`, read once from package.json (same depth from src/ and dist/). */
+export function falaiUserAgent(): string {
+  if (userAgent === undefined) {
+    try {
+      const pkg = createRequire(import.meta.url)('../../package.json') as { version?: string };
+      userAgent = `falai/${pkg.version ?? 'unknown'}`;
+    } catch {
+      userAgent = 'falai/unknown';
+    }
+  }
+  return userAgent;
+}
+
+const LIFECYCLE_SECONDS = {
+  immediate: 60,
+  '1h': 3600,
+  '1d': 86_400,
+  '7d': 604_800,
+  '30d': 2_592_000,
+  '1y': 31_536_000,
+} as const;
+
+function baseUrlsOf(options: FalClientOptions): { queue: string; run: string; rest: string } {
+  const fromSettings = options.settings?.baseUrls;
+  const pick = (
+    host: 'queue' | 'run' | 'rest',
+    specific: string | undefined,
+    optionName: string,
+  ) => {
+    const value = specific ?? options.baseUrl;
+    if (value !== undefined)
+      return normaliseBaseUrl(
+        value,
+        `base URL (${host})`,
+        `option ${specific !== undefined ? optionName : 'baseUrl'}`,
+      );
+    if (fromSettings) return fromSettings[host];
+    // No settings given: honour FALAI_* variables so programs and tests can point the
+    // client at the emulator the same way the CLI does.
+    const env = process.env;
+    const name = `FALAI_${host.toUpperCase()}_URL`;
+    const fromEnv = env[name] || env.FALAI_BASE_URL;
+    if (fromEnv)
+      return normaliseBaseUrl(
+        fromEnv,
+        `base URL (${host})`,
+        `env ${env[name] ? name : 'FALAI_BASE_URL'}`,
+      );
+    return DEFAULT_BASE_URLS[host];
+  };
+  return Object.freeze({
+    queue: pick('queue', options.queueUrl, 'queueUrl'),
+    run: pick('run', options.runUrl, 'runUrl'),
+    rest: pick('rest', options.restUrl, 'restUrl'),
+  });
+}
+
+function keyGetter(options: FalClientOptions): () => Promise<string> {
+  const given = options.credentials;
+  if (typeof given === 'string') {
+    return async () => {
+      assertKeyFormat(given, 'the client credentials option');
+      return given.trim();
+    };
+  }
+  if (typeof given === 'function') {
+    return async () => {
+      const key = await given();
+      assertKeyFormat(key, 'the client credentials function');
+      return key.trim();
+    };
+  }
+  let cached: Promise<string> | undefined;
+  return () => {
+    cached ??= resolveCredentials(options.settings ? { settings: options.settings } : {}).then(
+      (credentials) => credentials.key,
+    );
+    // A failed lookup is not cached: the user may fix the key and retry in-process.
+    cached.catch(() => {
+      cached = undefined;
+    });
+    return cached;
+  };
+}
+
+function checkRequestId(requestId: string): string {
+  if (typeof requestId !== 'string' || requestId.trim() === '' || /[/?#\s]/.test(requestId.trim()))
+    throw new InputError(
+      `Invalid request id "${String(requestId)}": use the request_id fal returned at submit.`,
+      [{ path: [], message: 'invalid request id', kind: 'request-id' }],
+    );
+  return requestId.trim();
+}
+
+function lifecycleHeader(lifecycle: StorageLifecycle): string {
+  const seconds =
+    typeof lifecycle.expiresIn === 'number'
+      ? lifecycle.expiresIn
+      : LIFECYCLE_SECONDS[lifecycle.expiresIn];
+  if (!Number.isFinite(seconds) || seconds <= 0)
+    throw new InputError(
+      `storageLifecycle.expiresIn must be a positive number of seconds or one of ${Object.keys(LIFECYCLE_SECONDS).join(', ')}.`,
+      [{ path: ['storageLifecycle', 'expiresIn'], message: 'invalid expiry', kind: 'range' }],
+    );
+  return JSON.stringify({
+    expiration_duration_seconds: Math.round(seconds),
+    ...(lifecycle.initialAcl
+      ? {
+          initial_acl: {
+            default: lifecycle.initialAcl.default,
+            ...(lifecycle.initialAcl.rules ? { rules: lifecycle.initialAcl.rules } : {}),
+          },
+        }
+      : {}),
+  });
+}
+
+function submitHeaders(options: SubmitOptions): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (options.priority !== undefined) {
+    if (options.priority !== 'normal' && options.priority !== 'low')
+      throw new InputError(
+        `priority must be "normal" or "low", got "${String(options.priority)}".`,
+        [{ path: ['priority'], message: 'must be normal or low', kind: 'enum' }],
+      );
+    headers['x-fal-queue-priority'] = options.priority;
+  }
+  if (options.hint !== undefined) headers['x-fal-runner-hint'] = options.hint;
+  if (options.startTimeoutSeconds !== undefined) {
+    // fal clients reject values <= 1 (§3).
+    if (!(options.startTimeoutSeconds > 1))
+      throw new InputError('startTimeoutSeconds must be greater than 1.', [
+        { path: ['startTimeoutSeconds'], message: 'must be > 1', kind: 'range' },
+      ]);
+    headers['x-fal-request-timeout'] = String(options.startTimeoutSeconds);
+  }
+  if (options.storageLifecycle)
+    headers['x-fal-object-lifecycle-preference'] = lifecycleHeader(options.storageLifecycle);
+  return headers;
+}
+
+function webhookQuery(url: string | undefined): string {
+  if (url === undefined) return '';
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('protocol');
+  } catch {
+    throw new InputError(`webhookUrl "${url}" is not an http(s) URL.`, [
+      { path: ['webhookUrl'], message: 'must be an http(s) URL', kind: 'type' },
+    ]);
+  }
+  return `?fal_webhook=${encodeURIComponent(url)}`;
+}
+
+function str(data: unknown, name: string): string | undefined {
+  const value =
+    typeof data === 'object' && data !== null ? (data as Record<string, unknown>)[name] : undefined;
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * Creates the fal queue client. Nothing is read or sent until a method is called; the
+ * key is resolved when the first authenticated request is built.
+ */
+export function createFalClient(options: FalClientOptions = {}): FalClient {
+  const baseUrls = baseUrlsOf(options);
+  const policies: RetryPolicies = mergeRetryPolicies(options.retry);
+  const getKey = keyGetter(options);
+  let lastKey: string | undefined;
+  const ctx: HttpContext = {
+    $fetch: ofetch.create({}, { fetch: options.fetch ?? globalThis.fetch }),
+    getKey: async () => {
+      lastKey = await getKey();
+      return lastKey;
+    },
+    userAgent: options.userAgent ?? falaiUserAgent(),
+    defaultTimeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+  };
+  const callOptions = (call: CallOptions = {}) => ({
+    ...(call.signal ? { signal: call.signal } : {}),
+    ...(call.timeoutMs !== undefined ? { timeoutMs: call.timeoutMs } : {}),
+  });
+  const requestBase = (endpointId: string, requestId: string) =>
+    `${baseUrls.queue}/${queueBasePath(endpointId)}/requests/${encodeURIComponent(checkRequestId(requestId))}`;
+
+  const client: FalClient = {
+    baseUrls,
+
+    async submit(endpointId, input, submitOptions = {}): Promise<SubmitResult> {
+      const id = formatEndpointId(parseEndpointId(endpointId));
+      const response = await httpCall(ctx, {
+        operation: 'submit',
+        method: 'POST',
+        url: `${baseUrls.queue}/${id}${webhookQuery(submitOptions.webhookUrl)}`,
+        headers: submitHeaders(submitOptions),
+        json: input ?? {},
+        auth: true,
+        policy: policies.submit,
+        endpointId: id,
+        ...callOptions(submitOptions),
+      });
+      const data = response.data;
+      const requestId = str(data, 'request_id');
+      if (!requestId)
+        throw new ApiError(
+          `fal accepted the submit for ${id} but sent no request_id (HTTP ${response.status}); check your fal dashboard before retrying.`,
+          { status: response.status, detail: data },
+        );
+      const base = `${baseUrls.queue}/${queueBasePath(id)}/requests/${encodeURIComponent(requestId)}`;
+      const position = (data as Record<string, unknown>).queue_position;
+      const gateway = str(data, 'gateway_request_id');
+      return {
+        requestId,
+        endpointId: id,
+        statusUrl: str(data, 'status_url') ?? `${base}/status`,
+        responseUrl: str(data, 'response_url') ?? base,
+        cancelUrl: str(data, 'cancel_url') ?? `${base}/cancel`,
+        queuePosition: typeof position === 'number' ? position : 0,
+        ...(gateway ? { gatewayRequestId: gateway } : {}),
+        attempts: response.attempts,
+      };
+    },
+
+    async status(endpointId, requestId, statusOptions = {}): Promise<QueueStatus> {
+      const response = await httpCall(ctx, {
+        operation: 'status',
+        method: 'GET',
+        url: `${requestBase(endpointId, requestId)}/status?logs=${statusOptions.logs ? 1 : 0}`,
+        auth: true,
+        policy: policies.status,
+        endpointId,
+        requestId,
+        ...callOptions(statusOptions),
+      });
+      return normaliseStatus(response.data, { endpointId, requestId });
+    },
+
+    streamStatus(endpointId, requestId, streamOptions = {}) {
+      const url = `${requestBase(endpointId, requestId)}/status/stream?logs=${streamOptions.logs ? 1 : 0}`;
+      return streamStatusEvents(ctx, {
+        url,
+        policy: policies.status,
+        endpointId,
+        requestId,
+        idleTimeoutMs: streamOptions.idleTimeoutMs ?? 45_000,
+        ...callOptions(streamOptions),
+      });
+    },
+
+    async result(endpointId, requestId, resultOptions = {}) {
+      const response = await httpCall(ctx, {
+        operation: 'result',
+        method: 'GET',
+        url: requestBase(endpointId, requestId),
+        auth: true,
+        policy: policies.result,
+        endpointId,
+        requestId,
+        // Errors that are the request's stored outcome come back as data; everything
+        // else (auth, 404, exhausted retries) is thrown by the HTTP layer.
+        accept: (answer) =>
+          ![401, 403, 404, 429].includes(answer.status) &&
+          !isStillRunning(answer) &&
+          (isStoredResultError(answer) || [400, 422, 499].includes(answer.status)),
+        isFinal: isStoredResultError,
+        ...callOptions(resultOptions),
+      });
+      return outcomeFromResult(response, {
+        endpointId,
+        requestId,
+        redact: (text) => redactKey(text, lastKey),
+      });
+    },
+
+    async cancel(endpointId, requestId, cancelOptions = {}): Promise<CancelResult> {
+      // Codes unconfirmed (§6): 202 CANCELLATION_REQUESTED, 400 ALREADY_COMPLETED,
+      // 404 NOT_FOUND, 200 OK; we read the body's `status` first and the code second.
+      const response = await httpCall(ctx, {
+        operation: 'cancel',
+        method: 'PUT',
+        url: `${requestBase(endpointId, requestId)}/cancel`,
+        auth: true,
+        policy: policies.cancel,
+        endpointId,
+        requestId,
+        accept: (answer) =>
+          (answer.status === 400 || answer.status === 404) &&
+          ['ALREADY_COMPLETED', 'NOT_FOUND'].includes(str(answer.data, 'status') ?? ''),
+        ...callOptions(cancelOptions),
+      });
+      const said = str(response.data, 'status');
+      if (said === 'CANCELLATION_REQUESTED') return { outcome: 'cancellation-requested' };
+      if (said === 'ALREADY_COMPLETED') return { outcome: 'already-completed' };
+      if (said === 'NOT_FOUND') return { outcome: 'not-found' };
+      if (said === 'OK') return { outcome: 'ok' };
+      return { outcome: response.status === 202 ? 'cancellation-requested' : 'ok' };
+    },
+
+    wait(endpointId, requestId, waitOptions = {}) {
+      checkRequestId(requestId);
+      queueBasePath(endpointId);
+      return waitForRequest(
+        {
+          status: (e, r, o) => client.status(e, r, o),
+          stream: (e, r, o) =>
+            streamStatusEvents(ctx, {
+              url: `${requestBase(e, r)}/status/stream?logs=${o.logs ? 1 : 0}`,
+              // One quick attempt: wait falls back to polling rather than retrying the stream.
+              policy: { ...policies.status, maxRetries: 0 },
+              endpointId: e,
+              requestId: r,
+              idleTimeoutMs: o.idleTimeoutMs ?? 45_000,
+              ...(o.signal ? { signal: o.signal } : {}),
+            }),
+          result: (e, r, o) => client.result(e, r, o),
+        },
+        endpointId,
+        requestId,
+        waitOptions,
+      );
+    },
+
+    upload(source, uploadOptions = {}) {
+      return uploadFile(ctx, baseUrls.rest, policies.upload, source, uploadOptions);
+    },
+  };
+  return client;
+}

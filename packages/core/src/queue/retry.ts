@@ -1,0 +1,179 @@
+/**
+ * Retries as data (fal-js `RetryOptions`, fal-api-reference.md §8). Each call kind has
+ * its own policy; the HTTP layer reads it and never decides on its own.
+ */
+export interface RetryPolicy {
+  /** Retries after the first attempt (0 = never retry). */
+  readonly maxRetries: number;
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+  readonly multiplier: number;
+  /** Jitter as a fraction: 0.25 spreads each delay over ±25 %. */
+  readonly jitter: number;
+  /** HTTP statuses worth another attempt. */
+  readonly statuses: readonly number[];
+  /**
+   * Which transport failures to retry: `true` any (the call is idempotent), `'unsent'`
+   * only failures that prove the request never reached the server (connection refused,
+   * DNS), `false` none.
+   */
+  readonly retryNetworkErrors: boolean | 'unsent';
+  /** A `Retry-After` longer than this is not waited for; the error is raised instead. */
+  readonly maxRetryAfterMs: number;
+}
+
+/** The call kinds with their own policy. */
+export interface RetryPolicies {
+  readonly submit: RetryPolicy;
+  readonly status: RetryPolicy;
+  readonly result: RetryPolicy;
+  readonly cancel: RetryPolicy;
+  readonly upload: RetryPolicy;
+}
+
+const TRANSIENT = [429, 500, 502, 503, 504] as const;
+
+/**
+ * Defaults. Reads (status, result) and the idempotent cancel PUT retry every transient
+ * status and any network error.
+ *
+ * Submit is different: fal has no idempotency key, so a duplicate submit is a second
+ * paid job. We retry a submit only when the answer proves nothing was enqueued:
+ * - 429: the gateway refused the request (rate or concurrency limit) before queueing;
+ * - 503: the queue refused it (service unavailable); the queue answers 200 once it has
+ *   enqueued, so an error status means no request id was issued;
+ * - connection refused / DNS failures: the request never left this machine.
+ * Never retried: 500/502/504 and connections that broke after the body was sent (the
+ * job may exist and would run twice), and any timeout (same reason).
+ */
+export const DEFAULT_RETRY_POLICIES: RetryPolicies = Object.freeze({
+  submit: Object.freeze({
+    maxRetries: 3,
+    baseDelayMs: 500,
+    maxDelayMs: 15_000,
+    multiplier: 2,
+    jitter: 0.25,
+    statuses: Object.freeze([429, 503]),
+    retryNetworkErrors: 'unsent' as const,
+    maxRetryAfterMs: 60_000,
+  }),
+  status: Object.freeze({
+    maxRetries: 5,
+    baseDelayMs: 500,
+    maxDelayMs: 15_000,
+    multiplier: 2,
+    jitter: 0.25,
+    statuses: Object.freeze([...TRANSIENT]),
+    retryNetworkErrors: true,
+    maxRetryAfterMs: 60_000,
+  }),
+  result: Object.freeze({
+    maxRetries: 4,
+    baseDelayMs: 500,
+    maxDelayMs: 30_000,
+    multiplier: 2,
+    jitter: 0.25,
+    statuses: Object.freeze([...TRANSIENT]),
+    retryNetworkErrors: true,
+    maxRetryAfterMs: 60_000,
+  }),
+  cancel: Object.freeze({
+    maxRetries: 3,
+    baseDelayMs: 500,
+    maxDelayMs: 10_000,
+    multiplier: 2,
+    jitter: 0.25,
+    statuses: Object.freeze([...TRANSIENT]),
+    retryNetworkErrors: true,
+    maxRetryAfterMs: 60_000,
+  }),
+  upload: Object.freeze({
+    maxRetries: 3,
+    baseDelayMs: 500,
+    maxDelayMs: 10_000,
+    multiplier: 2,
+    jitter: 0.25,
+    statuses: Object.freeze([...TRANSIENT]),
+    retryNetworkErrors: true,
+    maxRetryAfterMs: 60_000,
+  }),
+});
+
+/** Merges partial overrides over the defaults, per call kind. */
+export function mergeRetryPolicies(
+  overrides: { readonly [K in keyof RetryPolicies]?: Partial<RetryPolicy> } = {},
+): RetryPolicies {
+  const merged = {} as Record<keyof RetryPolicies, RetryPolicy>;
+  for (const kind of Object.keys(DEFAULT_RETRY_POLICIES) as (keyof RetryPolicies)[]) {
+    merged[kind] = { ...DEFAULT_RETRY_POLICIES[kind], ...overrides[kind] };
+  }
+  return merged;
+}
+
+/**
+ * Backoff before retry number `attempt` (0 = first retry):
+ * `min(base × multiplier^attempt, max)` spread by ±jitter. `random` is injectable for tests.
+ */
+export function retryDelay(
+  policy: RetryPolicy,
+  attempt: number,
+  random: () => number = Math.random,
+): number {
+  const raw = Math.min(policy.baseDelayMs * policy.multiplier ** attempt, policy.maxDelayMs);
+  const spread = 1 + policy.jitter * (2 * random() - 1);
+  return Math.max(0, Math.round(raw * spread));
+}
+
+/**
+ * Parses `Retry-After`: delta seconds (`"2"`, `"0.5"`) or an HTTP date. Returns
+ * milliseconds, or undefined when absent or unparseable.
+ */
+export function parseRetryAfter(
+  value: string | null | undefined,
+  now: number = Date.now(),
+): number | undefined {
+  if (value === null || value === undefined) return undefined;
+  const trimmed = value.trim();
+  if (trimmed === '') return undefined;
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - now);
+}
+
+/**
+ * The wait before the next attempt, or undefined to stop: honours `Retry-After` when the
+ * server sent one (never less than it asks), and gives up when it asks for longer than
+ * the policy accepts.
+ */
+export function nextRetryDelay(
+  policy: RetryPolicy,
+  attempt: number,
+  retryAfterMs: number | undefined,
+  random: () => number = Math.random,
+): number | undefined {
+  if (attempt >= policy.maxRetries) return undefined;
+  if (retryAfterMs !== undefined) {
+    if (retryAfterMs > policy.maxRetryAfterMs) return undefined;
+    return retryAfterMs;
+  }
+  return retryDelay(policy, attempt, random);
+}
+
+/** Transport error codes that prove the request was never delivered. */
+export const UNSENT_NETWORK_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** Whether a transport failure with `code` may be retried under `policy`. */
+export function isRetryableNetworkError(policy: RetryPolicy, code: string | undefined): boolean {
+  if (policy.retryNetworkErrors === true) return true;
+  if (policy.retryNetworkErrors === 'unsent')
+    return code !== undefined && UNSENT_NETWORK_CODES.has(code);
+  return false;
+}
