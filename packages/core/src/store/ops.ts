@@ -1,0 +1,245 @@
+import * as v from 'valibot';
+import { StoreError } from '../errors/falai-error.js';
+import {
+  applyPatch,
+  type Lease,
+  type PendingPatch,
+  type PendingRecord,
+  parsePendingRecord,
+} from './record.js';
+import {
+  type ClaimOutcome,
+  conditionHolds,
+  type UpdateCondition,
+  type UpdateOutcome,
+} from './types.js';
+
+/** Where a store operation happens, so errors can name the store and the place. */
+export interface StoreContext {
+  readonly store: string;
+  readonly operation: string;
+  /** A file path, a database path plus row, a Redis key. */
+  readonly location: string;
+}
+
+function describeIssues(error: unknown): string {
+  if (v.isValiError(error)) {
+    return error.issues
+      .slice(0, 5)
+      .map((issue) => {
+        const path = v.getDotPath(issue);
+        return path ? `${path}: ${issue.message}` : issue.message;
+      })
+      .join('; ');
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Environment variables whose values must never reach a store. */
+const SECRET_VARIABLES = ['FAL_KEY', 'FAL_KEY_SECRET', 'FAL_ADMIN_KEY'] as const;
+
+/** What a secret is replaced with when it turns up inside a record. */
+export const REDACTED_SECRET = '[redacted]';
+
+/**
+ * The secret strings a record must not contain: the whole FAL_KEY and its secret half
+ * (`id:secret`). Short values are ignored so that ordinary words are never mangled.
+ */
+export function secretsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
+  const out = new Set<string>();
+  for (const name of SECRET_VARIABLES) {
+    const value = env[name]?.trim();
+    if (!value || value.length < 8) continue;
+    out.add(value);
+    const colon = value.indexOf(':');
+    if (colon >= 0 && value.length - colon - 1 >= 8) out.add(value.slice(colon + 1));
+  }
+  // Longest first, so the whole key is replaced before its secret half.
+  return [...out].sort((a, b) => b.length - a.length);
+}
+
+function scrubValue(value: unknown, secrets: readonly string[]): unknown {
+  if (typeof value === 'string') {
+    let out = value;
+    for (const secret of secrets) {
+      if (out.includes(secret)) out = out.split(secret).join(REDACTED_SECRET);
+    }
+    return out;
+  }
+  if (Array.isArray(value)) return value.map((item) => scrubValue(item, secrets));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) {
+      out[scrubValue(key, secrets) as string] = scrubValue(item, secrets);
+    }
+    return out;
+  }
+  return value;
+}
+
+/**
+ * Replaces every occurrence of the FAL_KEY found in the environment with `[redacted]`.
+ * A key pasted into a prompt or a URL must still never land on disk or in Redis.
+ */
+export function scrubSecrets<T>(value: T, env: NodeJS.ProcessEnv = process.env): T {
+  const secrets = secretsFromEnv(env);
+  if (secrets.length === 0) return value;
+  const text = JSON.stringify(value);
+  if (text === undefined || !secrets.some((secret) => text.includes(secret))) return value;
+  return scrubValue(value, secrets) as T;
+}
+
+/**
+ * Validates a record before it is written and strips secrets from it. An invalid record
+ * is a programming error of the caller, so nothing is written and `STORE_ERROR` says why.
+ */
+export function prepareRecordForWrite(record: unknown, context: StoreContext): PendingRecord {
+  let parsed: PendingRecord;
+  try {
+    parsed = parsePendingRecord(record);
+  } catch (error) {
+    const id =
+      typeof record === 'object' && record !== null && 'requestId' in record
+        ? String((record as { requestId: unknown }).requestId)
+        : '(no requestId)';
+    throw new StoreError(
+      'STORE_ERROR',
+      `Refusing to write an invalid pending record ${id} to ${context.location}: ${describeIssues(error)}. Nothing was written.`,
+      { ...context, cause: error, details: { requestId: id } },
+    );
+  }
+  return scrubSecrets(parsed);
+}
+
+/**
+ * Validates a record read back from a store. Damage raises `STORE_CORRUPT` naming the place;
+ * the data is left where it is so the user can inspect or repair it.
+ */
+export function parseStoredRecord(value: unknown, context: StoreContext): PendingRecord {
+  try {
+    return parsePendingRecord(value);
+  } catch (error) {
+    throw corruptError(context, describeIssues(error), error);
+  }
+}
+
+/** Parses the JSON text of a stored record; see `parseStoredRecord`. */
+export function parseStoredJson(text: string, context: StoreContext): PendingRecord {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw corruptError(context, `not valid JSON (${describeIssues(error)})`, error);
+  }
+  return parseStoredRecord(value, context);
+}
+
+/** The error for damaged stored data; one wording for every store. */
+export function corruptError(context: StoreContext, problem: string, cause?: unknown): StoreError {
+  return new StoreError(
+    'STORE_CORRUPT',
+    `The ${context.store} store at ${context.location} holds damaged data: ${problem}. ` +
+      'falai left it untouched; repair or move it away (your pending requests are in it), ' +
+      'or point FALAI_STORE / --store at another location.',
+    { ...context, ...(cause === undefined ? {} : { cause }) },
+  );
+}
+
+/** Decides a conditional update (pure), so every store gives the same answer. */
+export function planUpdate(
+  current: PendingRecord | undefined,
+  patch: PendingPatch,
+  condition: UpdateCondition | undefined,
+  now: number = Date.now(),
+): UpdateOutcome {
+  if (!current) return { kind: 'missing' };
+  if (!conditionHolds(current, condition, now)) return { kind: 'conflict', current };
+  let next: PendingRecord;
+  try {
+    next = applyPatch(current, patch, new Date(now));
+  } catch (error) {
+    throw new StoreError(
+      'STORE_ERROR',
+      `Refusing an update of ${current.requestId} that would make it invalid: ` +
+        `${describeIssues(error)}. Nothing was changed.`,
+      {
+        store: 'any',
+        operation: 'update',
+        cause: error,
+        details: { requestId: current.requestId },
+      },
+    );
+  }
+  return { kind: 'updated', record: scrubSecrets(next) };
+}
+
+function withLease(record: PendingRecord, lease: Lease | undefined): PendingRecord {
+  const next: PendingRecord = { ...record };
+  if (lease) next.lease = lease;
+  else delete next.lease;
+  return next;
+}
+
+function leaseLive(lease: Lease | undefined, now: number): lease is Lease {
+  return lease !== undefined && Date.parse(lease.expiresAt) > now;
+}
+
+function checkTtl(ttlMs: number): void {
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0) {
+    throw new StoreError('STORE_ERROR', `A lease needs a positive ttlMs; got ${ttlMs}.`, {
+      store: 'any',
+      operation: 'claim',
+    });
+  }
+}
+
+/**
+ * Decides a claim (pure): granted when there is no lease, it expired, or `owner` holds it.
+ * `record` in the `claimed` outcome is what the store must write.
+ */
+export function planClaim(
+  current: PendingRecord | undefined,
+  owner: string,
+  ttlMs: number,
+  now: number = Date.now(),
+): ClaimOutcome {
+  checkTtl(ttlMs);
+  if (!current) return { kind: 'missing' };
+  if (leaseLive(current.lease, now) && current.lease.owner !== owner) {
+    return { kind: 'held', lease: current.lease };
+  }
+  const lease: Lease = { owner, expiresAt: new Date(now + ttlMs).toISOString() };
+  return { kind: 'claimed', record: withLease(current, lease), lease };
+}
+
+/**
+ * Decides a renewal (pure). Only a live lease held by `owner` renews: once it expired,
+ * another poller may have stolen it, so the owner must `claim` again.
+ */
+export function planRenew(
+  current: PendingRecord | undefined,
+  owner: string,
+  ttlMs: number,
+  now: number = Date.now(),
+): PendingRecord | undefined {
+  checkTtl(ttlMs);
+  if (!current || !leaseLive(current.lease, now) || current.lease.owner !== owner) return undefined;
+  return withLease(current, { owner, expiresAt: new Date(now + ttlMs).toISOString() });
+}
+
+/** Decides a release (pure): the record without its lease, when `owner` holds it. */
+export function planRelease(
+  current: PendingRecord | undefined,
+  owner: string,
+): PendingRecord | undefined {
+  if (!current?.lease || current.lease.owner !== owner) return undefined;
+  return withLease(current, undefined);
+}
+
+/** Normalises a status filter to a list. */
+export function statusList<T extends string>(
+  status: T | readonly T[] | undefined,
+): T[] | undefined {
+  if (status === undefined) return undefined;
+  return typeof status === 'string' ? [status] : [...status];
+}

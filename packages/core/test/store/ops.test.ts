@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import {
+  newPendingRecord,
+  planClaim,
+  planRelease,
+  planRenew,
+  planUpdate,
+  prepareRecordForWrite,
+  StoreError,
+  scrubSecrets,
+  secretsFromEnv,
+} from '../../src/index.js';
+
+const ctx = { store: 'test', operation: 'put', location: '/tmp/x' };
+const record = newPendingRecord({
+  requestId: 'r1',
+  endpointId: 'fal-ai/flux/dev',
+  now: new Date('2026-03-01T00:00:00Z'),
+});
+
+describe('store operation helpers', () => {
+  it('finds the key and its secret half, ignoring short values', () => {
+    expect(secretsFromEnv({ FAL_KEY: 'abcd1234-id:0123456789abcdef' })).toEqual([
+      'abcd1234-id:0123456789abcdef',
+      '0123456789abcdef',
+    ]);
+    expect(secretsFromEnv({ FAL_KEY: 'short' })).toEqual([]);
+  });
+
+  it('scrubs the key from nested strings and object keys', () => {
+    const env = { FAL_KEY: 'keyid-0001:supersecretvalue' };
+    expect(
+      scrubSecrets(
+        { a: ['x keyid-0001:supersecretvalue y'], supersecretvalue: 'supersecretvalue' },
+        env,
+      ),
+    ).toEqual({ a: ['x [redacted] y'], '[redacted]': '[redacted]' });
+  });
+
+  it('names the record and the place when refusing an invalid record', () => {
+    expect(() => prepareRecordForWrite({ ...record, status: 'nope' }, ctx)).toThrow(StoreError);
+    expect(() => prepareRecordForWrite({ ...record, status: 'nope' }, ctx)).toThrow(
+      /r1 to \/tmp\/x: status/,
+    );
+  });
+
+  it('plans updates, claims, renewals and releases like the contract says', () => {
+    const now = Date.parse('2026-03-01T01:00:00Z');
+    expect(planUpdate(undefined, { status: 'running' }, undefined, now)).toEqual({
+      kind: 'missing',
+    });
+    expect(planUpdate(record, { status: 'running' }, { status: 'running' }, now).kind).toBe(
+      'conflict',
+    );
+    const claimed = planClaim(record, 'a', 1000, now);
+    expect(claimed.kind).toBe('claimed');
+    const held = claimed.kind === 'claimed' ? claimed.record : record;
+    expect(planClaim(held, 'b', 1000, now).kind).toBe('held');
+    expect(planClaim(held, 'b', 1000, now + 1000).kind).toBe('claimed');
+    expect(planRenew(held, 'a', 5000, now + 999)?.lease?.expiresAt).toBe(
+      new Date(now + 999 + 5000).toISOString(),
+    );
+    expect(planRenew(held, 'a', 5000, now + 1000)).toBeUndefined();
+    expect(planRelease(held, 'b')).toBeUndefined();
+    expect(planRelease(held, 'a')?.lease).toBeUndefined();
+    expect(() => planUpdate(record, { status: 'bad' as never }, undefined, now)).toThrow(
+      StoreError,
+    );
+  });
+});

@@ -1,0 +1,55 @@
+/**
+ * The body of the child processes used by multi-process tests. Each store package has a tiny
+ * worker file that calls `runStoreWorker` with its factory; `bundleWorker` turns that file into
+ * plain JavaScript. Kept apart from the suite so a worker never loads vitest.
+ *
+ * Modes (argv after the script): `<mode> <target> <index> <count>`
+ * - `write`: puts `count` records `w<index>-<n>`, printing each id once it is acknowledged;
+ * - `loop`: puts records forever (until killed), printing each acknowledged id;
+ * - `finalise`: tries to finalise records `race-0…race-<count-1>` (status `running` →
+ *   `completed`), printing `won <id>` for every conditional update it won.
+ */
+import type { PendingStore } from '@falai/core';
+import { minimalRecord } from './fixtures.js';
+
+function write(line: string): Promise<void> {
+  return new Promise((resolve) => {
+    if (process.stdout.write(`${line}\n`)) resolve();
+    else process.stdout.once('drain', () => resolve());
+  });
+}
+
+/** Runs one worker process against the store `open(target)` returns. */
+export async function runStoreWorker(
+  open: (target: string) => PendingStore | Promise<PendingStore>,
+): Promise<void> {
+  const [mode, target = '', indexText = '0', countText = '0'] = process.argv.slice(2);
+  const index = Number(indexText);
+  const count = Number(countText);
+  const store = await open(target);
+  try {
+    if (mode === 'write' || mode === 'loop') {
+      for (let n = 0; mode === 'loop' || n < count; n++) {
+        const requestId = `w${index}-${n}`;
+        await store.put(
+          minimalRecord({ requestId, submittedAt: new Date().toISOString(), status: 'queued' }),
+        );
+        await write(requestId);
+      }
+    } else if (mode === 'finalise') {
+      for (let n = 0; n < count; n++) {
+        const requestId = `race-${n}`;
+        const outcome = await store.update(
+          requestId,
+          { status: 'completed', result: { by: index } },
+          { status: 'running' },
+        );
+        if (outcome.kind === 'updated') await write(`won ${requestId}`);
+      }
+    } else {
+      throw new Error(`unknown worker mode ${mode}`);
+    }
+  } finally {
+    await store.close();
+  }
+}

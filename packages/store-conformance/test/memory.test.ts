@@ -1,0 +1,7 @@
+import { createMemoryStore } from '@falai/core';
+import { describeStoreConformance } from '../src/index.js';
+
+describeStoreConformance({
+  name: 'memory (reference)',
+  create: async () => createMemoryStore(),
+});

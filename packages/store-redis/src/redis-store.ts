@@ -1,0 +1,393 @@
+import { createHash } from 'node:crypto';
+import {
+  type ClaimOutcome,
+  corruptError,
+  isTerminalStatus,
+  type Lease,
+  matchesFilter,
+  type PendingFilter,
+  type PendingPatch,
+  type PendingRecord,
+  type PendingStore,
+  parseStoredRecord,
+  planUpdate,
+  prepareRecordForWrite,
+  redactStoreLocation,
+  StoreError,
+  statusList,
+  type UpdateCondition,
+  type UpdateOutcome,
+} from '@falai/core';
+import type { Redis } from 'ioredis';
+import { CLAIM, PRUNE, PUT, RELEASE, REMOVE, RENEW, UPDATE } from './scripts.js';
+
+/** Options of `createRedisStore`. */
+export interface RedisStoreOptions {
+  /**
+   * Where Redis is: `redis://[user:password@]host:port/db`, `rediss://` for TLS.
+   * Ignored when `client` is given.
+   * @default 'redis://127.0.0.1:6379'
+   */
+  readonly url?: string;
+  /** Your own ioredis client (e.g. a Cluster or Sentinel setup); the store never quits it. */
+  readonly client?: Redis;
+  /**
+   * Prefix of every key, so several teams or environments can share one Redis.
+   * Letters, digits and `_ . : -` only.
+   * @default 'falai'
+   */
+  readonly prefix?: string;
+  /**
+   * Finished records (completed, failed, cancelled) expire after this many seconds;
+   * `0` keeps them for ever. Active records never expire.
+   * @default 604800 (7 days)
+   */
+  readonly retentionSeconds?: number;
+  /**
+   * How long to wait for a connection before failing with `STORE_ERROR`.
+   * @default 5000
+   */
+  readonly connectTimeoutMs?: number;
+}
+
+/** The one hash tag of every key: all keys of a store hash to one Cluster slot. */
+export const HASH_TAG = '{falai}';
+
+const BATCH = 500;
+
+interface Keys {
+  readonly index: string;
+  record(requestId: string): string;
+  readonly pattern: string;
+}
+
+/** Key names for a prefix: `<prefix>:{falai}:rec:<id>` and `<prefix>:{falai}:idx`. */
+export function redisKeys(prefix: string): Keys {
+  const base = `${prefix}:${HASH_TAG}`;
+  return {
+    index: `${base}:idx`,
+    record: (requestId) => `${base}:rec:${requestId}`,
+    pattern: `${base}:*`,
+  };
+}
+
+function checkPrefix(prefix: string): void {
+  if (!/^[A-Za-z0-9_.:-]+$/.test(prefix)) {
+    throw new StoreError(
+      'STORE_ERROR',
+      `Redis key prefix "${prefix}" may only use letters, digits and _ . : - ` +
+        '(no braces: falai adds its own Cluster hash tag).',
+      { store: 'redis', operation: 'open' },
+    );
+  }
+}
+
+const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
+
+/**
+ * A `PendingStore` on Redis for teams whose CLI processes and pollers run on many machines.
+ * Every change is one Lua script (atomic); leases use the server's clock; finished records
+ * expire after `retentionSeconds`. Connects on first use.
+ */
+export function createRedisStore(options: RedisStoreOptions = {}): PendingStore {
+  const prefix = options.prefix ?? 'falai';
+  checkPrefix(prefix);
+  const url = options.url ?? 'redis://127.0.0.1:6379';
+  const retention = Math.max(0, Math.floor(options.retentionSeconds ?? 7 * 24 * 3600));
+  const keys = redisKeys(prefix);
+  const where = options.client
+    ? `redis://${options.client.options.host ?? '?'}:${options.client.options.port ?? '?'}/${options.client.options.db ?? 0}`
+    : redactStoreLocation(url);
+  const location = `${where} (prefix ${prefix})`;
+  let client: Redis | undefined = options.client;
+  let connecting: Promise<Redis> | undefined;
+  let closed = false;
+
+  const context = (operation: string, at = location) => ({
+    store: 'redis',
+    operation,
+    location: at,
+  });
+
+  const fail = (operation: string, error: unknown): never => {
+    if (error instanceof StoreError) throw error;
+    const message = (error as Error).message ?? String(error);
+    throw new StoreError(
+      'STORE_ERROR',
+      `The Redis store at ${location} failed to ${operation}: ${redactStoreLocation(message)}. ` +
+        'Check that Redis is running and reachable, or choose another store with FALAI_STORE.',
+      { ...context(operation), cause: error },
+    );
+  };
+
+  async function redis(operation: string): Promise<Redis> {
+    if (closed) {
+      throw new StoreError(
+        'STORE_ERROR',
+        `The Redis store ${location} was closed; open it again.`,
+        {
+          ...context(operation),
+        },
+      );
+    }
+    if (client) return client;
+    connecting ??= (async () => {
+      const mod = await import('ioredis');
+      const RedisClass = (mod.Redis ?? mod.default) as unknown as typeof import('ioredis').Redis;
+      const created = new RedisClass(url, {
+        lazyConnect: true,
+        connectTimeout: options.connectTimeoutMs ?? 5_000,
+        maxRetriesPerRequest: 2,
+        retryStrategy: (times: number) => (times > 5 ? null : Math.min(times * 100, 1_000)),
+      });
+      created.on('error', () => undefined);
+      try {
+        await created.connect();
+      } catch (error) {
+        created.disconnect();
+        throw error;
+      }
+      client = created;
+      return created;
+    })();
+    try {
+      return await connecting;
+    } catch (error) {
+      connecting = undefined;
+      return fail(`connect (${operation})`, error);
+    }
+  }
+
+  async function run(
+    operation: string,
+    script: string,
+    scriptKeys: readonly string[],
+    args: readonly (string | number)[],
+  ): Promise<unknown> {
+    const r = await redis(operation);
+    try {
+      return await r.evalsha(sha1(script), scriptKeys.length, ...scriptKeys, ...args);
+    } catch (error) {
+      if (!String((error as Error).message).includes('NOSCRIPT')) return fail(operation, error);
+    }
+    try {
+      return await r.eval(script, scriptKeys.length, ...scriptKeys, ...args);
+    } catch (error) {
+      return fail(operation, error);
+    }
+  }
+
+  const ttlFor = (record: PendingRecord) => (isTerminalStatus(record.status) ? retention : 0);
+  const dataOf = (record: PendingRecord): string => {
+    const { lease: _lease, ...data } = record;
+    return JSON.stringify(data);
+  };
+  const leaseOf = (owner: unknown, expiry: unknown): Lease | undefined =>
+    typeof owner === 'string' && owner !== '' && expiry !== null && expiry !== false
+      ? { owner, expiresAt: new Date(Number(expiry)).toISOString() }
+      : undefined;
+
+  /** Rebuilds a record from its hash fields; damage is STORE_CORRUPT naming the key. */
+  function decode(
+    requestId: string,
+    data: string,
+    owner: unknown,
+    expiry: unknown,
+    operation: string,
+  ): PendingRecord {
+    const at = context(operation, `${location} key ${keys.record(requestId)}`);
+    let value: unknown;
+    try {
+      value = JSON.parse(data);
+    } catch (error) {
+      throw corruptError(at, `not valid JSON (${(error as Error).message})`, error);
+    }
+    const lease = leaseOf(owner, expiry);
+    if (lease && typeof value === 'object' && value !== null) {
+      value = { ...(value as object), lease };
+    }
+    return parseStoredRecord(value, at);
+  }
+
+  async function read(
+    requestId: string,
+    operation: string,
+  ): Promise<{ record: PendingRecord; version: string } | undefined> {
+    const r = await redis(operation);
+    let fields: (string | null)[];
+    try {
+      fields = await r.hmget(keys.record(requestId), 'data', 'v', 'lo', 'le');
+    } catch (error) {
+      return fail(operation, error);
+    }
+    const [data, version, owner, expiry] = fields;
+    if (data === null || data === undefined) return undefined;
+    return { record: decode(requestId, data, owner, expiry, operation), version: version ?? '' };
+  }
+
+  async function write(record: PendingRecord, operation: string): Promise<void> {
+    await run(
+      operation,
+      PUT,
+      [keys.record(record.requestId), keys.index],
+      [
+        dataOf(record),
+        record.status,
+        Date.parse(record.submittedAt),
+        record.requestId,
+        record.lease?.owner ?? '',
+        record.lease ? Date.parse(record.lease.expiresAt) : '',
+        ttlFor(record),
+      ],
+    );
+  }
+
+  return {
+    kind: 'redis',
+    location,
+    capabilities: {
+      crossProcess: true,
+      crossMachine: true,
+      durable: true,
+      retention: retention > 0,
+    },
+
+    async put(record: PendingRecord): Promise<void> {
+      await write(prepareRecordForWrite(record, context('put')), 'put');
+    },
+
+    async get(requestId: string): Promise<PendingRecord | undefined> {
+      return (await read(requestId, 'get'))?.record;
+    },
+
+    async list(filter: PendingFilter = {}): Promise<PendingRecord[]> {
+      const statuses = statusList(filter.status);
+      if (statuses?.length === 0) return [];
+      const r = await redis('list');
+      const min = filter.since === undefined ? '-inf' : String(Date.parse(filter.since));
+      const max = filter.before === undefined ? '+inf' : `(${Date.parse(filter.before)}`;
+      let ids: string[];
+      try {
+        ids = await r.zrangebyscore(keys.index, min, max);
+      } catch (error) {
+        return fail('list', error);
+      }
+      const out: PendingRecord[] = [];
+      const expired: string[] = [];
+      for (let start = 0; start < ids.length; start += BATCH) {
+        const chunk = ids.slice(start, start + BATCH);
+        const pipeline = r.pipeline();
+        for (const id of chunk) pipeline.hmget(keys.record(id), 'data', 'lo', 'le');
+        const replies = (await pipeline.exec()) ?? [];
+        chunk.forEach((id, i) => {
+          const [error, fields] = replies[i] ?? [new Error('no reply'), null];
+          if (error) fail('list', error);
+          const [data, owner, expiry] = fields as (string | null)[];
+          if (data === null || data === undefined) {
+            expired.push(id);
+            return;
+          }
+          const record = decode(id, data, owner, expiry, 'list');
+          if (matchesFilter(record, filter)) out.push(record);
+        });
+        if (filter.limit !== undefined && out.length >= filter.limit) break;
+      }
+      // Records that reached their retention TTL leave the index here, atomically.
+      for (let start = 0; start < expired.length; start += BATCH) {
+        const chunk = expired.slice(start, start + BATCH);
+        await run('list', PRUNE, [keys.index, ...chunk.map((id) => keys.record(id))], chunk);
+      }
+      return filter.limit === undefined ? out : out.slice(0, Math.max(0, filter.limit));
+    },
+
+    async update(
+      requestId: string,
+      patch: PendingPatch,
+      condition?: UpdateCondition,
+    ): Promise<UpdateOutcome> {
+      const statuses = statusList(condition?.status);
+      for (;;) {
+        const current = await read(requestId, 'update');
+        if (!current) return { kind: 'missing' };
+        if (statuses?.length === 0) return { kind: 'conflict', current: current.record };
+        const planned = planUpdate(current.record, patch, undefined);
+        if (planned.kind !== 'updated') return planned;
+        const next = planned.record;
+        const reply = (await run(
+          'update',
+          UPDATE,
+          [keys.record(requestId), keys.index],
+          [
+            current.version,
+            dataOf(next),
+            next.status,
+            Date.parse(next.submittedAt),
+            requestId,
+            ttlFor(next),
+            statuses?.join(',') ?? '',
+            condition?.leaseOwner ?? '',
+          ],
+        )) as [string, string | null, string | null];
+        const lease = leaseOf(reply[1], reply[2]);
+        const withLease = (record: PendingRecord): PendingRecord => {
+          const { lease: _old, ...rest } = record;
+          return lease ? { ...rest, lease } : rest;
+        };
+        if (reply[0] === 'missing') return { kind: 'missing' };
+        if (reply[0] === 'conflict')
+          return { kind: 'conflict', current: withLease(current.record) };
+        if (reply[0] === 'updated') return { kind: 'updated', record: withLease(next) };
+        // 'retry': someone changed the record between our read and our write; read again.
+      }
+    },
+
+    async remove(requestId: string): Promise<boolean> {
+      const n = await run('remove', REMOVE, [keys.record(requestId), keys.index], [requestId]);
+      return Number(n) > 0;
+    },
+
+    async claim(requestId: string, owner: string, ttlMs: number): Promise<ClaimOutcome> {
+      if (!Number.isFinite(ttlMs) || ttlMs <= 0) {
+        throw new StoreError('STORE_ERROR', `A lease needs a positive ttlMs; got ${ttlMs}.`, {
+          ...context('claim'),
+        });
+      }
+      const reply = (await run(
+        'claim',
+        CLAIM,
+        [keys.record(requestId)],
+        [owner, Math.ceil(ttlMs)],
+      )) as [string, string?, string?, string?];
+      if (reply[0] === 'missing') return { kind: 'missing' };
+      const lease = leaseOf(reply[1], reply[2]) as Lease;
+      if (reply[0] === 'held') return { kind: 'held', lease };
+      const record = decode(requestId, reply[3] ?? '', reply[1], reply[2], 'claim');
+      return { kind: 'claimed', record, lease };
+    },
+
+    async renew(requestId: string, owner: string, ttlMs: number): Promise<boolean> {
+      if (!Number.isFinite(ttlMs) || ttlMs <= 0) {
+        throw new StoreError('STORE_ERROR', `A lease needs a positive ttlMs; got ${ttlMs}.`, {
+          ...context('renew'),
+        });
+      }
+      const n = await run('renew', RENEW, [keys.record(requestId)], [owner, Math.ceil(ttlMs)]);
+      return Number(n) === 1;
+    },
+
+    async release(requestId: string, owner: string): Promise<boolean> {
+      return Number(await run('release', RELEASE, [keys.record(requestId)], [owner])) === 1;
+    },
+
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      const own = !options.client;
+      const current = client ?? (connecting ? await connecting.catch(() => undefined) : undefined);
+      if (own && current) {
+        await current.quit().catch(() => current.disconnect());
+      }
+      client = undefined;
+    },
+  };
+}

@@ -1,0 +1,310 @@
+import { chmodSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import {
+  type ClaimOutcome,
+  corruptError,
+  type PendingFilter,
+  type PendingPatch,
+  type PendingRecord,
+  type PendingStore,
+  parseStoredJson,
+  planClaim,
+  planRelease,
+  planRenew,
+  planUpdate,
+  prepareRecordForWrite,
+  StoreError,
+  statusList,
+  type UpdateCondition,
+  type UpdateOutcome,
+} from '@falai/core';
+import type { Database, Statement } from 'better-sqlite3';
+import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
+
+/** Options of `createSqliteStore`. */
+export interface SqliteStoreOptions {
+  /** The database file, or `:memory:` for a private in-memory database. */
+  readonly path: string;
+  /**
+   * How long a statement waits for another process's write lock before failing.
+   * @default 5000
+   */
+  readonly busyTimeoutMs?: number;
+  /**
+   * SQLite `synchronous` mode. `NORMAL` with WAL survives any process crash; `FULL` also
+   * survives a power cut at the price of an fsync per write.
+   * @default 'NORMAL'
+   */
+  readonly synchronous?: 'NORMAL' | 'FULL';
+}
+
+interface Row {
+  readonly request_id: string;
+  readonly record: string;
+}
+
+/**
+ * A `PendingStore` on SQLite (better-sqlite3): WAL, a busy timeout, versioned migrations,
+ * conditional updates in `BEGIN IMMEDIATE` transactions. Safe for many processes on one
+ * machine; the database opens on first use.
+ */
+export function createSqliteStore(options: SqliteStoreOptions): PendingStore {
+  const path = options.path;
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5_000;
+  const migrations = MIGRATIONS;
+  let db: Database | undefined;
+  let statements:
+    | {
+        upsert: Statement;
+        get: Statement;
+        remove: Statement;
+      }
+    | undefined;
+  let closed = false;
+
+  const context = (operation: string, location = path) => ({
+    store: 'sqlite',
+    operation,
+    location,
+  });
+
+  const fail = (operation: string, error: unknown): never => {
+    if (error instanceof StoreError) throw error;
+    const code = (error as { code?: string }).code ?? '';
+    if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
+      throw corruptError(context(operation), (error as Error).message, error);
+    }
+    const hint =
+      code === 'SQLITE_BUSY'
+        ? ` Another process held the database for over ${busyTimeoutMs} ms; retry, or raise busyTimeoutMs.`
+        : code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY'
+          ? ' Check that the directory exists and is writable.'
+          : '';
+    throw new StoreError(
+      'STORE_ERROR',
+      `The SQLite store at ${path} failed to ${operation}: ${(error as Error).message}.${hint}`,
+      { ...context(operation), cause: error },
+    );
+  };
+
+  function migrate(database: Database): void {
+    const latest = migrations[migrations.length - 1]?.version ?? 0;
+    database
+      .transaction(() => {
+        const current = database.pragma('user_version', { simple: true }) as number;
+        if (current > SCHEMA_VERSION) {
+          throw new StoreError(
+            'STORE_ERROR',
+            `${path} has schema version ${current}, newer than this falai understands ` +
+              `(${SCHEMA_VERSION}). Upgrade falai, or point FALAI_STORE at another database.`,
+            context('open'),
+          );
+        }
+        for (const step of migrations) {
+          if (step.version > current) step.up(database);
+        }
+        if (latest > current) database.pragma(`user_version = ${latest}`);
+      })
+      .immediate();
+  }
+
+  function open(operation: string): Database {
+    if (closed) {
+      throw new StoreError(
+        'STORE_ERROR',
+        `The SQLite store at ${path} was closed; open it again.`,
+        {
+          ...context(operation),
+        },
+      );
+    }
+    if (db) return db;
+    let database: Database | undefined;
+    try {
+      const require = createRequire(import.meta.url);
+      const BetterSqlite = require('better-sqlite3') as typeof import('better-sqlite3');
+      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      database = new BetterSqlite(path, { timeout: busyTimeoutMs });
+      database.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
+      if (path !== ':memory:') {
+        chmodSync(path, 0o600);
+        database.pragma('journal_mode = WAL');
+      }
+      database.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
+      migrate(database);
+      statements = {
+        upsert: database.prepare(
+          `INSERT INTO requests (request_id, endpoint_id, status, submitted_at, submitted_ms, record)
+           VALUES (@id, @endpoint, @status, @submittedAt, @submittedMs, @record)
+           ON CONFLICT (request_id) DO UPDATE SET endpoint_id = excluded.endpoint_id,
+             status = excluded.status, submitted_at = excluded.submitted_at,
+             submitted_ms = excluded.submitted_ms, record = excluded.record`,
+        ),
+        get: database.prepare('SELECT request_id, record FROM requests WHERE request_id = ?'),
+        remove: database.prepare('DELETE FROM requests WHERE request_id = ?'),
+      };
+      db = database;
+      return database;
+    } catch (error) {
+      database?.close();
+      return fail(`open (${operation})`, error);
+    }
+  }
+
+  const parseRow = (row: Row, operation: string): PendingRecord =>
+    parseStoredJson(row.record, context(operation, `${path} (request ${row.request_id})`));
+
+  const write = (record: PendingRecord): void => {
+    statements?.upsert.run({
+      id: record.requestId,
+      endpoint: record.endpointId,
+      status: record.status,
+      submittedAt: record.submittedAt,
+      submittedMs: Date.parse(record.submittedAt),
+      record: JSON.stringify(record),
+    });
+  };
+
+  /** Reads, decides and writes in one `BEGIN IMMEDIATE` transaction. */
+  function atomically<T>(
+    operation: string,
+    requestId: string,
+    decide: (current: PendingRecord | undefined) => { result: T; write?: PendingRecord },
+  ): T {
+    const database = open(operation);
+    try {
+      return database
+        .transaction(() => {
+          const row = statements?.get.get(requestId) as Row | undefined;
+          const { result, write: next } = decide(row ? parseRow(row, operation) : undefined);
+          if (next) write(next);
+          return result;
+        })
+        .immediate();
+    } catch (error) {
+      return fail(operation, error);
+    }
+  }
+
+  return {
+    kind: 'sqlite',
+    location: path,
+    capabilities: {
+      crossProcess: path !== ':memory:',
+      crossMachine: false,
+      durable: path !== ':memory:',
+      retention: false,
+    },
+
+    async put(record: PendingRecord): Promise<void> {
+      const valid = prepareRecordForWrite(record, context('put'));
+      open('put');
+      try {
+        write(valid);
+      } catch (error) {
+        fail('put', error);
+      }
+    },
+
+    async get(requestId: string): Promise<PendingRecord | undefined> {
+      open('get');
+      let row: Row | undefined;
+      try {
+        row = statements?.get.get(requestId) as Row | undefined;
+      } catch (error) {
+        fail('get', error);
+      }
+      return row ? parseRow(row, 'get') : undefined;
+    },
+
+    async list(filter: PendingFilter = {}): Promise<PendingRecord[]> {
+      const database = open('list');
+      const where: string[] = [];
+      const params: (string | number)[] = [];
+      const statuses = statusList(filter.status);
+      if (statuses) {
+        if (statuses.length === 0) return [];
+        where.push(`status IN (${statuses.map(() => '?').join(', ')})`);
+        params.push(...statuses);
+      }
+      if (filter.endpointId !== undefined) {
+        where.push('endpoint_id = ?');
+        params.push(filter.endpointId);
+      }
+      if (filter.since !== undefined) {
+        where.push('submitted_ms >= ?');
+        params.push(Date.parse(filter.since));
+      }
+      if (filter.before !== undefined) {
+        where.push('submitted_ms < ?');
+        params.push(Date.parse(filter.before));
+      }
+      let sql = 'SELECT request_id, record FROM requests';
+      if (where.length > 0) sql += ` WHERE ${where.join(' AND ')}`;
+      sql += ' ORDER BY submitted_ms, request_id';
+      if (filter.limit !== undefined) {
+        sql += ' LIMIT ?';
+        params.push(Math.max(0, Math.floor(filter.limit)));
+      }
+      let rows: Row[] = [];
+      try {
+        rows = database.prepare(sql).all(...params) as Row[];
+      } catch (error) {
+        fail('list', error);
+      }
+      return rows.map((row) => parseRow(row, 'list'));
+    },
+
+    async update(
+      requestId: string,
+      patch: PendingPatch,
+      condition?: UpdateCondition,
+    ): Promise<UpdateOutcome> {
+      return atomically<UpdateOutcome>('update', requestId, (current) => {
+        const outcome = planUpdate(current, patch, condition);
+        return outcome.kind === 'updated'
+          ? { result: outcome, write: outcome.record }
+          : { result: outcome };
+      });
+    },
+
+    async remove(requestId: string): Promise<boolean> {
+      open('remove');
+      try {
+        return (statements?.remove.run(requestId).changes ?? 0) > 0;
+      } catch (error) {
+        return fail('remove', error);
+      }
+    },
+
+    async claim(requestId: string, owner: string, ttlMs: number): Promise<ClaimOutcome> {
+      return atomically<ClaimOutcome>('claim', requestId, (current) => {
+        const outcome = planClaim(current, owner, ttlMs);
+        return outcome.kind === 'claimed'
+          ? { result: outcome, write: outcome.record }
+          : { result: outcome };
+      });
+    },
+
+    async renew(requestId: string, owner: string, ttlMs: number): Promise<boolean> {
+      return atomically('renew', requestId, (current) => {
+        const next = planRenew(current, owner, ttlMs);
+        return { result: next !== undefined, ...(next ? { write: next } : {}) };
+      });
+    },
+
+    async release(requestId: string, owner: string): Promise<boolean> {
+      return atomically('release', requestId, (current) => {
+        const next = planRelease(current, owner);
+        return { result: next !== undefined, ...(next ? { write: next } : {}) };
+      });
+    },
+
+    async close(): Promise<void> {
+      closed = true;
+      db?.close();
+      db = undefined;
+    },
+  };
+}
