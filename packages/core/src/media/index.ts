@@ -1,1 +1,26 @@
-export {};
+/**
+ * Local media: real types from bytes, image and MP4/MOV probing, streamed data URIs and
+ * digests, model video limits, and preparing inputs that name local files.
+ * Parsers (file-type, image-size, mediabunny) load lazily inside the functions.
+ */
+export { formatBytes, type MediaSource } from './bytes.js';
+export {
+  type DataUriResult,
+  DEFAULT_DATA_URI_MAX_BYTES,
+  DEFAULT_DATA_URI_WARN_BYTES,
+  type ToDataUriOptions,
+  toDataUri,
+} from './data-uri.js';
+export { bytesDigest, fileDigest } from './digest.js';
+export {
+  DEFAULT_UPLOAD_THRESHOLD_BYTES,
+  type FileUploader,
+  type PreparedInput,
+  type PrepareInputOptions,
+  type PrepareProgress,
+  prepareInput,
+} from './prepare-input.js';
+export { type ImageProbe, probeImage } from './probe-image.js';
+export { probeVideo, type VideoProbe } from './probe-video.js';
+export { type SniffResult, sniffFile } from './sniff.js';
+export { checkVideoLimits, videoLimitsFor } from './video-limits.js';

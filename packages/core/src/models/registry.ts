@@ -1,0 +1,267 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, InputError } from '../errors/falai-error.js';
+import { checkDefinition, type DefinitionProblem, type ModelDefinition } from './definition.js';
+import { type FileRef, findFileFields } from './file-fields.js';
+import { toJsonSchema } from './json-schema.js';
+import type { ValidationReport } from './report.js';
+import { type ValidateOptions, validateAgainst } from './validate.js';
+
+/** One line of `falai models`. */
+export interface ModelSummary {
+  readonly endpointId: string;
+  readonly name: string;
+  readonly description: string;
+  readonly category: string;
+  readonly outputKind: string;
+  /** `builtin`, or `user` with the file it came from. */
+  readonly source: 'builtin' | 'user';
+  readonly file: string;
+  /** A user file replaced the built-in definition of the same id. */
+  readonly overrides?: boolean;
+}
+
+/** A model file that could not be used, with the field at fault. */
+export interface ModelFileProblem extends DefinitionProblem {
+  readonly file: string;
+  readonly source: 'builtin' | 'user';
+}
+
+/** The models falai knows, and validation of inputs against them. */
+export interface ModelRegistry {
+  list(): ModelSummary[];
+  get(endpointId: string): ModelDefinition | undefined;
+  has(endpointId: string): boolean;
+  validate(
+    endpointId: string,
+    input: unknown,
+    options?: ValidateOptions,
+  ): Promise<ValidationReport>;
+  /** JSON Schema (draft 2020-12) of a model's input, for `model-info --json`. */
+  jsonSchema(endpointId: string): Record<string, unknown>;
+  /** Every file-valued location in an input. */
+  fileFields(endpointId: string, input: unknown): FileRef[];
+  /** Model files that were skipped because they are broken. */
+  problems(): ModelFileProblem[];
+}
+
+export interface ModelRegistryOptions {
+  /** Directory of built-in models; defaults to the models shipped with this package. */
+  readonly builtinDir?: string;
+  /** User model directories (`$FALAI_MODELS_DIR`, `<config dir>/models`), later ones win. */
+  readonly userDirs?: readonly string[];
+  /** Throw a ConfigError on a broken user file instead of skipping it with a warning. */
+  readonly strictFiles?: boolean;
+}
+
+/**
+ * Where the built-in models are: in the monorepo, the repo's `models/`; in a published
+ * package, the copy the build puts next to `dist/` (`packages/core/models`).
+ */
+export function defaultModelsDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const pkgRoot = join(here, '..', '..');
+  const repoModels = join(pkgRoot, '..', '..', 'models');
+  if (existsSync(join(pkgRoot, '..', '..', 'pnpm-workspace.yaml')) && existsSync(repoModels))
+    return repoModels;
+  return join(pkgRoot, 'models');
+}
+
+function jsonFiles(dir: string): string[] {
+  const out: string[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return out;
+  }
+  for (const name of entries.sort()) {
+    const full = join(dir, name);
+    let isDir = false;
+    try {
+      isDir = statSync(full).isDirectory();
+    } catch {
+      continue;
+    }
+    if (isDir) out.push(...jsonFiles(full));
+    else if (name.endsWith('.json')) out.push(full);
+  }
+  return out;
+}
+
+interface Entry {
+  readonly def: ModelDefinition;
+  readonly source: 'builtin' | 'user';
+  readonly file: string;
+  readonly overrides: boolean;
+}
+
+/**
+ * Reads and checks every model file of a directory. The endpoint id must match the file's
+ * path below the directory, so a model is always found where its id says.
+ */
+export function loadModelDirectory(
+  dir: string,
+  source: 'builtin' | 'user' = 'builtin',
+): { models: ModelDefinition[]; files: string[]; problems: ModelFileProblem[] } {
+  const models: ModelDefinition[] = [];
+  const files: string[] = [];
+  const problems: ModelFileProblem[] = [];
+  for (const file of jsonFiles(dir)) {
+    const expectedId = relative(dir, file).slice(0, -'.json'.length).split(sep).join('/');
+    let value: unknown;
+    try {
+      value = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (error) {
+      problems.push({
+        file,
+        source,
+        field: '(file)',
+        message: `not valid JSON: ${(error as Error).message}`,
+      });
+      continue;
+    }
+    const found = checkDefinition(value);
+    const id = (value as { endpointId?: unknown } | null)?.endpointId;
+    if (found.length === 0 && id !== expectedId) {
+      found.push({
+        field: 'endpointId',
+        message: `"${String(id)}" does not match the file path; expected "${expectedId}"`,
+      });
+    }
+    if (found.length > 0) {
+      for (const p of found) problems.push({ file, source, ...p });
+      continue;
+    }
+    models.push(value as ModelDefinition);
+    files.push(file);
+  }
+  return { models, files, problems };
+}
+
+/** Creates a registry. Files are read on first use; each input schema is compiled once. */
+export function createModelRegistry(options: ModelRegistryOptions = {}): ModelRegistry {
+  let entries: Map<string, Entry> | undefined;
+  let problems: ModelFileProblem[] = [];
+
+  const load = (): Map<string, Entry> => {
+    if (entries) return entries;
+    const map = new Map<string, Entry>();
+    const found: ModelFileProblem[] = [];
+    const builtin = loadModelDirectory(options.builtinDir ?? defaultModelsDir(), 'builtin');
+    found.push(...builtin.problems);
+    builtin.models.forEach((def, i) => {
+      map.set(def.endpointId, {
+        def,
+        source: 'builtin',
+        file: builtin.files[i] ?? '',
+        overrides: false,
+      });
+    });
+    for (const dir of options.userDirs ?? []) {
+      const user = loadModelDirectory(dir, 'user');
+      if (options.strictFiles && user.problems.length > 0) {
+        const p = user.problems[0] as ModelFileProblem;
+        throw new ConfigError(
+          `Model file ${p.file} is invalid at "${p.field}": ${p.message}. Fix or remove the file.`,
+          { details: { problems: user.problems } },
+        );
+      }
+      found.push(...user.problems);
+      user.models.forEach((def, i) => {
+        const previous = map.get(def.endpointId);
+        map.set(def.endpointId, {
+          def,
+          source: 'user',
+          file: user.files[i] ?? '',
+          overrides: previous?.source === 'builtin' || previous?.overrides === true,
+        });
+      });
+    }
+    problems = found;
+    entries = map;
+    return map;
+  };
+
+  const problemWarnings = (endpointId: string) =>
+    problems
+      .filter((p) => p.source === 'user')
+      .filter((p) => p.file.split(sep).join('/').endsWith(`/${endpointId}.json`))
+      .map((p) => ({
+        path: [] as (string | number)[],
+        kind: 'model-file',
+        message: `Model file ${p.file} was skipped: "${p.field}" ${p.message}`,
+        hint: 'fix the file (run `pnpm models:check <dir>` or `falai models`) or remove it',
+      }));
+
+  return {
+    list: () =>
+      [...load().values()]
+        .map(({ def, source, file, overrides }) => ({
+          endpointId: def.endpointId,
+          name: def.name,
+          description: def.description,
+          category: def.category,
+          outputKind: def.output.kind,
+          source,
+          file,
+          ...(overrides ? { overrides } : {}),
+        }))
+        .sort((a, b) => a.endpointId.localeCompare(b.endpointId)),
+    get: (endpointId) => load().get(endpointId)?.def,
+    has: (endpointId) => load().has(endpointId),
+    problems: () => {
+      load();
+      return [...problems];
+    },
+    fileFields: (endpointId, input) => findFileFields(load().get(endpointId)?.def, input),
+    jsonSchema: (endpointId) => {
+      const entry = load().get(endpointId);
+      if (!entry) {
+        throw new InputError(
+          `Unknown model "${endpointId}". Run \`falai models\` to list known models, or add a model file to $FALAI_MODELS_DIR.`,
+          [],
+          { code: 'MODEL_UNKNOWN' },
+        );
+      }
+      return toJsonSchema(entry.def);
+    },
+    validate: async (endpointId, input, validateOptions = {}) => {
+      const entry = load().get(endpointId);
+      const fileWarnings = problemWarnings(endpointId);
+      if (!entry) {
+        const issue = {
+          path: [] as (string | number)[],
+          kind: 'unknown-model',
+          message: `No model definition for "${endpointId}": the input is not validated`,
+          hint: `check the id with \`falai models\`, or describe it in $FALAI_MODELS_DIR/${endpointId}.json (convertOpenApi turns fal's OpenAPI into one)`,
+        };
+        const strict = validateOptions.strict === true;
+        return {
+          ok: !strict,
+          endpointId,
+          known: false,
+          issues: strict ? [issue] : [],
+          warnings: [...fileWarnings, ...(strict ? [] : [issue])],
+          notes: [],
+        };
+      }
+      const found = await validateAgainst(entry.def, input, validateOptions);
+      const notes = entry.overrides
+        ? [
+            `Using the user model file ${entry.file} (it overrides the built-in definition)`,
+            ...found.notes,
+          ]
+        : found.notes;
+      return {
+        ok: found.issues.length === 0,
+        endpointId,
+        known: true,
+        issues: found.issues,
+        warnings: [...fileWarnings, ...found.warnings],
+        notes,
+      };
+    },
+  };
+}

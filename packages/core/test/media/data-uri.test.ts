@@ -1,0 +1,83 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, ftruncateSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MediaError } from '../../src/errors/falai-error.js';
+import { fileDigest, toDataUri } from '../../src/media/index.js';
+import { fixture, tempDir } from './helpers.js';
+
+const { dir, cleanup } = tempDir();
+afterAll(cleanup);
+
+const sha = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+const decode = (uri: string) => Buffer.from(uri.slice(uri.indexOf(',') + 1), 'base64');
+
+function sparse(name: string, size: number): string {
+  const path = join(dir, name);
+  const fd = openSync(path, 'w');
+  ftruncateSync(fd, size);
+  closeSync(fd);
+  return path;
+}
+
+describe('toDataUri', () => {
+  it.each([0, 1, 2, 3, 4, 5, 767, 3 * 256 * 1024 + 1, 2 * 1024 * 1024 + 2])(
+    'round-trips %i random bytes exactly',
+    async (size) => {
+      const bytes = randomBytes(size);
+      const path = join(dir, `r${size}.bin`);
+      writeFileSync(path, bytes);
+      const out = await toDataUri(path);
+      expect(out.uri).toMatch(/^data:(application\/octet-stream|text\/plain);base64,/);
+      expect(decode(out.uri).equals(bytes)).toBe(true);
+      expect(out.uri.slice(out.uri.indexOf(',') + 1)).toBe(bytes.toString('base64'));
+      expect(out.size).toBe(size);
+      expect(out.digest).toBe(sha(bytes));
+    },
+  );
+
+  it('takes the MIME type from the content, not the name', async () => {
+    const out = await toDataUri(fixture('png-named.jpg'));
+    expect(out.mime).toBe('image/png');
+    expect(out.uri.startsWith('data:image/png;base64,')).toBe(true);
+    expect(decode(out.uri).equals(readFileSync(fixture('png-named.jpg')))).toBe(true);
+    expect((await toDataUri(fixture('mp4-named.mov'))).mime).toBe('video/mp4');
+    expect((await toDataUri(fixture('ok-1280x720-4s.mov'))).mime).toBe('video/quicktime');
+  });
+
+  it('refuses files above the limit (default 200 MB) without reading them', async () => {
+    const path = sparse('huge.bin', 200 * 1024 * 1024 + 1);
+    const err = await toDataUri(path).catch((e) => e);
+    expect(err).toBeInstanceOf(MediaError);
+    expect(err.code).toBe('MEDIA_INVALID');
+    expect(err.message).toMatch(
+      /is 200\.0 MB; data URIs are limited to 200\.0 MB\. Upload the file/,
+    );
+    await expect(toDataUri(fixture('photo-320x240.jpg'), { maxBytes: 100 })).rejects.toThrow(
+      /limited to 100 B/,
+    );
+  });
+
+  it('warns above 50 MB by default and still encodes', async () => {
+    const path = sparse('big.bin', 50 * 1024 * 1024 + 3);
+    const warnings: string[] = [];
+    const out = await toDataUri(path, { onWarning: (m) => warnings.push(m) });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/is 50\.0 MB; data URIs above 50\.0 MB are slow/);
+    expect(out.size).toBe(50 * 1024 * 1024 + 3);
+    expect(out.uri.length).toBe(
+      'data:application/octet-stream;base64,'.length + Math.ceil(out.size / 3) * 4,
+    );
+  });
+
+  it('a missing file says so', async () => {
+    await expect(toDataUri(join(dir, 'nope.png'))).rejects.toThrow(/File not found: .*nope\.png/);
+  });
+});
+
+describe('fileDigest', () => {
+  it('streams a sha256', async () => {
+    const bytes = readFileSync(fixture('ok-1280x720-4s.mp4'));
+    expect(await fileDigest(fixture('ok-1280x720-4s.mp4'))).toBe(sha(bytes));
+  });
+});
