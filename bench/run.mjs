@@ -11,7 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
-const quick = args.includes('--quick') || process.env.FALAI_BENCH_QUICK === '1';
+const quick = args.includes('--quick');
 const only = args.filter((a) => !a.startsWith('--'));
 
 const files = readdirSync(join(here, 'scenarios'))
@@ -77,7 +77,9 @@ function printTable(out) {
   console.log(out.columns.join('\t'));
   for (const row of out.rows) console.log(row.join('\t'));
   for (const t of out.targets ?? [])
-    console.log(`target ${t.name}: ${t.target} — measured ${t.measured} ${t.pass ? 'PASS' : 'MISS'}`);
+    console.log(
+      `target ${t.name}: ${t.target} — measured ${t.measured} ${t.pass ? 'PASS' : 'MISS'}`,
+    );
 }
 
 function renderMarkdown(date, m, all) {
@@ -101,7 +103,9 @@ function renderMarkdown(date, m, all) {
     if (r.targets?.length) {
       lines.push('| target | wanted | measured | |', '| --- | --- | --- | --- |');
       for (const t of r.targets)
-        lines.push(`| ${t.name} | ${t.target} | ${t.measured} | ${t.pass ? 'met' : '**missed**'} |`);
+        lines.push(
+          `| ${t.name} | ${t.target} | ${t.measured} | ${t.pass ? 'met' : '**missed**'} |`,
+        );
       lines.push('');
     }
     if (r.notes) lines.push(r.notes, '');
