@@ -1,0 +1,166 @@
+import { startEmulator } from './emulator.js';
+import type { Emulator, EmulatorOptions, FaultAction } from './types.js';
+
+/** Thrown for bad command-line flags; the bin prints the message and exits 2. */
+export class UsageError extends Error {}
+
+const USAGE = `Usage: falai-emulator [options]
+  --port <n>           port to listen on (default 8787; 0 picks a free one)
+  --host <addr>        address to bind (default 127.0.0.1)
+  --models-dir <dir>   model definition folder (repeatable; default: the repo's models/)
+  --deterministic      sequential request ids and fixed timings
+  --seed <n>           PRNG seed for fault draws and ranged latencies
+  --latency-ms <n>     run time of each job in ms (queue time is a sixth of it)
+  --fail-rate <0..1>   fraction of queue calls failing with random 429/5xx/drops
+  --concurrency <n>    jobs IN_PROGRESS at once; the rest wait IN_QUEUE
+  --help               show this help`;
+
+function number(flag: string, raw: string | undefined, min: number, max: number): number {
+  const value = Number(raw);
+  if (raw === undefined || !Number.isFinite(value) || value < min || value > max) {
+    throw new UsageError(`${flag} expects a number between ${min} and ${max}, got "${raw ?? ''}"`);
+  }
+  return value;
+}
+
+/** Parsed command line: emulator options plus the fail rate applied as a fault rule. */
+export interface CliOptions {
+  options: EmulatorOptions;
+  failRate: number;
+  help: boolean;
+}
+
+/** Parses the emulator's flags; throws `UsageError` with a fix-it message on bad input. */
+export function parseArgs(argv: readonly string[]): CliOptions {
+  const options: EmulatorOptions = { port: 8787 };
+  let failRate = 0;
+  let help = false;
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index] as string;
+    const [flag, inline] = arg.includes('=') ? arg.split(/=(.*)/s, 2) : [arg, undefined];
+    const value = () => inline ?? argv[++index];
+    switch (flag) {
+      case '--port':
+        options.port = number('--port', value(), 0, 65535);
+        break;
+      case '--host':
+        options.host = value();
+        if (!options.host) throw new UsageError('--host expects an address, e.g. 127.0.0.1');
+        break;
+      case '--models-dir': {
+        const dir = value();
+        if (!dir) throw new UsageError('--models-dir expects a folder path');
+        options.modelsDirs = [...(options.modelsDirs ?? []), dir];
+        break;
+      }
+      case '--deterministic':
+        options.deterministic = true;
+        break;
+      case '--seed':
+        options.seed = number('--seed', value(), 0, 2 ** 32 - 1);
+        break;
+      case '--latency-ms': {
+        const ms = number('--latency-ms', value(), 0, 3_600_000);
+        options.defaultLatency = { queueMs: Math.round(ms / 6), runMs: ms };
+        break;
+      }
+      case '--fail-rate':
+        failRate = number('--fail-rate', value(), 0, 1);
+        break;
+      case '--concurrency':
+        options.concurrency = number('--concurrency', value(), 1, 1_000_000);
+        break;
+      case '--help':
+      case '-h':
+        help = true;
+        break;
+      default:
+        throw new UsageError(`Unknown option "${arg}". Run with --help to see the options.`);
+    }
+  }
+  return { options, failRate, help };
+}
+
+/** The mix of failures `--fail-rate` draws from: what fal's clients must retry or survive. */
+export const RANDOM_FAILURES: FaultAction[] = [
+  { type: 'status', status: 429, retryAfterSeconds: 1, body: { detail: 'Too many requests' } },
+  { type: 'status', status: 500, body: { detail: 'Internal server error' } },
+  { type: 'status', status: 502, body: { detail: 'Bad gateway' } },
+  { type: 'status', status: 503, body: { detail: 'Service unavailable' } },
+  { type: 'status', status: 504, body: { detail: 'Gateway timeout' } },
+  { type: 'drop' },
+];
+
+/** Where `main()` writes and what stops it, so the CLI app and tests can run it in-process. */
+export interface MainIo {
+  /** Receives stdout lines. @default process.stdout */
+  write?: (line: string) => void;
+  /** Receives error lines. @default process.stderr */
+  writeError?: (line: string) => void;
+  /** Stops the emulator when aborted (in addition to SIGINT/SIGTERM). */
+  signal?: AbortSignal;
+  /** Called once the emulator listens, e.g. to read its URL. */
+  onReady?: (emulator: Emulator) => void;
+}
+
+/**
+ * Runs the emulator from a command line until SIGINT/SIGTERM (or `io.signal`); resolves with
+ * the exit code.
+ */
+export async function main(
+  argv: readonly string[] = process.argv.slice(2),
+  io: MainIo = {},
+): Promise<number> {
+  const write = io.write ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const writeError = io.writeError ?? ((line: string) => process.stderr.write(`${line}\n`));
+  let parsed: CliOptions;
+  try {
+    parsed = parseArgs(argv);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      writeError(`falai-emulator: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+  if (parsed.help) {
+    write(USAGE);
+    return 0;
+  }
+  let emulator: Emulator;
+  try {
+    emulator = await startEmulator(parsed.options);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      writeError(
+        `falai-emulator: port ${parsed.options.port} is already in use; pick another with --port <n> (0 chooses a free one).`,
+      );
+      return 1;
+    }
+    throw error;
+  }
+  if (parsed.failRate > 0) {
+    emulator.inject({
+      match: { kind: ['submit', 'status', 'result', 'cancel', 'upload-initiate'] },
+      probability: parsed.failRate,
+      action: { type: 'one-of', actions: RANDOM_FAILURES },
+    });
+  }
+  write(`falai emulator listening on ${emulator.url}`);
+  write(`export FALAI_BASE_URL=${emulator.url}`);
+  io.onReady?.(emulator);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      io.signal?.removeEventListener('abort', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    if (io.signal?.aborted) stop();
+    else io.signal?.addEventListener('abort', stop);
+  });
+  await emulator.close();
+  return 0;
+}

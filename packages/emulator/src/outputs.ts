@@ -1,0 +1,135 @@
+import { stat, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { FileStore } from './files.js';
+import type { ModelDefinition } from './models.js';
+import type { Prng } from './prng.js';
+
+/** Everything output generation needs about one job. */
+export interface OutputContext {
+  endpointId: string;
+  requestId: string;
+  definition?: ModelDefinition;
+  input: unknown;
+  prng: Prng;
+  files: FileStore;
+  origin: string;
+  runSeconds: number;
+}
+
+const FORMATS = {
+  png: 'image/png',
+  jpeg: 'image/jpeg',
+  webp: 'image/webp',
+} as const;
+type ImageFormat = keyof typeof FORMATS;
+
+const SAMPLE_VIDEO = fileURLToPath(new URL('../assets/sample.mp4', import.meta.url));
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * Small pixel sizes that keep the requested aspect ratio: 1:1 is 64×64, otherwise the long
+ * side is 96 (16:9 → 96×54). Unknown ratios and `auto` fall back to square.
+ */
+export function imageSize(aspectRatio: unknown): { width: number; height: number } {
+  const match = typeof aspectRatio === 'string' ? /^(\d+):(\d+)$/.exec(aspectRatio) : null;
+  const w = Number(match?.[1] ?? 1);
+  const h = Number(match?.[2] ?? 1);
+  if (!w || !h || w === h) return { width: 64, height: 64 };
+  if (w > h) return { width: 96, height: Math.max(1, Math.round((96 * h) / w)) };
+  return { width: Math.max(1, Math.round((96 * w) / h)), height: 96 };
+}
+
+function pickFormat(input: Record<string, unknown>, definition?: ModelDefinition): ImageFormat {
+  const requested = input.output_format ?? definition?.input.output_format?.default;
+  if (requested === 'jpg') return 'jpeg';
+  return typeof requested === 'string' && requested in FORMATS ? (requested as ImageFormat) : 'png';
+}
+
+async function makeImages(context: OutputContext, input: Record<string, unknown>) {
+  const { default: sharp } = await import('sharp');
+  const format = pickFormat(input, context.definition);
+  const requestedCount = Number(input.num_images ?? 1);
+  const count = Number.isInteger(requestedCount) ? Math.min(Math.max(requestedCount, 1), 8) : 1;
+  const ratio = input.aspect_ratio ?? context.definition?.input.aspect_ratio?.default;
+  const { width, height } = imageSize(ratio);
+  const images = [];
+  for (let index = 0; index < count; index++) {
+    const background = {
+      r: context.prng.int(0, 255),
+      g: context.prng.int(0, 255),
+      b: context.prng.int(0, 255),
+    };
+    const data = await sharp({ create: { width, height, channels: 3, background } })
+      .toFormat(format)
+      .toBuffer();
+    const fileName = `${context.requestId}-${index}.${format === 'jpeg' ? 'jpg' : format}`;
+    const path = context.files.tempPath(`-${fileName}`);
+    await writeFile(path, data);
+    const urlPath = `/files/outputs/${fileName}`;
+    context.files.register(urlPath, { path, contentType: FORMATS[format], size: data.length });
+    images.push({
+      url: `${context.origin}${urlPath}`,
+      content_type: FORMATS[format],
+      file_name: fileName,
+      file_size: data.length,
+      width,
+      height,
+    });
+  }
+  return images;
+}
+
+async function makeVideo(context: OutputContext) {
+  const { size } = await stat(SAMPLE_VIDEO);
+  const fileName = `${context.requestId}.mp4`;
+  const urlPath = `/files/outputs/${fileName}`;
+  context.files.register(urlPath, { path: SAMPLE_VIDEO, contentType: 'video/mp4', size });
+  return {
+    url: `${context.origin}${urlPath}`,
+    content_type: 'video/mp4',
+    file_name: fileName,
+    file_size: size,
+  };
+}
+
+/** Whether the output looks like flux's (nsfw flags, prompt, seed, timings). */
+function isFluxShaped(context: OutputContext): boolean {
+  const fields = context.definition?.outputFields ?? [];
+  if (fields.length > 0) return fields.includes('has_nsfw_concepts');
+  return context.endpointId.includes('/flux');
+}
+
+/**
+ * Builds the model's output with real media files: the shape follows the definition's output
+ * fields (nano-banana: images + description; flux: images, has_nsfw_concepts, prompt, seed,
+ * timings; video models: video). Models without a definition get `{images, seed}`.
+ */
+export async function generateOutput(context: OutputContext): Promise<unknown> {
+  const input = isRecord(context.input) ? context.input : {};
+  if (context.definition?.outputKind === 'video') {
+    return { video: await makeVideo(context) };
+  }
+  const images = await makeImages(context, input);
+  const seed = typeof input.seed === 'number' ? input.seed : context.prng.int(0, 2 ** 31 - 1);
+  const prompt = typeof input.prompt === 'string' ? input.prompt : '';
+  if (!context.definition) return { images, seed };
+  if (isFluxShaped(context)) {
+    return {
+      images,
+      has_nsfw_concepts: images.map(() => false),
+      prompt,
+      seed,
+      timings: { inference: context.runSeconds },
+    };
+  }
+  const output: Record<string, unknown> = { images };
+  const fields = context.definition.outputFields;
+  if (fields.length === 0 || fields.includes('description')) {
+    output.description = `Emulated image for: ${prompt}`;
+  }
+  if (fields.includes('seed')) output.seed = seed;
+  if (fields.includes('prompt')) output.prompt = prompt;
+  return output;
+}

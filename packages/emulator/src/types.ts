@@ -1,0 +1,220 @@
+/**
+ * Public types of the emulator. Kept in one file so that test code, benchmarks and the CLI
+ * can import the vocabulary without pulling in the server.
+ */
+
+/** A duration in milliseconds, fixed or drawn uniformly from `[min, max]` with the seeded PRNG. */
+export type Duration = number | readonly [number, number];
+
+/** How long a job waits in the queue and then runs, so tests can shape timing without sleeping. */
+export interface LatencyProfile {
+  /** Time spent IN_QUEUE before a runner may pick the job up. */
+  queueMs?: Duration;
+  /** Time spent IN_PROGRESS before the job completes. */
+  runMs?: Duration;
+}
+
+/** An error a model finishes with, to exercise the COMPLETED-with-error path. */
+export interface CompleteWithError {
+  /** HTTP status the result endpoint answers with (e.g. 500, 503, 422). */
+  status: number;
+  /** Human text, placed in `detail` and in the status `error` field. */
+  detail?: string;
+  /** fal's `error_type` (e.g. `runner_disconnected`), also sent as `X-Fal-Error-Type`. */
+  error_type?: string;
+  /** Replaces the whole result body when given (e.g. a 422 `detail` array). */
+  body?: unknown;
+}
+
+/** Per-model behaviour set with `emulator.setModel()`; applies to jobs submitted afterwards. */
+export interface ModelBehaviour extends LatencyProfile {
+  /** Phantom requests ahead of each new job; `queue_position` counts them down over `queueMs`. */
+  queueDepth?: number;
+  /** Finish every job of this model with this error instead of an output. */
+  completeWithError?: CompleteWithError;
+  /**
+   * Log lines emitted over the run (visible with `logs=1`): strings are spread evenly across
+   * `runMs`; objects say when (`atMs` after the start) and at which level.
+   */
+  logs?: Array<string | { message: string; atMs?: number; level?: LogEntry['level'] }>;
+  /** Replace the generated output with this JSON (no files are made). */
+  output?: unknown;
+  /** Emulate an app that ignores cancel signals: a running job then finishes normally. */
+  ignoreCancel?: boolean;
+}
+
+/** Which kind of call a request was, for the log, stats and fault matching. */
+export type RequestKind =
+  | 'submit'
+  | 'status'
+  | 'stream'
+  | 'result'
+  | 'cancel'
+  | 'upload-initiate'
+  | 'upload-put'
+  | 'upload-part'
+  | 'upload-complete'
+  | 'file'
+  | 'jwks'
+  | 'webhook-delivery'
+  | 'other';
+
+/** One recorded HTTP exchange; secrets are redacted before it is stored. */
+export interface LoggedRequest {
+  /** Epoch ms when the request arrived. */
+  time: number;
+  method: string;
+  /** Path without the query string (the full URL for webhook deliveries). */
+  path: string;
+  query: Record<string, string>;
+  /** Lower-cased request headers; `authorization` reads `Key <masked>`. */
+  headers: Record<string, string>;
+  /** Parsed JSON body, or the byte length for binary bodies; undefined when empty. */
+  body?: unknown;
+  /** Response status; 0 when the connection was dropped or a delivery failed to connect. */
+  status: number;
+  kind: RequestKind;
+  /** Endpoint id of the job involved, when known. */
+  endpointId?: string;
+  /** Request id of the job involved, when known. */
+  requestId?: string;
+  /** Set when an injected fault shaped the response. */
+  fault?: FaultAction['type'];
+  /** Transport error of a webhook delivery attempt. */
+  error?: string;
+}
+
+/** Queue status values; fal has no FAILED or CANCELLED status (reference §4). */
+export type JobStatus = 'IN_QUEUE' | 'IN_PROGRESS' | 'COMPLETED';
+
+/** A fal log entry as served in status responses. */
+export interface LogEntry {
+  message: string;
+  level: 'STDOUT' | 'STDERR' | 'INFO' | 'WARN' | 'ERROR' | 'DEBUG';
+  source: 'USER';
+  timestamp: string;
+}
+
+/** A snapshot of one job, for assertions and benchmarks. */
+export interface JobInfo {
+  requestId: string;
+  endpointId: string;
+  input: unknown;
+  status: JobStatus;
+  /** Epoch ms with sub-ms precision (performance.timeOrigin + performance.now()). */
+  submittedAt: number;
+  startedAt?: number;
+  completedAt?: number;
+  cancelled: boolean;
+  /** Set when the job completed with an error (cancel, timeout, 422, injected error). */
+  error?: { status: number; detail: unknown; error_type?: string };
+  /** The output JSON when the job succeeded. */
+  output?: unknown;
+  priority: 'normal' | 'low';
+  runnerHint?: string;
+  /** `x-fal-request-timeout` in seconds, when sent. */
+  startTimeoutSeconds?: number;
+  /** `x-fal-object-lifecycle-preference`, parsed when it is JSON. */
+  lifecyclePreference?: unknown;
+  webhookUrl?: string;
+  logs: LogEntry[];
+}
+
+/** A fault response; see `FaultRule`. */
+export type FaultAction =
+  | {
+      type: 'status';
+      status: number;
+      body?: unknown;
+      headers?: Record<string, string>;
+      retryAfterSeconds?: number;
+    }
+  | { type: 'drop' }
+  | { type: 'delay'; ms: number }
+  | { type: 'drop-after-accept' }
+  | { type: 'one-of'; actions: FaultAction[] };
+
+/** A scripted failure: the first matching active rule shapes the response. */
+export interface FaultRule {
+  match?: {
+    kind?: RequestKind | RequestKind[];
+    method?: string;
+    path?: RegExp | string;
+    endpointId?: string;
+  };
+  action: FaultAction;
+  /** Apply at most N times. */
+  times?: number;
+  /** 0..1, drawn from the seeded PRNG. */
+  probability?: number;
+}
+
+/** Options of `startEmulator()`. */
+export interface EmulatorOptions {
+  /** @default 0 (a free port) */
+  port?: number;
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** Folders of model definition JSON files. @default the repository's `models/` */
+  modelsDirs?: string[];
+  /** Sequential request ids, a fixed PRNG seed (1 unless `seed`), no wall-clock randomness. */
+  deterministic?: boolean;
+  /** Seed of the PRNG used for ranged durations, fault probabilities and seeds in outputs. */
+  seed?: number;
+  /** @default { queueMs: 50, runMs: 300 } */
+  defaultLatency?: LatencyProfile;
+  /** Jobs IN_PROGRESS at once across the emulator; the rest wait IN_QUEUE. @default unlimited */
+  concurrency?: number;
+  /** `accept: 'any'` (default) takes any `id:secret`; `locked` keys get 403 at submit. */
+  keys?: { accept?: string[] | 'any'; locked?: string[] };
+  /** Webhook retries on non-2xx or connection errors. @default { retries: 10, retryDelayMs: 100 } */
+  webhook?: { retries?: number; retryDelayMs?: number };
+  /** Keep the request log. @default true */
+  logRequests?: boolean;
+  /** Interval of SSE keep-alive comments. @default 15000 (like fal) */
+  sseKeepAliveMs?: number;
+}
+
+/** Counters by request kind, for "HTTP requests per job" in benchmarks. */
+export interface EmulatorStats {
+  submits: number;
+  statusCalls: number;
+  resultCalls: number;
+  streamCalls: number;
+  cancelCalls: number;
+  uploadCalls: number;
+  fileCalls: number;
+  webhookDeliveries: number;
+  faults: number;
+  total: number;
+  byKind: Record<RequestKind, number>;
+}
+
+/** A running emulator. */
+export interface Emulator {
+  /** `http://127.0.0.1:PORT`: queue API at the root, storage, JWKS and files below it. */
+  readonly url: string;
+  readonly port: number;
+  /** Closes the server, open SSE streams, timers, webhook retries and the temp file folder. */
+  close(): Promise<void>;
+  /** Shapes jobs submitted afterwards; `'*'` applies to models without their own behaviour. */
+  setModel(endpointId: string, behaviour: ModelBehaviour): void;
+  /** Adds a fault rule; returns a function that removes it. */
+  inject(rule: FaultRule): () => void;
+  clearFaults(): void;
+  readonly log: readonly LoggedRequest[];
+  clearLog(): void;
+  job(requestId: string): JobInfo | undefined;
+  jobs(): JobInfo[];
+  readonly stats: EmulatorStats;
+  /** Zeroes the counters, e.g. between benchmark phases. */
+  resetStats(): void;
+  on(event: 'completed', listener: (job: JobInfo) => void): void;
+  off(event: 'completed', listener: (job: JobInfo) => void): void;
+  /** Public keys that sign webhook deliveries, as served at `/.well-known/jwks.json`. */
+  readonly jwks: { keys: object[] };
+  /** Replaces the webhook signing key (new `kid`) so clients can test JWKS refresh. */
+  rotateWebhookKey(options?: { keepPrevious?: boolean }): string;
+  /** Endpoint ids of the loaded model definitions. */
+  readonly models: readonly string[];
+}

@@ -1,0 +1,126 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { type Emulator, main, parseArgs, startEmulator } from '../src/index.js';
+import { AUTH } from './helpers.js';
+
+describe('parseArgs', () => {
+  it('maps every flag to emulator options', () => {
+    const parsed = parseArgs([
+      '--port',
+      '0',
+      '--host=127.0.0.1',
+      '--models-dir',
+      '/a',
+      '--models-dir=/b',
+      '--deterministic',
+      '--latency-ms',
+      '600',
+      '--fail-rate',
+      '0.25',
+      '--concurrency',
+      '2',
+      '--seed',
+      '9',
+    ]);
+    expect(parsed).toEqual({
+      options: {
+        port: 0,
+        host: '127.0.0.1',
+        modelsDirs: ['/a', '/b'],
+        deterministic: true,
+        defaultLatency: { queueMs: 100, runMs: 600 },
+        concurrency: 2,
+        seed: 9,
+      },
+      failRate: 0.25,
+      help: false,
+    });
+    expect(parseArgs([]).options.port).toBe(8787);
+  });
+
+  it('explains bad flags', () => {
+    expect(() => parseArgs(['--fail-rate', '2'])).toThrow(
+      /--fail-rate expects a number between 0 and 1/,
+    );
+    expect(() => parseArgs(['--port'])).toThrow(/--port expects a number/);
+    expect(() => parseArgs(['--bogus'])).toThrow(/Unknown option "--bogus"/);
+  });
+});
+
+describe('main', () => {
+  it('prints the URL and export line, serves, and stops on abort', async () => {
+    const lines: string[] = [];
+    const stop = new AbortController();
+    let emulator: Emulator | undefined;
+    const running = main(['--port', '0', '--deterministic', '--fail-rate', '1'], {
+      write: (line) => lines.push(line),
+      signal: stop.signal,
+      onReady: (ready) => {
+        emulator = ready;
+      },
+    });
+    await new Promise<void>((resolve) => {
+      const check = () => (emulator ? resolve() : setTimeout(check, 5));
+      check();
+    });
+    const url = emulator?.url ?? '';
+    expect(lines).toEqual([`falai emulator listening on ${url}`, `export FALAI_BASE_URL=${url}`]);
+    // --fail-rate 1: every queue call fails with a 429/5xx or a dropped connection.
+    const outcome = await fetch(`${url}/acme/painter`, {
+      method: 'POST',
+      headers: AUTH,
+      body: '{}',
+    })
+      .then((response) => response.status)
+      .catch(() => 0);
+    expect([0, 429, 500, 502, 503, 504]).toContain(outcome);
+    stop.abort();
+    expect(await running).toBe(0);
+    await expect(fetch(url)).rejects.toThrow();
+  });
+
+  it('returns 2 with a message for bad flags and prints help', async () => {
+    const errors: string[] = [];
+    expect(await main(['--nope'], { writeError: (line) => errors.push(line) })).toBe(2);
+    expect(errors[0]).toContain('Unknown option "--nope"');
+    const busy = await startEmulator();
+    try {
+      expect(
+        await main(['--port', String(busy.port)], { writeError: (line) => errors.push(line) }),
+      ).toBe(1);
+      expect(errors[1]).toContain(`port ${busy.port} is already in use`);
+    } finally {
+      await busy.close();
+    }
+    const out: string[] = [];
+    expect(await main(['--help'], { write: (line) => out.push(line) })).toBe(0);
+    expect(out[0]).toContain('--fail-rate');
+  });
+});
+
+const bin = fileURLToPath(new URL('../bin/emulator.js', import.meta.url));
+const built = existsSync(fileURLToPath(new URL('../dist/index.js', import.meta.url)));
+
+describe.skipIf(!built)('bin (needs `pnpm --filter @falai/emulator build`)', () => {
+  it('starts from the command line and exits cleanly on SIGTERM', async () => {
+    const child = spawn(process.execPath, [bin, '--port', '0'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        const match = /export FALAI_BASE_URL=(\S+)/.exec(stdout);
+        if (match?.[1]) resolve(match[1]);
+      });
+      child.on('exit', (code) => reject(new Error(`exited early with ${code}`)));
+    });
+    const jwks = await fetch(`${url}/.well-known/jwks.json`);
+    expect(jwks.status).toBe(200);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+});

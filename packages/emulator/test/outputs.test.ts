@@ -1,0 +1,122 @@
+import sharp from 'sharp';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startEmulator } from '../src/index.js';
+import { imageSize } from '../src/outputs.js';
+import { completion, get, type Json, json, setup, submit } from './helpers.js';
+
+let ctx: Awaited<ReturnType<typeof setup>>;
+beforeEach(async () => {
+  ctx = await setup();
+});
+afterEach(async () => {
+  await ctx.stop();
+});
+
+async function resultOf(endpointId: string, input: unknown): Promise<Json> {
+  const job = await submit(ctx.emulator, endpointId, input);
+  await completion(ctx.emulator, job.request_id);
+  const response = await get(job.response_url);
+  expect(response.status).toBe(200);
+  return json(response);
+}
+
+async function decode(image: Json) {
+  const response = await fetch(image.url);
+  expect(response.status).toBe(200);
+  expect(response.headers.get('content-type')).toBe(image.content_type);
+  const bytes = Buffer.from(await response.arrayBuffer());
+  expect(bytes.length).toBe(image.file_size);
+  return sharp(bytes).metadata();
+}
+
+describe('image outputs', () => {
+  it('makes real images honouring output_format, num_images and aspect_ratio', async () => {
+    const output = await resultOf('acme/painter', {
+      prompt: 'a fox',
+      num_images: 2,
+      aspect_ratio: '16:9',
+      output_format: 'webp',
+    });
+    expect(Object.keys(output).sort()).toEqual(['description', 'images']);
+    expect(output.description).toContain('a fox');
+    expect(output.images).toHaveLength(2);
+    for (const image of output.images) {
+      expect(image).toMatchObject({ content_type: 'image/webp', width: 96, height: 54 });
+      expect(image.file_name).toMatch(/\.webp$/);
+      const meta = await decode(image);
+      expect(meta).toMatchObject({ format: 'webp', width: 96, height: 54 });
+    }
+  });
+
+  it('uses the definition default format and the flux output shape', async () => {
+    const output = await resultOf('acme/flux/dev/image-to-image', {
+      prompt: 'p',
+      image_url: 'http://127.0.0.1/in.png',
+      seed: 99,
+    });
+    expect(output).toMatchObject({
+      has_nsfw_concepts: [false],
+      prompt: 'p',
+      seed: 99,
+      timings: { inference: 0.02 },
+    });
+    const meta = await decode(output.images[0]);
+    expect(meta).toMatchObject({ format: 'jpeg', width: 64, height: 64 });
+  });
+
+  it('gives unknown models a generic PNG output', async () => {
+    const output = await resultOf('someone/unknown-model', { prompt: 'p' });
+    expect(Object.keys(output).sort()).toEqual(['images', 'seed']);
+    const meta = await decode(output.images[0]);
+    expect(meta.format).toBe('png');
+  });
+
+  it('keeps aspect ratios in small pixel sizes', () => {
+    expect(imageSize('1:1')).toEqual({ width: 64, height: 64 });
+    expect(imageSize('9:16')).toEqual({ width: 54, height: 96 });
+    expect(imageSize('auto')).toEqual({ width: 64, height: 64 });
+  });
+});
+
+describe('video outputs', () => {
+  it('serves a real MP4 for video models', async () => {
+    const output = await resultOf('acme/video/v1/edit', {
+      prompt: 'p',
+      video_url: 'http://127.0.0.1/in.mp4',
+    });
+    expect(output.video).toMatchObject({ content_type: 'video/mp4' });
+    const response = await fetch(output.video.url);
+    expect(response.headers.get('content-type')).toBe('video/mp4');
+    const bytes = Buffer.from(await response.arrayBuffer());
+    expect(bytes.length).toBe(output.video.file_size);
+    expect(bytes.subarray(4, 8).toString('latin1')).toBe('ftyp');
+    const head = await fetch(output.video.url, { method: 'HEAD' });
+    expect(head.headers.get('content-length')).toBe(String(bytes.length));
+  });
+});
+
+describe('repository models', () => {
+  it('loads the repo definitions by default and shapes their outputs', async () => {
+    const emulator = await startEmulator({
+      deterministic: true,
+      defaultLatency: { queueMs: 0, runMs: 0 },
+    });
+    try {
+      // The definitions are written by another team member; assert only the ones present.
+      for (const id of emulator.models) {
+        expect(id).toMatch(/^[\w-]+\/[\w./-]+$/);
+      }
+      if (emulator.models.includes('fal-ai/kling-video/o3/pro/video-to-video/edit')) {
+        const job = await submit(emulator, 'fal-ai/kling-video/o3/pro/video-to-video/edit', {
+          prompt: 'p',
+          video_url: 'http://127.0.0.1/v.mp4',
+        });
+        await completion(emulator, job.request_id);
+        const body = await json(await get(job.response_url));
+        expect(body.video.content_type).toBe('video/mp4');
+      }
+    } finally {
+      await emulator.close();
+    }
+  });
+});
