@@ -1,0 +1,172 @@
+#!/usr/bin/env node
+// Bundles the CLI with esbuild so it installs without the workspace.
+//
+//   node scripts/bundle.mjs pack    → dist/ (one file per command + shared chunks), with the
+//                                     @falai/* workspace packages inlined and every
+//                                     third-party package left to npm (see package.json
+//                                     dependencies); copies models/ and the emulator's asset.
+//                                     Run by `prepack`, so `pnpm --filter falai pack` makes a
+//                                     tarball that installs with plain npm.
+//   node scripts/bundle.mjs single  → dist-bundle/falai.mjs: one file with everything pure-JS
+//                                     inlined (for the OpenClaw skill). Native modules
+//                                     (better-sqlite3, sharp) stay external and are loaded
+//                                     lazily, so only the features needing them fail, with a
+//                                     clear message, when they are missing.
+//   node scripts/bundle.mjs single <dir> → the same into <dir> (tests that run in parallel
+//                                     with this package's own tests use a private folder).
+import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const cliDir = join(dirname(fileURLToPath(import.meta.url)), '..');
+const repoDir = join(cliDir, '..', '..');
+const mode = process.argv[2];
+
+/**
+ * Commands that only make sense inside the monorepo (they read repo files). The `skill`
+ * commands are not among them: they get the models from the registry and ship the bundle
+ * they run from (see @falai/openclaw-skill `findCliBundle`).
+ */
+const REPO_ONLY = [];
+
+async function commandEntries() {
+  const root = join(cliDir, 'src', 'commands');
+  const out = [];
+  const walk = async (dir) => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) {
+        const id = relative(root, path).replace(/\.ts$/, '');
+        if (!REPO_ONLY.some((re) => re.test(id))) out.push({ id, path });
+      }
+    }
+  };
+  await walk(root);
+  return out.sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/** Leaves every non-workspace package to node_modules; inlines @falai/*. */
+const externals = (keep) => ({
+  name: 'externals',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.path.startsWith('@falai/')) return undefined;
+      if (keep(args.path)) return undefined;
+      return { path: args.path, external: true };
+    });
+  },
+});
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  conditions: ['source'],
+  logLevel: 'warning',
+  legalComments: 'none',
+  // CommonJS dependencies inlined into ESM need a real `require`.
+  banner: {
+    js: "import { createRequire as __falaiCreateRequire } from 'node:module'; const require = __falaiCreateRequire(import.meta.url);",
+  },
+};
+
+async function packBuild() {
+  const dist = join(cliDir, 'dist');
+  await rm(dist, { recursive: true, force: true });
+  const entries = await commandEntries();
+  await build({
+    ...common,
+    entryPoints: [
+      ...entries.map(({ id, path }) => ({ in: path, out: `commands/${id}` })),
+      { in: join(cliDir, 'src', 'help.ts'), out: 'help' },
+      { in: join(cliDir, 'src', 'hooks', 'suggest-command.ts'), out: 'hooks/suggest-command' },
+    ],
+    outdir: dist,
+    splitting: true,
+    // Chunks sit two levels below the package root, like the command files, so code that
+    // finds files relative to itself (core's models/, the emulator's assets) resolves alike.
+    chunkNames: 'chunks/[name]-[hash]',
+    plugins: [externals(() => false)],
+  });
+  await rm(join(cliDir, 'models'), { recursive: true, force: true });
+  await cp(join(repoDir, 'models'), join(cliDir, 'models'), { recursive: true });
+  await mkdir(join(dist, 'assets'), { recursive: true });
+  await cp(join(repoDir, 'packages', 'emulator', 'assets'), join(dist, 'assets'), {
+    recursive: true,
+  });
+  console.log(`bundled ${entries.length} commands into ${relative(process.cwd(), dist) || '.'}`);
+}
+
+async function singleBuild() {
+  const outDir = process.argv[3] ? resolve(process.argv[3]) : join(cliDir, 'dist-bundle');
+  await rm(outDir, { recursive: true, force: true });
+  const entries = await commandEntries();
+  const pkg = JSON.parse(await readFile(join(cliDir, 'package.json'), 'utf8'));
+  const entrySource = [
+    "import { basename, dirname } from 'node:path';",
+    "import { fileURLToPath } from 'node:url';",
+    "import { execute } from '@oclif/core';",
+    "globalThis.__falaiBuiltinModelsDir = fileURLToPath(new URL('./models/', import.meta.url));",
+    ...entries.map(({ path }, i) => `import C${i} from ${JSON.stringify(path)};`),
+    `export const COMMANDS = { ${entries.map(({ id }, i) => `${JSON.stringify(id.replaceAll('/', ':'))}: C${i}`).join(', ')} };`,
+    `const pjson = ${JSON.stringify({
+      name: pkg.name,
+      version: pkg.version,
+      description: pkg.description,
+      type: 'module',
+      oclif: {
+        bin: 'falai',
+        dirname: 'falai',
+        topicSeparator: ' ',
+        topics: pkg.oclif.topics,
+        commands: { strategy: 'explicit', target: './falai.mjs', identifier: 'COMMANDS' },
+      },
+    })};`,
+    // The file may be renamed (the OpenClaw skill ships it as scripts/falai-cli.mjs next to its
+    // own scripts/falai.mjs wrapper), so oclif's explicit target is this file, whatever its name.
+    "pjson.oclif.commands.target = './' + basename(fileURLToPath(import.meta.url));",
+    // Not awaited: oclif imports this very file to read COMMANDS, which must not wait on
+    // the evaluation of its own top-level await.
+    'void execute({ loadOptions: { root: dirname(fileURLToPath(import.meta.url)), pjson, isRoot: true } });',
+  ].join('\n');
+  await build({
+    ...common,
+    stdin: {
+      contents: entrySource,
+      resolveDir: cliDir,
+      sourcefile: 'falai-entry.mjs',
+      loader: 'js',
+    },
+    outfile: join(outDir, 'falai.mjs'),
+    minify: true,
+    // Native modules and the emulator (sharp) stay out; everything else is inlined.
+    plugins: [
+      externals(
+        (name) =>
+          !/^(better-sqlite3|sharp|@img\/|node:|@falai\/emulator)/.test(name) && !isBuiltin(name),
+      ),
+    ],
+  });
+  await rm(join(outDir, 'models'), { recursive: true, force: true });
+  await cp(join(repoDir, 'models'), join(outDir, 'models'), { recursive: true });
+  await writeFile(join(outDir, 'package.json'), `${JSON.stringify({ type: 'module' }, null, 2)}\n`);
+  console.log(
+    `bundled ${entries.length} commands into ${relative(process.cwd(), join(outDir, 'falai.mjs'))}`,
+  );
+}
+
+import { builtinModules } from 'node:module';
+
+function isBuiltin(name) {
+  return builtinModules.includes(name) || builtinModules.includes(name.split('/')[0]);
+}
+
+if (mode === 'pack') await packBuild();
+else if (mode === 'single') await singleBuild();
+else {
+  console.error('usage: node scripts/bundle.mjs pack|single');
+  process.exit(2);
+}

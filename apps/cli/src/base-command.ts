@@ -1,0 +1,177 @@
+import type { FalaiSettings, FalClient, ModelRegistry, PendingStore } from '@falai/core';
+import { FalaiError, toFalaiError } from '@falai/core';
+import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
+import { exitCodeFor } from './exit-codes.js';
+import { openStore } from './store.js';
+
+/** The flags every falai command accepts (shown under GLOBAL in help). */
+export const globalFlags = {
+  store: Flags.string({
+    helpGroup: 'GLOBAL',
+    description:
+      'Where pending requests are kept: file:<path>, sqlite:<path>, redis://host:port/db or memory (env FALAI_STORE).',
+  }),
+  'base-url': Flags.string({
+    helpGroup: 'GLOBAL',
+    description:
+      'Send every fal call to this server, e.g. the local emulator (env FALAI_BASE_URL).',
+  }),
+  quiet: Flags.boolean({
+    char: 'q',
+    helpGroup: 'GLOBAL',
+    description: 'Print only the essential result (no notes, no progress).',
+  }),
+  config: Flags.string({
+    helpGroup: 'GLOBAL',
+    description: "Path of falai's config file (env FALAI_CONFIG).",
+  }),
+};
+
+/** Parsed flags of a command class, global flags included. */
+export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<
+  (typeof BaseCommand)['baseFlags'] & T['flags']
+>;
+/** Parsed args of a command class. */
+export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>;
+
+/**
+ * The base of every falai command (`class X extends BaseCommand<typeof X>`).
+ *
+ * - `init()` parses argv into `this.flags` / `this.args`, so parse errors go through `catch()`.
+ * - `run()` returns the command's JSON result: oclif prints it under `--json`; in human mode
+ *   the command prints with `this.log` (stdout) and `this.note` (stderr, silenced by `--quiet`).
+ * - `settings()`, `store()`, `client()` and `registry()` are lazy: a command pays only for
+ *   what it uses, the store driver is imported only when opened, and credentials are read
+ *   only when the client builds an HTTP request (so offline commands never need a key).
+ * - The store is closed in `finally()`.
+ * - `catch()` turns any error into one `FalaiError`, sets the exit code from `EXIT_CODES`,
+ *   and prints `{"error":{code,message,details}}` on stdout under `--json`, else one line
+ *   `Error: <message>` on stderr (the stack only with `FALAI_DEBUG=1`).
+ */
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static override enableJsonFlag = true;
+  static override baseFlags = globalFlags;
+
+  protected flags!: CommandFlags<T>;
+  protected args!: CommandArgs<T>;
+
+  #settings?: Promise<FalaiSettings>;
+  #store?: Promise<PendingStore>;
+  #client?: Promise<FalClient>;
+  #registry?: Promise<ModelRegistry>;
+
+  override async init(): Promise<void> {
+    await super.init();
+    const ctor = this.ctor as unknown as typeof BaseCommand;
+    const { args, flags } = await this.parse({
+      flags: ctor.flags,
+      baseFlags: ctor.baseFlags,
+      enableJsonFlag: ctor.enableJsonFlag,
+      args: ctor.args,
+      strict: ctor.strict,
+    });
+    this.flags = flags as CommandFlags<T>;
+    this.args = args as CommandArgs<T>;
+  }
+
+  /** True when output is for a human on a terminal (spinners, colours, prompts). */
+  protected get interactive(): boolean {
+    return !this.jsonEnabled() && process.stderr.isTTY === true;
+  }
+
+  /** An informational line on stderr; silent under `--json` and `--quiet`. */
+  protected note(message: string): void {
+    if (this.jsonEnabled() || this.flags?.quiet) return;
+    process.stderr.write(`${message}\n`);
+  }
+
+  /** Settings resolved once: flags > env > config file > defaults, each with its source. */
+  protected settings(): Promise<FalaiSettings> {
+    this.#settings ??= (async () => {
+      const { resolveSettings } = await import('@falai/core');
+      const flags: { baseUrl?: string; store?: string; configPath?: string } = {};
+      if (this.flags?.['base-url']) flags.baseUrl = this.flags['base-url'];
+      if (this.flags?.store) flags.store = this.flags.store;
+      if (this.flags?.config) flags.configPath = this.flags.config;
+      return resolveSettings({ env: process.env, cwd: process.cwd(), flags });
+    })();
+    return this.#settings;
+  }
+
+  /** The pending-request store chosen by `--store` / `FALAI_STORE` / config / default file. */
+  protected store(): Promise<PendingStore> {
+    this.#store ??= this.settings().then((settings) => openStore(settings.store, process.env));
+    return this.#store;
+  }
+
+  /** The fal queue client; the key is resolved only when a request is built. */
+  protected client(): Promise<FalClient> {
+    this.#client ??= (async () => {
+      const settings = await this.settings();
+      const { createFalClient, resolveCredentials } = await import('@falai/core');
+      return createFalClient({
+        settings,
+        credentials: async () => (await resolveCredentials({ env: process.env, settings })).key,
+        userAgent: `${this.config.name}/${this.config.version}`,
+      });
+    })();
+    return this.#client;
+  }
+
+  /** The model registry: built-in models plus the user's model folders. */
+  protected registry(): Promise<ModelRegistry> {
+    this.#registry ??= (async () => {
+      const settings = await this.settings();
+      const { createModelRegistry } = await import('@falai/core');
+      const { join } = await import('node:path');
+      const userDirs = [settings.modelsDir, join(settings.configDir, 'models')].filter(
+        (dir): dir is string => typeof dir === 'string' && dir.length > 0,
+      );
+      const builtinDir = bundledModelsDir();
+      return createModelRegistry({ userDirs, ...(builtinDir ? { builtinDir } : {}) });
+    })();
+    return this.#registry;
+  }
+
+  override async finally(error: Error | undefined): Promise<void> {
+    if (this.#store) {
+      const store = await this.#store.catch(() => undefined);
+      await store?.close().catch(() => undefined);
+    }
+    await super.finally(error);
+  }
+
+  override async catch(error: Error & { exitCode?: number }): Promise<void> {
+    if (error instanceof Errors.ExitError) throw error;
+    const falai = normaliseError(error);
+    process.exitCode = exitCodeFor(falai.code);
+    if (this.jsonEnabled()) {
+      this.logJson({ error: falai.toJSON() });
+    } else {
+      process.stderr.write(`Error: ${falai.message}\n`);
+      if (process.env.FALAI_DEBUG === '1' && error.stack) process.stderr.write(`${error.stack}\n`);
+    }
+  }
+}
+
+/**
+ * The single-file bundle (`dist-bundle/falai.mjs`) ships the model files beside itself and
+ * announces them here; everywhere else core finds its built-in models on its own.
+ */
+export function bundledModelsDir(): string | undefined {
+  return (globalThis as { __falaiBuiltinModelsDir?: string }).__falaiBuiltinModelsDir;
+}
+
+/** oclif's own parse errors (unknown flag, missing arg) become one-line `USAGE` errors. */
+export function normaliseError(error: unknown): FalaiError {
+  if (FalaiError.isInstance(error)) return error;
+  if (error instanceof Errors.CLIError) {
+    const lines = error.message
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line && !line.startsWith('See more help'));
+    const message = `${lines.join(' ')} (see --help)`;
+    return new FalaiError('USAGE' as never, message);
+  }
+  return toFalaiError(error);
+}

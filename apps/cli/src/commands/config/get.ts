@@ -1,0 +1,33 @@
+import type { ConfigGetOutput } from '@falai/core';
+import { CONFIG_KEYS, maskKey, readConfigFile } from '@falai/core';
+import { Args } from '@oclif/core';
+import { BaseCommand } from '../../base-command.js';
+
+/** Reads one key of falai's config file. */
+export default class ConfigGet extends BaseCommand<typeof ConfigGet> {
+  static override summary = 'Print one value from the falai config file.';
+  static override description = `Keys: ${CONFIG_KEYS.join(', ')}. The key value is shown masked.`;
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> store',
+    '<%= config.bin %> <%= command.id %> outputDir --json',
+  ];
+  static override args = {
+    key: Args.string({ required: true, options: [...CONFIG_KEYS], description: 'Config key.' }),
+  };
+
+  async run(): Promise<ConfigGetOutput> {
+    const { configPath } = await this.settings();
+    const file = await readConfigFile(configPath);
+    const key = this.args.key as (typeof CONFIG_KEYS)[number];
+    const raw = file[key];
+    const value = raw !== undefined && key === 'key' ? maskKey(String(raw)) : raw;
+    if (value === undefined) this.note(`${key} is not set in ${configPath}`);
+    else this.log(String(value));
+    return {
+      key,
+      ...(value === undefined ? {} : { value }),
+      set: value !== undefined,
+      path: configPath,
+    };
+  }
+}

@@ -1,0 +1,29 @@
+import type { ConfigSetOutput } from '@falai/core';
+import { CONFIG_KEYS, maskKey, setConfigValue } from '@falai/core';
+import { Args } from '@oclif/core';
+import { BaseCommand } from '../../base-command.js';
+
+/** Writes one key of falai's config file (atomically, mode 0600). */
+export default class ConfigSet extends BaseCommand<typeof ConfigSet> {
+  static override summary = 'Set one value in the falai config file.';
+  static override description =
+    `Keys: store (file:<path>, sqlite:<path>, redis://…), outputDir, modelsDir, baseUrl, key (your FAL_KEY; stored with mode 0600, env FAL_KEY still wins). Valid keys: ${CONFIG_KEYS.join(', ')}.`;
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> store sqlite:~/.local/state/falai/pending.db',
+    '<%= config.bin %> <%= command.id %> outputDir ~/Pictures/falai',
+    '<%= config.bin %> <%= command.id %> baseUrl http://127.0.0.1:8787',
+  ];
+  static override args = {
+    key: Args.string({ required: true, options: [...CONFIG_KEYS], description: 'Config key.' }),
+    value: Args.string({ required: true, description: 'New value.' }),
+  };
+
+  async run(): Promise<ConfigSetOutput> {
+    const { configPath } = await this.settings();
+    const key = this.args.key;
+    await setConfigValue(key, this.args.value, configPath);
+    const shown = key === 'key' ? maskKey(this.args.value) : this.args.value;
+    this.log(`${key} = ${shown}  (${configPath})`);
+    return { key, value: shown, path: configPath };
+  }
+}

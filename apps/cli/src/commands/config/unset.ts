@@ -1,0 +1,24 @@
+import type { ConfigSetOutput } from '@falai/core';
+import { CONFIG_KEYS, unsetConfigValue } from '@falai/core';
+import { Args } from '@oclif/core';
+import { BaseCommand } from '../../base-command.js';
+
+/** Removes one key from falai's config file. */
+export default class ConfigUnset extends BaseCommand<typeof ConfigUnset> {
+  static override summary = 'Remove one value from the falai config file.';
+  static override description =
+    `Keys: ${CONFIG_KEYS.join(', ')}. Removing an unset key is not an error.`;
+  static override examples = ['<%= config.bin %> <%= command.id %> baseUrl'];
+  static override args = {
+    key: Args.string({ required: true, options: [...CONFIG_KEYS], description: 'Config key.' }),
+  };
+
+  async run(): Promise<ConfigSetOutput> {
+    const { configPath } = await this.settings();
+    const removed = await unsetConfigValue(this.args.key, configPath);
+    this.log(
+      removed ? `Removed ${this.args.key} (${configPath})` : `${this.args.key} was not set.`,
+    );
+    return { key: this.args.key, path: configPath };
+  }
+}

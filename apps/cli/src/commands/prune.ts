@@ -1,0 +1,60 @@
+import type { PendingRecord, PruneOutput } from '@falai/core';
+import { ACTIVE_STATUSES, TERMINAL_STATUSES } from '@falai/core';
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../base-command.js';
+import { timeoutFlag } from '../flags.js';
+
+/** The seed's "manual cleanup": drop finished records, and stuck ones on request. */
+export default class Prune extends BaseCommand<typeof Prune> {
+  static override summary = 'Remove finished (and optionally stuck) requests from the store.';
+  static override description =
+    'Removes completed, failed and cancelled records (those older than --older-than, if given). With --stuck <age>, also removes queued or running records submitted longer ago than that — the seed\'s "request stuck → manual cleanup". --dry-run only shows what would go.';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --older-than 7d --dry-run',
+    '<%= config.bin %> <%= command.id %> --stuck 2h',
+  ];
+  static override flags = {
+    'older-than': timeoutFlag(
+      'Only finished records submitted longer ago than this (e.g. 12h, 7d).',
+    ),
+    stuck: timeoutFlag(
+      'Also remove queued/running records submitted longer ago than this (e.g. 2h).',
+    ),
+    'dry-run': Flags.boolean({
+      description: 'Show what would be removed; change nothing.',
+      default: false,
+    }),
+  };
+
+  async run(): Promise<PruneOutput> {
+    const store = await this.store();
+    const now = Date.now();
+    const olderThan = this.flags['older-than'] ?? 0;
+    const victims: PendingRecord[] = await store.list({
+      status: TERMINAL_STATUSES,
+      ...(olderThan > 0 ? { before: new Date(now - olderThan).toISOString() } : {}),
+    });
+    if (this.flags.stuck !== undefined) {
+      victims.push(
+        ...(await store.list({
+          status: ACTIVE_STATUSES,
+          before: new Date(now - this.flags.stuck).toISOString(),
+        })),
+      );
+    }
+    const dryRun = this.flags['dry-run'];
+    const removed: PruneOutput['removed'] = [];
+    for (const record of victims) {
+      if (dryRun || (await store.remove(record.requestId))) {
+        removed.push({ requestId: record.requestId, status: record.status });
+      }
+    }
+    for (const item of removed)
+      this.log(`${dryRun ? 'would remove' : 'removed'}  ${item.requestId}  ${item.status}`);
+    this.log(
+      `${removed.length} request${removed.length === 1 ? '' : 's'} ${dryRun ? 'would be ' : ''}removed.`,
+    );
+    return { removed, count: removed.length, dryRun };
+  }
+}

@@ -1,0 +1,163 @@
+import type { FalClient, PendingStore, RunOutput } from '@falai/core';
+import { AbortedError, ACTIVE_STATUSES } from '@falai/core';
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../base-command.js';
+import {
+  endpointArg,
+  forceFlag,
+  inputArg,
+  outFlag,
+  setFlag,
+  timeoutFlag,
+  webhookFlag,
+} from '../flags.js';
+import { submitRequest } from '../submit-request.js';
+import { saveOutputs, waitFor } from '../waiting.js';
+
+/** Submit, wait with live progress, download: the one-shot command. */
+export default class Run extends BaseCommand<typeof Run> {
+  static override summary =
+    'Submit a request, wait for it with live progress, and save the outputs.';
+  static override description =
+    'Does submit + wait + download in one go: shows queue position, elapsed time and new log lines on a terminal, then saves the outputs as <out>/<request-id>-<index>.<ext> and prints their paths. Ctrl-C asks whether to cancel the request or leave it pending (without a terminal it is left pending; resume with falai wait <id>).';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> fal-ai/nano-banana-pro --set prompt="a lighthouse at dusk"',
+    '<%= config.bin %> <%= command.id %> fal-ai/nano-banana-pro/edit --set prompt="watercolor" --set image_urls=./photo.jpg --out ./renders',
+    `<%= config.bin %> <%= command.id %> fal-ai/flux/dev/image-to-image '{"prompt":"anime","image_url":"./me.png"}' --json`,
+  ];
+  static override args = { endpoint: endpointArg(), input: inputArg() };
+  static override flags = {
+    set: setFlag(),
+    webhook: webhookFlag(),
+    out: outFlag(),
+    force: forceFlag(),
+    timeout: timeoutFlag(),
+    strict: Flags.boolean({ description: 'Refuse endpoints falai has no model definition for.' }),
+    validate: Flags.boolean({
+      description: 'Validate the input locally first (--no-validate skips it).',
+      default: true,
+      allowNo: true,
+    }),
+    'upload-mode': Flags.string({
+      description: 'How local files are sent: auto (by size), data-uri or upload.',
+      options: ['auto', 'data-uri', 'upload'],
+      default: 'auto',
+    }),
+    download: Flags.boolean({
+      description: 'Save the outputs (--no-download prints the result instead).',
+      default: true,
+      allowNo: true,
+    }),
+    logs: Flags.boolean({ description: 'Print new log lines even without a terminal.' }),
+  };
+
+  async run(): Promise<RunOutput> {
+    const started = Date.now();
+    const [registry, client, store, settings] = await Promise.all([
+      this.registry(),
+      this.client(),
+      this.store(),
+      this.settings(),
+    ]);
+    const submitted = await submitRequest({
+      endpointId: this.args.endpoint,
+      inputArg: this.args.input,
+      sets: this.flags.set,
+      strict: this.flags.strict,
+      validate: this.flags.validate,
+      uploadMode: this.flags['upload-mode'] as 'auto' | 'data-uri' | 'upload',
+      webhookUrl: this.flags.webhook,
+      registry,
+      client,
+      store,
+      onNote: (line) => this.note(line),
+    });
+    const { requestId, endpointId } = submitted.record;
+    this.note(`Submitted ${requestId} to ${endpointId}.`);
+
+    const controller = new AbortController();
+    const onSigint = () => controller.abort();
+    process.once('SIGINT', onSigint);
+    let outcome: Awaited<ReturnType<typeof waitFor>>;
+    try {
+      outcome = await waitFor({
+        client,
+        store,
+        endpointId,
+        requestId,
+        recorded: true,
+        timeoutMs: this.flags.timeout,
+        tty: this.interactive && !this.flags.quiet,
+        logs: this.flags.logs && !this.jsonEnabled(),
+        signal: controller.signal,
+      });
+    } catch (error) {
+      if (controller.signal.aborted) await this.interrupted(client, store, endpointId, requestId);
+      throw error;
+    } finally {
+      process.removeListener('SIGINT', onSigint);
+    }
+
+    const outputs = !this.flags.download
+      ? []
+      : await saveOutputs({
+          store,
+          requestId,
+          result: outcome.output,
+          outDir: this.flags.out ?? settings.outputDir,
+          force: this.flags.force,
+          recorded: true,
+        });
+    if (outputs.length > 0) for (const file of outputs) this.log(file.path);
+    else this.log(JSON.stringify(outcome.output, null, 2));
+    return {
+      requestId,
+      endpointId,
+      status: 'completed',
+      result: outcome.output,
+      outputs,
+      recorded: true,
+      elapsedMs: Date.now() - started,
+      warnings: submitted.warnings,
+    };
+  }
+
+  /**
+   * Ctrl-C: on a terminal ask whether to cancel; otherwise (or on "leave") keep the request
+   * pending in the store and say how to resume. Always ends with exit status 130.
+   */
+  private async interrupted(
+    client: FalClient,
+    store: PendingStore,
+    endpointId: string,
+    requestId: string,
+  ): Promise<never> {
+    let cancel = false;
+    if (this.interactive && process.stdin.isTTY) {
+      const { createInterface } = await import('node:readline/promises');
+      const rl = createInterface({ input: process.stdin, output: process.stderr });
+      const answer = await rl.question('\nCancel the request or leave it pending? [c/L] ');
+      rl.close();
+      cancel = answer.trim().toLowerCase().startsWith('c');
+    }
+    if (cancel) {
+      await client.cancel(endpointId, requestId);
+      await store.update(
+        requestId,
+        {
+          status: 'cancelled',
+          error: { code: 'REQUEST_CANCELLED', message: 'Cancelled with Ctrl-C during falai run.' },
+        },
+        { status: ACTIVE_STATUSES },
+      );
+      throw new AbortedError('ABORTED', `Interrupted; request ${requestId} was cancelled.`, {
+        details: { requestId, endpointId, cancelled: true },
+      });
+    }
+    throw new AbortedError(
+      'ABORTED',
+      `Interrupted; request ${requestId} is still pending. Resume with: falai wait ${requestId} --download`,
+      { details: { requestId, endpointId, cancelled: false } },
+    );
+  }
+}

@@ -1,0 +1,77 @@
+import type { StatusOutput } from '@falai/core';
+import { ACTIVE_STATUSES } from '@falai/core';
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand } from '../base-command.js';
+import { resolveTarget } from '../requests.js';
+
+/** Seed command: one status check, `status [endpoint] <request-id>`. */
+export default class Status extends BaseCommand<typeof Status> {
+  static override summary = "Show a request's queue status.";
+  static override description =
+    'Asks fal where a request is (queued with its position, running, completed or failed). The endpoint may be left out when the store knows the request. Updates the stored record.';
+  static override usage = '<%= command.id %> [ENDPOINT] REQUEST-ID';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> 00000000-0000-4000-8000-000000000001',
+    '<%= config.bin %> <%= command.id %> fal-ai/nano-banana-pro 00000000-0000-4000-8000-000000000001 --logs',
+  ];
+  static override args = {
+    first: Args.string({
+      name: 'endpoint',
+      required: true,
+      description: 'Endpoint id, or the request id when the endpoint is left out.',
+    }),
+    second: Args.string({ name: 'request-id', required: false, description: 'Request id.' }),
+  };
+  static override flags = {
+    logs: Flags.boolean({ description: 'Include log lines.', default: false }),
+  };
+
+  async run(): Promise<StatusOutput> {
+    const store = await this.store();
+    const target = await resolveTarget(store, this.args.first, this.args.second, 'status');
+    const client = await this.client();
+    const status = await client.status(target.endpointId, target.requestId, {
+      logs: this.flags.logs,
+    });
+    const failed = status.state === 'completed' && status.error !== undefined;
+    const state = failed ? 'failed' : status.state;
+    if (target.record && (status.state === 'queued' || status.state === 'running')) {
+      await store.update(
+        target.requestId,
+        {
+          status: status.state,
+          queuePosition: status.queuePosition ?? null,
+        },
+        { status: ACTIVE_STATUSES },
+      );
+    }
+    const logs = (status.logs ?? []).map((line) => ({
+      message: line.message,
+      ...(line.level ? { level: line.level } : {}),
+      ...(line.timestamp ? { timestamp: line.timestamp } : {}),
+    }));
+    const position =
+      status.queuePosition === undefined ? '' : ` (queue position ${status.queuePosition})`;
+    this.log(`${target.requestId}  ${state}${position}`);
+    for (const line of logs) this.log(`  ${line.message}`);
+    if (failed) this.note(`Error: ${String(status.error)}. See: falai result ${target.requestId}`);
+    else if (state === 'completed') this.note(`Next: falai result ${target.requestId}`);
+    return {
+      requestId: target.requestId,
+      endpointId: target.endpointId,
+      status: state,
+      ...(status.queuePosition === undefined ? {} : { queuePosition: status.queuePosition }),
+      logs,
+      ...(failed
+        ? {
+            error: {
+              code: 'REQUEST_FAILED',
+              message: String(status.error),
+              ...(status.errorType ? { details: { errorType: status.errorType } } : {}),
+            },
+          }
+        : {}),
+      recorded: target.record !== undefined,
+    };
+  }
+}

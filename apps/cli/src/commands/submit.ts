@@ -1,0 +1,76 @@
+import type { SubmitOutput } from '@falai/core';
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../base-command.js';
+import { endpointArg, inputArg, setFlag, webhookFlag } from '../flags.js';
+import { submitRequest } from '../submit-request.js';
+
+/** Seed command: validate, handle local files, submit, record, print the request id. */
+export default class Submit extends BaseCommand<typeof Submit> {
+  static override summary = 'Submit a request to a model queue and record it as pending.';
+  static override description =
+    'Validates the input against the model, turns local file paths into data URIs or uploads, submits once, records the request in the store and prints its request id. Check it later with status, wait or poll.';
+  static override examples = [
+    `<%= config.bin %> <%= command.id %> fal-ai/nano-banana-pro '{"prompt":"a lighthouse at dusk"}'`,
+    '<%= config.bin %> <%= command.id %> fal-ai/nano-banana-pro/edit --set prompt="make it snow" --set image_urls=./photo.png',
+    '<%= config.bin %> <%= command.id %> fal-ai/flux/dev/image-to-image @input.json --webhook https://example.com/hook',
+    'cat input.json | <%= config.bin %> <%= command.id %> fal-ai/nano-banana-pro -',
+  ];
+  static override args = { endpoint: endpointArg(), input: inputArg() };
+  static override flags = {
+    set: setFlag(),
+    webhook: webhookFlag(),
+    strict: Flags.boolean({
+      description: 'Refuse endpoints falai has no model definition for.',
+      default: false,
+    }),
+    validate: Flags.boolean({
+      description: 'Validate the input locally first (--no-validate skips it).',
+      default: true,
+      allowNo: true,
+    }),
+    'upload-mode': Flags.string({
+      description: 'How local files are sent: auto (by size), data-uri or upload.',
+      options: ['auto', 'data-uri', 'upload'],
+      default: 'auto',
+    }),
+  };
+
+  async run(): Promise<SubmitOutput> {
+    const [registry, client, store] = await Promise.all([
+      this.registry(),
+      this.client(),
+      this.store(),
+    ]);
+    const submitted = await submitRequest({
+      endpointId: this.args.endpoint,
+      inputArg: this.args.input,
+      sets: this.flags.set,
+      strict: this.flags.strict,
+      validate: this.flags.validate,
+      uploadMode: this.flags['upload-mode'] as 'auto' | 'data-uri' | 'upload',
+      webhookUrl: this.flags.webhook,
+      registry,
+      client,
+      store,
+      onNote: (line) => this.note(line),
+    });
+    const { record } = submitted;
+    this.log(record.requestId);
+    this.note(
+      `Submitted to ${record.endpointId}${record.queuePosition === undefined ? '' : ` (queue position ${record.queuePosition})`}. Next: falai wait ${record.requestId}  ·  falai poll`,
+    );
+    return {
+      requestId: record.requestId,
+      request_id: record.requestId,
+      endpointId: record.endpointId,
+      status: record.status,
+      ...(record.queuePosition === undefined ? {} : { queuePosition: record.queuePosition }),
+      ...(submitted.statusUrl ? { statusUrl: submitted.statusUrl } : {}),
+      ...(submitted.responseUrl ? { responseUrl: submitted.responseUrl } : {}),
+      ...(submitted.cancelUrl ? { cancelUrl: submitted.cancelUrl } : {}),
+      ...(record.webhookUrl ? { webhookUrl: record.webhookUrl } : {}),
+      store: store.location,
+      warnings: submitted.warnings,
+    };
+  }
+}

@@ -1,0 +1,88 @@
+import { InputError } from '@falai/core';
+import { Args, Flags } from '@oclif/core';
+
+/** Positional endpoint id, e.g. `fal-ai/nano-banana-pro`. */
+export const endpointArg = () =>
+  Args.string({ description: 'Endpoint (model) id, e.g. fal-ai/nano-banana-pro.', required: true });
+
+/** Positional request id as returned by `submit`. */
+export const requestIdArg = () =>
+  Args.string({ description: 'Request id, as printed by submit.', required: true });
+
+/** Positional model input: a JSON string, `@file.json`, or `-` for stdin. */
+export const inputArg = () =>
+  Args.string({
+    description:
+      'Model input: a JSON object string, @file.json, or - to read stdin. Combine with --set.',
+    required: false,
+  });
+
+/** Repeatable `--set key=value`, coerced by the model's field type (see `src/input.ts`). */
+export const setFlag = () =>
+  Flags.string({
+    char: 's',
+    multiple: true,
+    description:
+      'Set one input field, coerced by the model schema: --set prompt="a cat" --set num_images=2 --set image_urls=./a.png (repeat to append; nested: elements.0.frontal_image_url=…).',
+  });
+
+/** Output folder for downloaded files. */
+export const outFlag = () =>
+  Flags.string({
+    char: 'o',
+    description: 'Folder for downloaded outputs (default ./falai-output, or config outputDir).',
+  });
+
+/** Allow replacing existing output files. */
+export const forceFlag = () =>
+  Flags.boolean({ char: 'f', description: 'Overwrite existing output files.', default: false });
+
+/** A duration such as `90s`, `5m`, `1500ms` or a plain number of seconds; parsed to ms. */
+export const timeoutFlag = (description = 'Give up waiting after this long (e.g. 90s, 10m).') =>
+  Flags.custom<number>({ description, parse: async (input) => parseDuration(input) })();
+
+/** `--webhook <url>`: fal calls this URL when the request finishes. */
+export const webhookFlag = () =>
+  Flags.string({
+    description: 'URL fal calls when the request finishes (see `falai webhook serve`).',
+    parse: async (input) => {
+      try {
+        const url = new URL(input);
+        if (url.protocol === 'http:' || url.protocol === 'https:') return input;
+      } catch {}
+      throw new InputError(`--webhook must be an http(s) URL, got "${input}".`, [
+        { path: ['webhook'], message: 'not an http(s) URL', kind: 'type' },
+      ]);
+    },
+  });
+
+/** Bounded concurrency for pools (poll, downloads). */
+export const concurrencyFlag = (defaultValue = 8) =>
+  Flags.integer({
+    description: 'How many requests to check at once.',
+    default: defaultValue,
+    min: 1,
+    max: 256,
+  });
+
+/** Parses `500ms`, `2s`, `5m`, `1h`, `7d` or a bare number of seconds into milliseconds. */
+export function parseDuration(input: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/i.exec(input);
+  if (!match) {
+    throw new InputError(
+      `"${input}" is not a duration; use e.g. 500ms, 30s, 5m, 1h or 7d (a bare number means seconds).`,
+      [{ path: [], message: 'not a duration', kind: 'type' }],
+    );
+  }
+  const value = Number(match[1]);
+  const unit = (match[2] ?? 's').toLowerCase();
+  const factors: Record<string, number> = {
+    ms: 1,
+    s: 1000,
+    m: 60_000,
+    h: 3_600_000,
+    d: 86_400_000,
+  };
+  const factor = factors[unit] ?? 1000;
+  return Math.round(value * factor);
+}

@@ -1,0 +1,76 @@
+import { readFile } from 'node:fs/promises';
+import type { ModelRegistry } from '@falai/core';
+import { InputError, setInputValue } from '@falai/core';
+
+const HOW = `Pass a JSON object ('{"prompt":"a cat"}'), @input.json, - for stdin, or --set key=value.`;
+
+/** Reads the positional input: JSON text, `@file.json`, `-` (stdin) or nothing (`{}`). */
+export async function readInputArg(
+  arg: string | undefined,
+  stdin: NodeJS.ReadableStream = process.stdin,
+): Promise<Record<string, unknown>> {
+  if (arg === undefined || arg.trim() === '') return {};
+  let text: string;
+  let from: string;
+  if (arg === '-') {
+    text = await readAll(stdin);
+    from = 'stdin';
+  } else if (arg.startsWith('@')) {
+    const path = arg.slice(1);
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      const reason =
+        (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (error as Error).message;
+      throw new InputError(`Cannot read input file ${path}: ${reason}. ${HOW}`, [
+        { path: [], message: `input file ${reason}`, kind: 'file' },
+      ]);
+    }
+    from = path;
+  } else {
+    text = arg;
+    from = 'the input argument';
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new InputError(`Invalid JSON in ${from}: ${(error as Error).message}. ${HOW}`, [
+      { path: [], message: 'invalid JSON', kind: 'json' },
+    ]);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InputError(`The input in ${from} must be a JSON object. ${HOW}`, [
+      { path: [], message: 'not an object', kind: 'type' },
+    ]);
+  }
+  return value as Record<string, unknown>;
+}
+
+/**
+ * Applies `--set key=value` pairs in order with core's `setInputValue`: values are coerced
+ * by the model's field type, nested keys create objects/lists, repeated list keys append.
+ */
+export function applySets(
+  input: Record<string, unknown>,
+  sets: readonly string[],
+  registry: ModelRegistry,
+  endpointId: string,
+): Record<string, unknown> {
+  for (const pair of sets) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) {
+      throw new InputError(`--set needs key=value, got "${pair}" (e.g. --set prompt="a cat").`, [
+        { path: [], message: 'malformed --set', kind: 'type' },
+      ]);
+    }
+    setInputValue(registry, endpointId, input, pair.slice(0, eq).trim(), pair.slice(eq + 1));
+  }
+  return input;
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,60 @@
+import type { WaitProgress } from '@falai/core';
+import { seconds } from './output.js';
+
+const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+/**
+ * Live progress while waiting: on a TTY a spinner line on stderr (state, queue position,
+ * elapsed) with new log lines printed above it; elsewhere nothing but new log lines when
+ * `logs` is on. Never used under `--json`.
+ */
+export class ProgressLine {
+  #frame = 0;
+  #last: WaitProgress | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  readonly #started = Date.now();
+
+  constructor(
+    private readonly requestId: string,
+    private readonly tty: boolean,
+    private readonly stream: NodeJS.WriteStream = process.stderr,
+  ) {
+    if (tty) {
+      this.#timer = setInterval(() => this.#draw(), 120);
+      this.#timer.unref();
+    }
+  }
+
+  /** Feed one progress event from `client.wait`. */
+  update(progress: WaitProgress): void {
+    this.#last = progress;
+    if (progress.newLogs.length > 0) {
+      this.#clear();
+      for (const line of progress.newLogs) this.stream.write(`  │ ${line.message}\n`);
+    }
+    this.#draw();
+  }
+
+  /** Removes the spinner line. */
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#clear();
+  }
+
+  #clear(): void {
+    if (this.tty) this.stream.write('\r\x1b[2K');
+  }
+
+  #draw(): void {
+    if (!this.tty) return;
+    const frame = FRAMES[this.#frame++ % FRAMES.length];
+    const state = this.#last?.state ?? 'submitted';
+    const position =
+      this.#last?.queuePosition === undefined
+        ? ''
+        : ` · queue position ${this.#last.queuePosition}`;
+    const elapsed = seconds(Date.now() - this.#started);
+    this.stream.write(`\r\x1b[2K${frame} ${this.requestId} ${state}${position} · ${elapsed}`);
+  }
+}
