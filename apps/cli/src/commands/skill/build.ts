@@ -1,0 +1,59 @@
+import type { ModelRegistry } from '@falai/core';
+import type { BuiltSkill, ClawHubProblem, SkillModel } from '@falai/openclaw-skill';
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../../base-command.js';
+
+/** JSON result of `falai skill build`. */
+export type SkillBuildOutput = BuiltSkill & { readonly problems: readonly ClawHubProblem[] };
+
+/** Writes the OpenClaw skill folder (for `openclaw skills install <dir>` or ClawHub publish). */
+export default class SkillBuild extends BaseCommand<typeof SkillBuild> {
+  static override summary = 'Write the falai OpenClaw skill folder.';
+  static override description =
+    "Generates the falai skill: SKILL.md from the model registry (built-in models plus your model folders), references/models.json, scripts/falai.mjs and a self-contained copy of this CLI. Then checks the folder against ClawHub's publish rules. Install it with `openclaw skills install <dir> --as falai`, or use `falai skill install`.";
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --out ./dist/falai',
+    '<%= config.bin %> <%= command.id %> --out ./falai --json',
+  ];
+  static override flags = {
+    out: Flags.string({
+      char: 'o',
+      required: true,
+      description: 'The skill folder to write (a previous build there is replaced).',
+    }),
+    'cli-bundle': Flags.string({
+      description: 'The single-file CLI build to ship (default: the one this CLI came with).',
+    }),
+    force: Flags.boolean({ description: 'Write into a non-empty folder that is not a skill.' }),
+  };
+
+  async run(): Promise<SkillBuildOutput> {
+    const { buildSkill, checkClawHubRules, findCliBundle } = await import('@falai/openclaw-skill');
+    const cliBundlePath = findCliBundle({
+      flag: this.flags['cli-bundle'],
+      packageRoot: this.config.root,
+      scriptPath: process.argv[1],
+    });
+    const built = await buildSkill({
+      outDir: this.flags.out,
+      models: registryModels(await this.registry()),
+      version: this.config.version,
+      force: this.flags.force,
+      ...(cliBundlePath ? { cliBundlePath } : {}),
+    });
+    const problems = await checkClawHubRules(built.dir);
+    this.log(`Wrote the falai skill ${built.version} to ${built.dir}`);
+    this.log(`  ${built.files.length} files, ${built.models.length} models`);
+    for (const problem of problems) this.log(`  ClawHub: ${problem.path}: ${problem.message}`);
+    this.note(`Install it: openclaw skills install ${built.dir} --as falai`);
+    return { ...built, problems };
+  }
+}
+
+/** Every model the CLI knows (built-ins and the user's folders), documented in SKILL.md. */
+export function registryModels(registry: ModelRegistry): SkillModel[] {
+  return registry
+    .list()
+    .map((summary) => registry.get(summary.endpointId))
+    .filter((model): model is NonNullable<typeof model> => model !== undefined);
+}
