@@ -103,3 +103,11 @@ export function falaiConfigLocation(env: EnvLike = process.env): FalaiConfigLoca
 export function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value;
 }
+
+/**
+ * True when falai runs as the OpenClaw skill: the skill's `scripts/falai.mjs` wrapper sets
+ * `FALAI_SKILL=openclaw`, and defaults (pending file, output folder) then follow the workspace.
+ */
+export function isOpenclawSkill(env: EnvLike = process.env): boolean {
+  return nonEmpty(env.FALAI_SKILL)?.toLowerCase() === 'openclaw';
+}

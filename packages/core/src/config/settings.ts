@@ -1,9 +1,11 @@
+import { join } from 'node:path';
 import { ConfigError } from '../errors/index.js';
 import { type FalaiConfigFile, readConfigFile } from './config-file.js';
 import {
   type EnvLike,
   expandPath,
   falaiConfigLocation,
+  isOpenclawSkill,
   nonEmpty,
   type OpenclawPaths,
   openclawPaths,
@@ -164,8 +166,14 @@ export async function resolveSettings(
   const settings: FalaiSettings = {
     baseUrls: Object.freeze(baseUrls),
     ...(store?.value ? { store: store.value.trim() } : {}),
-    // Default: ./falai-output, so an agent running in its workspace keeps media there.
-    outputDir: expandPath(outputDir?.value?.trim() ?? 'falai-output', env, cwd),
+    // Default: ./falai-output; as the OpenClaw skill, <workspace>/falai-output, so outputs land
+    // where the agent may attach them (openclaw.md §7) whatever directory the command runs in.
+    outputDir: expandPath(
+      outputDir?.value?.trim() ??
+        (isOpenclawSkill(env) ? join(openclaw.workspaceDir, 'falai-output') : 'falai-output'),
+      env,
+      cwd,
+    ),
     ...(modelsDir?.value ? { modelsDir: expandPath(modelsDir.value.trim(), env, cwd) } : {}),
     configPath,
     configDir: location.configDir,

@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
+import { isOpenclawSkill, openclawPaths } from '../config/paths.js';
 import { ConfigError } from '../errors/falai-error.js';
 
 /** Which store to open and where; what `FALAI_STORE`, `--store` and the config file hold. */
@@ -45,17 +46,11 @@ export function defaultStateDir(env: Env = process.env): string {
 
 /**
  * The OpenClaw agent workspace: `OPENCLAW_WORKSPACE_DIR`, else `OPENCLAW_STATE_DIR/workspace`,
- * else `~/.openclaw-<OPENCLAW_PROFILE>/workspace`, else `~/.openclaw/workspace`.
+ * else `~/.openclaw-<OPENCLAW_PROFILE>/workspace`, else `~/.openclaw/workspace`
+ * (one rule, shared with credentials: `openclawPaths`).
  */
 export function openclawWorkspaceDir(env: Env = process.env): string {
-  const home = env.HOME || homedir();
-  if (env.OPENCLAW_WORKSPACE_DIR?.trim()) return expandHome(env.OPENCLAW_WORKSPACE_DIR.trim(), env);
-  if (env.OPENCLAW_STATE_DIR?.trim()) {
-    return join(expandHome(env.OPENCLAW_STATE_DIR.trim(), env), 'workspace');
-  }
-  const profile = env.OPENCLAW_PROFILE?.trim();
-  if (profile && profile !== 'default') return join(home, `.openclaw-${profile}`, 'workspace');
-  return join(home, '.openclaw', 'workspace');
+  return openclawPaths(env).workspaceDir;
 }
 
 /**
@@ -69,7 +64,7 @@ export function openclawWorkspaceDir(env: Env = process.env): string {
 export function defaultPendingFile(env: Env = process.env): string {
   const explicit = env.FAL_PENDING_FILE?.trim();
   if (explicit) return resolve(expandHome(explicit, env));
-  if (env.FALAI_SKILL?.trim().toLowerCase() === 'openclaw') {
+  if (isOpenclawSkill(env)) {
     return join(openclawWorkspaceDir(env), 'fal-pending.json');
   }
   return join(defaultStateDir(env), 'pending.json');

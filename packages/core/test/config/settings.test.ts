@@ -82,6 +82,19 @@ describe('falaiConfigLocation', () => {
 });
 
 describe('resolveSettings', () => {
+  it('puts outputs in the OpenClaw workspace when running as the skill', async () => {
+    const settings = await resolveSettings({
+      env: { ...t.env, FALAI_SKILL: 'openclaw', OPENCLAW_WORKSPACE_DIR: '/ws' },
+      cwd: '/work',
+    });
+    expect(settings.outputDir).toBe('/ws/falai-output');
+    const explicit = await resolveSettings({
+      env: { ...t.env, FALAI_SKILL: 'openclaw', FALAI_OUTPUT_DIR: '/out' },
+      cwd: '/work',
+    });
+    expect(explicit.outputDir).toBe('/out');
+  });
+
   it('uses defaults with an empty environment', async () => {
     const settings = await resolveSettings({ env: t.env, cwd: '/work' });
     expect(settings.baseUrls).toEqual({
