@@ -171,7 +171,7 @@ export function normaliseError(error: unknown): FalaiError {
       .map((line) => line.trim())
       .filter((line) => line && !line.startsWith('See more help'));
     const message = `${lines.join(' ')} (see --help)`;
-    return new FalaiError('USAGE' as never, message);
+    return new FalaiError('USAGE', message);
   }
   return toFalaiError(error);
 }

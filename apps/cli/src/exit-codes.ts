@@ -1,13 +1,11 @@
 import type { FalaiErrorCode } from '@falai/core';
 
-/** Error codes the CLI reports besides core's: `USAGE` covers command-line mistakes. */
-export type CliErrorCode = FalaiErrorCode | 'USAGE';
 
 /**
  * The one table from error code to process exit status. Scripts and agents branch on these
  * numbers, so they never change within a major version; `apps/cli/README.md` documents it.
  */
-export const EXIT_CODES: Readonly<Record<CliErrorCode, number>> = {
+export const EXIT_CODES: Readonly<Record<FalaiErrorCode, number>> = {
   INTERNAL: 1,
   USAGE: 2,
   CONFIG_INVALID: 3,

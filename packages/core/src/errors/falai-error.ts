@@ -27,6 +27,8 @@ export type FalaiErrorCode =
   | 'STORE_CONFLICT'
   | 'WEBHOOK_INVALID'
   | 'OUTPUT_EXISTS'
+  /** A command line that cannot be parsed: unknown flag, missing argument. */
+  | 'USAGE'
   | 'INTERNAL';
 
 const marker = Symbol.for('falai.error');
