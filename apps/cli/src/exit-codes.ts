@@ -1,6 +1,5 @@
 import type { FalaiErrorCode } from '@falai/core';
 
-
 /**
  * The one table from error code to process exit status. Scripts and agents branch on these
  * numbers, so they never change within a major version; `apps/cli/README.md` documents it.
