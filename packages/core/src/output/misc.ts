@@ -112,3 +112,18 @@ export const EmulatorOutputSchema = v.object({
   env: v.object({ FALAI_BASE_URL: v.string() }),
 });
 export type EmulatorOutput = v.InferOutput<typeof EmulatorOutputSchema>;
+
+/** `falai models import --json`: the model files written from an OpenAPI document. */
+export const ModelsImportOutputSchema = v.object({
+  imported: v.array(
+    v.object({
+      endpointId: v.string(),
+      name: v.string(),
+      category: v.string(),
+      path: v.string(),
+    }),
+  ),
+  count: v.number(),
+  dir: v.string(),
+});
+export type ModelsImportOutput = v.InferOutput<typeof ModelsImportOutputSchema>;
