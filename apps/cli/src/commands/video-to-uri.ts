@@ -1,8 +1,7 @@
-import type { DataUriOutput } from '@falai/core';
 import { InputError } from '@falai/core';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
-import { assertFile } from '../data-uri.js';
+import { assertFile, streamDataUri } from '../data-uri.js';
 
 const DEFAULT_MODEL = 'fal-ai/kling-video/o3/pro/video-to-video/edit';
 
@@ -26,10 +25,13 @@ export default class VideoToUri extends BaseCommand<typeof VideoToUri> {
     }),
   };
 
-  async run(): Promise<DataUriOutput> {
+  /** Checks the video, then streams its URI to stdout like `to-data-uri` (nothing returned). */
+  async run(): Promise<void> {
     const path = await assertFile(this.args.path);
     const registry = await this.registry();
-    const { checkVideoLimits, probeVideo, toDataUri, videoLimitsFor } = await import('@falai/core');
+    const { checkVideoLimits, encodeDataUri, probeVideo, videoLimitsFor } = await import(
+      '@falai/core'
+    );
     const probe = await probeVideo(path);
     const limits = videoLimitsFor(registry, this.flags.model);
     const warnings: string[] = [];
@@ -48,25 +50,27 @@ export default class VideoToUri extends BaseCommand<typeof VideoToUri> {
     } else {
       warnings.push(`${this.flags.model} declares no video limits; nothing was checked.`);
     }
-    const encoded = await toDataUri(path, {
+    const encoding = await encodeDataUri(path, {
       ...(limits?.maxBytes ? { maxBytes: limits.maxBytes } : {}),
       onWarning: (warning: string) => warnings.push(warning),
     });
     for (const warning of warnings) this.note(`⚠️  ${warning}`);
-    this.log(encoded.uri);
-    return {
-      path,
-      uri: encoded.uri,
-      mime: encoded.mime,
-      size: encoded.size,
-      digest: encoded.digest,
-      warnings,
-      video: {
-        container: probe.container,
-        durationSeconds: probe.durationSeconds,
-        width: probe.width,
-        height: probe.height,
-      },
-    };
+    await streamDataUri(
+      encoding,
+      this.jsonEnabled()
+        ? {
+            path,
+            mime: encoding.mime,
+            size: encoding.size,
+            warnings,
+            video: {
+              container: probe.container,
+              durationSeconds: probe.durationSeconds,
+              width: probe.width,
+              height: probe.height,
+            },
+          }
+        : undefined,
+    );
   }
 }

@@ -5,9 +5,11 @@
  */
 export { formatBytes, type MediaSource } from './bytes.js';
 export {
+  type DataUriEncoding,
   type DataUriResult,
   DEFAULT_DATA_URI_MAX_BYTES,
   DEFAULT_DATA_URI_WARN_BYTES,
+  encodeDataUri,
   type ToDataUriOptions,
   toDataUri,
 } from './data-uri.js';

@@ -1,7 +1,5 @@
-import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
-import { Readable } from 'node:stream';
 import { ApiError, MediaError } from '../errors/index.js';
 import { type HttpContext, httpCall } from './http.js';
 import type { RetryPolicy } from './retry.js';
@@ -38,10 +36,99 @@ interface UploadSource {
   readonly size: number;
   readonly fileName?: string;
   readonly type?: string;
-  /** The bytes in [start, end) as a web stream, read lazily. */
+  /** The bytes in [start, end) as a web stream, read lazily (a fresh one per attempt). */
   stream(start: number, end: number): ReadableStream<Uint8Array>;
-  /** The bytes in [start, end) in memory (one part at a time). */
-  bytes(start: number, end: number): Promise<Uint8Array>;
+  /**
+   * The bytes in [start, end) in memory, for one multipart part. A file is read into `into`
+   * (at least `end - start` long) and the view returned; bytes in memory are returned as is.
+   */
+  read(start: number, end: number, into?: Buffer): Promise<Uint8Array>;
+}
+
+/** Bytes per chunk handed to the HTTP client: small enough to keep memory flat, big enough to be fast. */
+const READ_CHUNK = 256 * 1024;
+
+/**
+ * The bytes [start, end) of a file as a pull-driven web stream: a read happens only when the
+ * HTTP client asks for more, so at most one chunk waits in memory (`Readable.toWeb` on
+ * Node 20 reads ahead without backpressure). The file is closed at the end or on cancel.
+ */
+function fileRange(path: string, start: number, end: number): ReadableStream<Uint8Array> {
+  let handle: FileHandle | undefined;
+  let position = start;
+  const close = async () => {
+    const open = handle;
+    handle = undefined;
+    await open?.close();
+  };
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          if (position >= end) {
+            await close();
+            controller.close();
+            return;
+          }
+          handle ??= await open(path, 'r');
+          const want = Math.min(READ_CHUNK, end - position);
+          const buffer = Buffer.allocUnsafe(want);
+          const { bytesRead } = await handle.read(buffer, 0, want, position);
+          if (bytesRead === 0) throw shrank(path);
+          position += bytesRead;
+          controller.enqueue(buffer.subarray(0, bytesRead));
+        } catch (error) {
+          await close().catch(() => {});
+          controller.error(error);
+        }
+      },
+      cancel: close,
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+function shrank(path: string): MediaError {
+  return new MediaError(
+    `${path} shrank while it was being uploaded. Try again once it is complete.`,
+    { details: { path } },
+  );
+}
+
+/** Reads [start, end) of a file into `into` (fresh memory when absent). */
+async function readRange(path: string, start: number, end: number, into?: Buffer) {
+  const buffer = into ?? Buffer.allocUnsafe(end - start);
+  const handle = await open(path, 'r');
+  try {
+    let filled = 0;
+    while (filled < end - start) {
+      const { bytesRead } = await handle.read(buffer, filled, end - start - filled, start + filled);
+      if (bytesRead === 0) throw shrank(path);
+      filled += bytesRead;
+    }
+    return buffer.subarray(0, filled);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Bytes already in memory as a pull-driven stream of views (no copies). */
+function views(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  let position = 0;
+  return new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        if (position >= bytes.byteLength) {
+          controller.close();
+          return;
+        }
+        const next = Math.min(position + READ_CHUNK, bytes.byteLength);
+        controller.enqueue(bytes.subarray(position, next));
+        position = next;
+      },
+    },
+    { highWaterMark: 0 },
+  );
 }
 
 async function openSource(source: string | Uint8Array | Blob): Promise<UploadSource> {
@@ -62,53 +149,15 @@ async function openSource(source: string | Uint8Array | Blob): Promise<UploadSou
     return {
       size: info.size,
       fileName: basename(source),
-      stream: (start, end) =>
-        end <= start
-          ? new ReadableStream({ start: (c) => c.close() })
-          : (Readable.toWeb(
-              createReadStream(source, { start, end: end - 1 }),
-            ) as ReadableStream<Uint8Array>),
-      bytes: async (start, end) => {
-        const handle = await open(source, 'r');
-        try {
-          const buffer = Buffer.alloc(end - start);
-          let offset = 0;
-          while (offset < buffer.length) {
-            const { bytesRead } = await handle.read(
-              buffer,
-              offset,
-              buffer.length - offset,
-              start + offset,
-            );
-            if (bytesRead === 0) break;
-            offset += bytesRead;
-          }
-          return buffer.subarray(0, offset);
-        } finally {
-          await handle.close();
-        }
-      },
+      stream: (start, end) => fileRange(source, start, end),
+      read: (start, end, into) => readRange(source, start, end, into),
     };
   }
   if (source instanceof Uint8Array) {
     return {
       size: source.byteLength,
-      stream: (start, end) => {
-        const chunk = 1024 * 1024;
-        let position = start;
-        return new ReadableStream({
-          pull(controller) {
-            if (position >= end) {
-              controller.close();
-              return;
-            }
-            const next = Math.min(position + chunk, end);
-            controller.enqueue(source.subarray(position, next));
-            position = next;
-          },
-        });
-      },
-      bytes: async (start, end) => source.subarray(start, end),
+      stream: (start, end) => views(source.subarray(start, end)),
+      read: async (start, end) => source.subarray(start, end),
     };
   }
   const blob = source;
@@ -118,7 +167,7 @@ async function openSource(source: string | Uint8Array | Blob): Promise<UploadSou
     ...(typeof name === 'string' && name ? { fileName: name } : {}),
     ...(blob.type ? { type: blob.type } : {}),
     stream: (start, end) => blob.slice(start, end).stream() as ReadableStream<Uint8Array>,
-    bytes: async (start, end) => new Uint8Array(await blob.slice(start, end).arrayBuffer()),
+    read: async (start, end) => new Uint8Array(await blob.slice(start, end).arrayBuffer()),
   };
 }
 
@@ -156,8 +205,9 @@ function partUrl(uploadUrl: string, suffix: string): string {
 
 /**
  * Uploads to fal storage (§9): initiate + one PUT streamed from disk, or above the
- * threshold the multipart protocol with sequential parts, each retried. Neither path
- * holds the whole file in memory. Pre-signed URLs never get the Authorization header.
+ * threshold the multipart protocol with sequential parts, each read from disk into one reused
+ * part-sized window, sent with its Content-Length and retried on its own. Memory stays at one
+ * part (10 MiB) whatever the file size. Pre-signed URLs never get the Authorization header.
  */
 export async function uploadFile(
   ctx: HttpContext,
@@ -218,17 +268,37 @@ export async function uploadFile(
     return { url: fileUrl, size: total, contentType };
   }
 
+  // One window for all the parts of a file: each attempt reads its part from disk into it and
+  // streams views of it, so memory holds one part and makes no garbage for the GC to lag on
+  // (fresh buffers per chunk let ~64 MB of dead ones pile up before V8 collects them). It is
+  // overwritten only after fal answered 2xx for the previous part, i.e. read all of it.
+  const window =
+    typeof source === 'string' ? Buffer.allocUnsafe(Math.min(partSize, total)) : undefined;
   const parts: { partNumber: number; etag: string }[] = [];
-  let sent = 0;
+  let done = 0;
+  let reported = 0;
   for (let start = 0, partNumber = 1; start < total; start += partSize, partNumber++) {
     const end = Math.min(start + partSize, total);
-    const bytes = await file.bytes(start, end);
     const response = await httpCall(ctx, {
       operation: 'upload',
       method: 'PUT',
       url: partUrl(uploadUrl, String(partNumber)),
-      headers: { 'content-type': 'application/octet-stream' },
-      rawBody: () => bytes,
+      headers: {
+        'content-type': 'application/octet-stream',
+        'content-length': String(end - start),
+      },
+      // Read again for each attempt: a retried part re-reads its range from disk.
+      rawBody: async () => {
+        let partSent = 0;
+        return counting(views(await file.read(start, end, window)), (bytes) => {
+          partSent += bytes;
+          // A retry re-sends the part from its start; progress never goes backwards.
+          if (done + partSent > reported) {
+            reported = done + partSent;
+            options.onProgress?.(reported, total);
+          }
+        });
+      },
       auth: false,
       policy,
       ...common,
@@ -241,8 +311,7 @@ export async function uploadFile(
         detail: response.data,
       });
     parts.push({ partNumber, etag });
-    sent += bytes.byteLength;
-    options.onProgress?.(sent, total);
+    done = end;
   }
   await httpCall(ctx, {
     operation: 'upload',

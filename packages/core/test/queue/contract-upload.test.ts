@@ -71,6 +71,29 @@ describe('upload', () => {
     expect(logged(emulator, 'upload-complete')).toHaveLength(1);
     expect(progress.at(-1)).toBe(bytes.length);
     expect(progress).toEqual([...progress].sort((a, b) => a - b));
+    // Each part is streamed with its exact length (pre-signed part URLs need Content-Length).
+    const sizes = [65536, 65536, 65536, 65536, 300_000 - 4 * 65536];
+    expect(parts.slice(1).map((p) => p.headers['content-length'])).toEqual(sizes.map(String));
+    expect(parts.map((p) => p.headers['transfer-encoding'])).not.toContain('chunked');
+  });
+
+  it('uploads bytes and blobs in parts too, byte for byte', async () => {
+    const data = randomBytes(150_001);
+    for (const source of [data, new Blob([data], { type: 'image/png' })]) {
+      emulator.clearLog();
+      const uploaded = await client.upload(source, {
+        multipartThresholdBytes: 100_000,
+        partSizeBytes: 50_000,
+        contentType: 'image/png',
+      });
+      expect((await download(uploaded.url)).equals(data)).toBe(true);
+      expect(logged(emulator, 'upload-part').map((p) => p.headers['content-length'])).toEqual([
+        '50000',
+        '50000',
+        '50000',
+        '1',
+      ]);
+    }
   });
 
   it('uploads bytes and blobs with the given type and name', async () => {
