@@ -11,8 +11,8 @@ class ByName extends BaseSequencer {
 // The reliability suite spawns the built CLI against the emulator on 127.0.0.1; every test
 // bounds itself in count and time, these limits only catch a hang.
 export default defineConfig({
-  resolve: { conditions: ['source'] },
-  ssr: { resolve: { conditions: ['source'] } },
+  resolve: { conditions: ['falai-source'] },
+  ssr: { resolve: { conditions: ['falai-source'] } },
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],

@@ -1,11 +1,11 @@
 import { chmod, copyFile, cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, FalaiError } from '@falai/core';
+import { ConfigError, defaultModelsDir, FalaiError } from '@falai/core';
 import { SKILL_FILES } from './constants.js';
 import { mustDeclare, scanEnvNames } from './env-vars.js';
 import { exists, listFiles } from './fs-util.js';
-import { loadModelFiles, repoModelsDir, type SkillModel, sortModels } from './models.js';
+import { loadModelFiles, type SkillModel, sortModels } from './models.js';
 import { renderSkillMarkdown } from './render/skill-md.js';
 import { renderWrapperScript } from './wrapper.js';
 
@@ -13,7 +13,7 @@ import { renderWrapperScript } from './wrapper.js';
 export interface BuildSkillOptions {
   /** The skill folder to write (created; a previous build there is replaced). */
   readonly outDir: string;
-  /** Models to document; default: core's model registry, else the repo's `models/`. */
+  /** Models to document; default: core's built-in models (`defaultModelsDir()`). */
   readonly models?: readonly SkillModel[];
   /** Read model files from these folders instead (later folders override earlier ones). */
   readonly modelsDirs?: readonly string[];
@@ -54,31 +54,9 @@ async function packageVersion(): Promise<string> {
   }
 }
 
-interface RegistryLike {
-  list(): readonly { readonly endpointId?: string; readonly id?: string }[];
-  get(id: string): SkillModel | undefined;
-}
-
-/** Models from core's registry when core provides one (the source of truth for built-ins). */
-async function registryModels(): Promise<SkillModel[] | undefined> {
-  const core = (await import('@falai/core')) as unknown as {
-    createModelRegistry?: (options?: object) => RegistryLike;
-  };
-  if (typeof core.createModelRegistry !== 'function') return undefined;
-  const registry = core.createModelRegistry();
-  const models: SkillModel[] = [];
-  for (const summary of registry.list()) {
-    const id = summary.endpointId ?? summary.id;
-    const model = id ? registry.get(id) : undefined;
-    if (model) models.push(model);
-  }
-  return models.length > 0 ? sortModels(models) : undefined;
-}
-
-async function resolveModels(options: BuildSkillOptions): Promise<SkillModel[]> {
+function resolveModels(options: BuildSkillOptions): SkillModel[] {
   if (options.models) return sortModels(options.models);
-  if (options.modelsDirs) return loadModelFiles(options.modelsDirs);
-  return (await registryModels()) ?? loadModelFiles([repoModelsDir()]);
+  return loadModelFiles(options.modelsDirs ?? [defaultModelsDir()]);
 }
 
 /** Clears a previous build (keeping dot-folders such as `.clawhub/`), or refuses. */
@@ -119,7 +97,7 @@ export async function buildSkill(options: BuildSkillOptions): Promise<BuiltSkill
       { cause: error },
     );
   }
-  const models = await resolveModels(options);
+  const models = resolveModels(options);
   if (models.length === 0) {
     throw new ConfigError('No model definitions found; the skill needs at least one model.');
   }

@@ -35,7 +35,12 @@ export {
   installSkill,
   skillInstallDir,
 } from './install.js';
-export { loadModelFiles, repoModelsDir, type SkillField, type SkillModel } from './models.js';
+export {
+  loadModelFiles,
+  type SkillField,
+  type SkillMediaLimits,
+  type SkillModel,
+} from './models.js';
 export { openClawMetadata, renderFrontmatter } from './render/frontmatter.js';
 export {
   EXAMPLE_FILES,

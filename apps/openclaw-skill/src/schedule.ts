@@ -125,11 +125,11 @@ function run(command: string, args: readonly string[], env: EnvLike): Promise<Ru
     timer.unref();
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
     });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
     });
     child.on('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);

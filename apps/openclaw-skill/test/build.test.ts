@@ -1,8 +1,8 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FalaiError } from '@falai/core';
+import { defaultModelsDir, FalaiError } from '@falai/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildSkill, checkClawHubRules, loadModelFiles, repoModelsDir } from '../src/index.js';
+import { buildSkill, checkClawHubRules, loadModelFiles } from '../src/index.js';
 import { runNode, tempDir, writeFakeBundle } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -25,7 +25,7 @@ describe('buildSkill', () => {
       'scripts/falai-cli.mjs',
       'scripts/falai.mjs',
     ]);
-    const expected = await loadModelFiles([repoModelsDir()]);
+    const expected = loadModelFiles([defaultModelsDir()]);
     expect(built.models).toEqual(expected.map((m) => m.endpointId));
     const references = JSON.parse(readFileSync(join(out, 'references/models.json'), 'utf8'));
     for (const model of expected) expect(references.models[model.endpointId]).toEqual(model);

@@ -1,3 +1,4 @@
+import { defaultModelsDir } from '@falai/core';
 import { describe, expect, it } from 'vitest';
 import {
   exampleCommand,
@@ -5,13 +6,12 @@ import {
   KNOWN_ENV_VARS,
   loadModelFiles,
   renderSkillMarkdown,
-  repoModelsDir,
   SKILL_DESCRIPTION,
   type SkillModel,
 } from '../src/index.js';
 import { bashExamples, splitSkillMd } from './helpers.js';
 
-const models = await loadModelFiles([repoModelsDir()]);
+const models = loadModelFiles([defaultModelsDir()]);
 const markdown = renderSkillMarkdown({ models, version: '1.2.3', extraEnvVars: ['SOME_TOKEN'] });
 const { frontmatter, body } = splitSkillMd(markdown);
 

@@ -2,7 +2,14 @@
  * `@falai/emulator`: a faithful local fal.ai for tests, benchmarks and the offline demo.
  * Import it lazily (`await import('@falai/emulator')`): it loads a server and sharp.
  */
-export { type CliOptions, type MainIo, main, parseArgs, UsageError } from './cli.js';
+export {
+  type CliOptions,
+  type MainIo,
+  main,
+  parseArgs,
+  RANDOM_FAILURES,
+  UsageError,
+} from './cli.js';
 export { startEmulator } from './emulator.js';
 export { parseEndpointId } from './ids.js';
 export type {

@@ -3,5 +3,6 @@
  * and helpers for multi-process tests (bundle a TypeScript worker, run it N times, kill it).
  */
 export * from './fixtures.js';
+export * from './processes.js';
 export * from './suite.js';
 export * from './workers.js';

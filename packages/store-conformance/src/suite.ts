@@ -301,8 +301,8 @@ export function describeStoreConformance(options: StoreConformanceOptions): void
 
     describe('close', () => {
       it('can be called twice', async () => {
-        await store.close();
-        await store.close();
+        await expect(store.close()).resolves.toBeUndefined();
+        await expect(store.close()).resolves.toBeUndefined();
       });
     });
 

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -66,28 +66,79 @@ export interface WorkerRun {
   readonly stderr: string;
 }
 
-/** Runs `node <file> ...args` and collects its output. */
+/** How `runNode` starts and bounds a child process. */
+export interface RunNodeOptions {
+  /** The child's whole environment. @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+  /** Written to the child's stdin, which is then closed; without it stdin is ignored. */
+  readonly input?: string;
+  /** Kills the child with SIGKILL after this long, so a hung child cannot hang the test. */
+  readonly timeoutMs?: number;
+  /** Called with everything printed so far each time stdout grows (e.g. to kill on a cue). */
+  readonly onStdout?: (stdout: string, child: ChildProcess) => void;
+}
+
+/**
+ * Runs `node <file> ...args` to the end and collects its output: the one spawn-and-collect
+ * loop behind every multi-process test (store workers, crash writers, CLI runs).
+ */
+export function runNode(
+  file: string,
+  args: readonly string[],
+  options: RunNodeOptions = {},
+): Promise<WorkerRun> {
+  return new Promise((resolve, reject) => {
+    const withInput = options.input !== undefined;
+    const child = spawn(process.execPath, [file, ...args], {
+      env: options.env ?? process.env,
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+      stdio: [withInput ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      options.onStdout?.(stdout, child);
+    });
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    if (withInput) {
+      // A child that exits without reading its stdin must not fail the run with EPIPE.
+      child.stdin?.on('error', () => undefined);
+      child.stdin?.end(options.input);
+    }
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** The complete lines of `stdout`: a line torn by a kill was never acknowledged. */
+export function completeLines(stdout: string): string[] {
+  return stdout
+    .split('\n')
+    .slice(0, -1)
+    .filter((line) => line !== '');
+}
+
+/** Runs `node <file> ...args` with `env` added to this process's environment. */
 export function runWorker(
   file: string,
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
 ): Promise<WorkerRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [file, ...args], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
+  return runNode(file, args, { env: { ...process.env, ...env } });
 }
 
 /**
@@ -95,39 +146,24 @@ export function runWorker(
  * `delayMs` more, then kills it with SIGKILL: a crash at an arbitrary point of a write.
  * Returns the complete lines printed before it died.
  */
-export function runAndKill(
+export async function runAndKill(
   file: string,
   args: readonly string[],
   killAfterLines: number,
   env: NodeJS.ProcessEnv = {},
   delayMs = 0,
 ): Promise<{ lines: string[]; stderr: string; signal: NodeJS.Signals | null }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [file, ...args], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    let killed = false;
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-      if (!killed && stdout.split('\n').length - 1 >= killAfterLines) {
-        killed = true;
+  let killing = false;
+  const run = await runNode(file, args, {
+    env: { ...process.env, ...env },
+    onStdout: (stdout, child) => {
+      if (!killing && stdout.split('\n').length - 1 >= killAfterLines) {
+        killing = true;
         setTimeout(() => child.kill('SIGKILL'), delayMs);
       }
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (_code, signal) => {
-      // Only complete lines were acknowledged; a torn last line is not.
-      const lines = stdout.split('\n');
-      lines.pop();
-      resolve({ lines: lines.filter((line) => line !== ''), stderr, signal });
-    });
+    },
   });
+  return { lines: completeLines(run.stdout), stderr: run.stderr, signal: run.signal };
 }
 
 /**

@@ -1,14 +1,10 @@
 import { join } from 'node:path';
-import { minimalRecord, tempDir } from '@falai/store-conformance';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { minimalRecord, useTempDir } from '@falai/store-conformance';
+import { describe, expect, it } from 'vitest';
 import { createFileStore } from '../src/index.js';
 
 describe('file store with 10,000 records', () => {
-  let tmp: Awaited<ReturnType<typeof tempDir>>;
-  beforeAll(async () => {
-    tmp = await tempDir('store-file-scale');
-  });
-  afterAll(() => tmp?.cleanup());
+  const tmp = useTempDir('store-file-scale');
 
   it('stores, lists, filters, updates and reopens 10,000 records', async () => {
     const path = join(tmp.dir, 'pending.json');

@@ -1,7 +1,7 @@
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tempDir } from '@falai/store-conformance';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useTempDir } from '@falai/store-conformance';
+import { describe, expect, it } from 'vitest';
 import { createFileStore } from '../src/index.js';
 
 const jpeg = Buffer.alloc(4096, 0xab);
@@ -38,11 +38,7 @@ const seedText = JSON.stringify(
 );
 
 describe('file store: migrating the seed fal-pending.json', () => {
-  let tmp: Awaited<ReturnType<typeof tempDir>>;
-  beforeAll(async () => {
-    tmp = await tempDir('store-file-seed');
-  });
-  afterAll(() => tmp?.cleanup());
+  const tmp = useTempDir('store-file-seed');
 
   it('migrates on first open, keeps a backup, and drops the base64', async () => {
     const path = join(tmp.dir, 'fal-pending.json');

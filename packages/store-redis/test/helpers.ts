@@ -29,23 +29,24 @@ async function reachable(): Promise<string | undefined> {
   }
 }
 
-const problem = await reachable();
-if (problem && process.env.CI) {
+/** Why Redis cannot be used (undefined when it answers); under CI that is an error. */
+export const redisProblem = await reachable();
+if (redisProblem && process.env.CI) {
   throw new Error(
-    `Redis is not reachable at ${REDIS_URL} (${problem}) and CI is set: the Redis store tests ` +
+    `Redis is not reachable at ${REDIS_URL} (${redisProblem}) and CI is set: the Redis store tests ` +
       'must run in CI. Start redis-server or set REDIS_URL.',
   );
 }
-if (problem) {
+if (redisProblem) {
   console.warn(
-    `\n  ⚠ SKIPPING the Redis store tests: no Redis at ${REDIS_URL} (${problem}).\n` +
+    `\n  ⚠ SKIPPING the Redis store tests: no Redis at ${REDIS_URL} (${redisProblem}).\n` +
       '    Start one with: redis-server --port 6379 --save "" --appendonly no\n',
   );
 }
 
 /** `describe`, or `describe.skip` with a visible reason when Redis is down outside CI. */
 export function describeWithRedis(name: string, body: () => void): void {
-  describe.skipIf(problem !== undefined)(name, body);
+  describe.skipIf(redisProblem !== undefined)(name, body);
 }
 
 /** A plain client for assertions and cleanup. */

@@ -1,16 +1,12 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fullRecord, minimalRecord, tempDir } from '@falai/store-conformance';
+import { fullRecord, minimalRecord, useTempDir } from '@falai/store-conformance';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createSqliteStore, MIGRATIONS, SCHEMA_VERSION } from '../src/index.js';
 
 describe('sqlite schema migrations', () => {
-  let tmp: Awaited<ReturnType<typeof tempDir>>;
-  beforeAll(async () => {
-    tmp = await tempDir('store-sqlite-mig');
-  });
-  afterAll(() => tmp?.cleanup());
+  const tmp = useTempDir('store-sqlite-mig');
 
   it('upgrades a version-1 database in place, keeping its rows', async () => {
     const path = join(tmp.dir, 'v1.db');

@@ -1,42 +1,26 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { completeLines, runNode } from '@falai/store-conformance';
 import { describe, expect, it } from 'vitest';
 import { openSpec, prng, storeSpec } from './helpers.js';
 
 const ROUNDS = 50;
 
-/** Spawns the writer, kills it after `killAfterMs`, resolves with the acknowledged lines. */
-function writeUntilKilled(
+/** Runs the writer, kills it after `killAfterMs`, resolves with the acknowledged lines. */
+async function writeUntilKilled(
   kind: string,
   path: string,
   first: number,
   killAfterMs: number,
 ): Promise<{ put: string[]; updated: string[]; exit: string }> {
-  return new Promise((resolve, reject) => {
-    const writer = join(import.meta.dirname, 'fixtures', 'crash-writer.mjs');
-    const child = spawn(process.execPath, [writer, kind, path, String(first)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      err += chunk;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      // Only complete lines count: a line cut by the kill was never acknowledged.
-      const lines = out.split('\n').slice(0, -1);
-      const put = lines.filter((l) => l.startsWith('put ')).map((l) => l.slice(4));
-      const updated = lines.filter((l) => l.startsWith('upd ')).map((l) => l.slice(4));
-      if (signal !== 'SIGKILL' && code !== 0) reject(new Error(`writer failed (${code}): ${err}`));
-      else resolve({ put, updated, exit: signal ?? String(code) });
-    });
-  });
+  const writer = join(import.meta.dirname, 'fixtures', 'crash-writer.mjs');
+  const run = await runNode(writer, [kind, path, String(first)], { timeoutMs: killAfterMs });
+  if (run.signal !== 'SIGKILL' && run.code !== 0) {
+    throw new Error(`writer failed (${run.code}): ${run.stderr}`);
+  }
+  const lines = completeLines(run.stdout);
+  const put = lines.filter((l) => l.startsWith('put ')).map((l) => l.slice(4));
+  const updated = lines.filter((l) => l.startsWith('upd ')).map((l) => l.slice(4));
+  return { put, updated, exit: run.signal ?? String(run.code) };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { type FaultAction, startEmulator } from '@falai/emulator';
+import { type FaultAction, RANDOM_FAILURES, startEmulator } from '@falai/emulator';
 import { describe, expect, it } from 'vitest';
 import { cliEnv, keepEmulatorLog, openSpec, runCli, runCliBatch, storeSpec } from './helpers.js';
 
@@ -9,12 +9,7 @@ const WORKERS = 4;
 const NOT_ACCEPTED = new Set([429, 503]);
 
 const FAULTS: FaultAction[] = [
-  { type: 'status', status: 429, retryAfterSeconds: 1, body: { detail: 'Too many requests' } },
-  { type: 'status', status: 500, body: { detail: 'Internal server error' } },
-  { type: 'status', status: 502, body: { detail: 'Bad gateway' } },
-  { type: 'status', status: 503, body: { detail: 'Service unavailable' } },
-  { type: 'status', status: 504, body: { detail: 'Gateway timeout' } },
-  { type: 'drop' },
+  ...RANDOM_FAILURES,
   // Submit only: the job is queued, then the connection breaks before the answer.
   { type: 'drop-after-accept' },
   { type: 'delay', ms: 1500 },

@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PendingStore } from '@falai/core';
 import type { Emulator } from '@falai/emulator';
+import { runNode } from '@falai/store-conformance';
 import { inject } from 'vitest';
 
 /** Values the global setup provides: run folder, key, Redis prefix, repo root. */
@@ -71,79 +71,47 @@ function keep(label: string, stdout: string, stderr: string): void {
 }
 
 /** Runs `node apps/cli/bin/run.js <args>`; kills it after `timeoutMs`. */
-export function runCli(
+export async function runCli(
   args: readonly string[],
   options: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; cwd?: string } = {},
 ): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliBin(), ...args], {
-      env: options.env ?? cliEnv(),
-      cwd: options.cwd ?? suite().runDir,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(options.input ?? '');
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      keep(args[0] ?? 'cli', stdout, stderr);
-      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
-    });
+  const run = await runNode(cliBin(), args, {
+    env: options.env ?? cliEnv(),
+    cwd: options.cwd ?? suite().runDir,
+    input: options.input ?? '',
+    timeoutMs: options.timeoutMs ?? 60_000,
   });
+  keep(args[0] ?? 'cli', run.stdout, run.stderr);
+  return { code: run.code ?? (run.signal ? 128 : 1), stdout: run.stdout, stderr: run.stderr };
 }
 
 /**
  * Runs many `falai` commands in one worker process (see fixtures/cli-worker.mjs) and
  * resolves with each command's exit code and stdout.
  */
-export function runCliBatch(
+export async function runCliBatch(
   argvs: readonly (readonly string[])[],
   env: NodeJS.ProcessEnv,
   label: string,
   timeoutMs = 180_000,
 ): Promise<{ runs: { code: number; stdout: string }[]; stderr: string; code: number }> {
-  const dir = workDir('batches');
-  const file = join(dir, `${label}-${++seq}.json`);
+  const file = join(workDir('batches'), `${label}-${++seq}.json`);
   writeFileSync(file, JSON.stringify(argvs));
   const worker = join(import.meta.dirname, 'fixtures', 'cli-worker.mjs');
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [worker, cliBin(), file], {
-      env,
-      cwd: suite().runDir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      keep(`batch-${label}`, stdout, stderr);
-      const runs: { code: number; stdout: string }[] = [];
-      const marker = /\n@@falai-run (\d+) (-?\d+)\n/g;
-      let last = 0;
-      for (let m = marker.exec(stdout); m; m = marker.exec(stdout)) {
-        runs[Number(m[1])] = { code: Number(m[2]), stdout: stdout.slice(last, m.index) };
-        last = m.index + m[0].length;
-      }
-      resolve({ runs, stderr, code: code ?? 1 });
-    });
+  const { stdout, stderr, code } = await runNode(worker, [cliBin(), file], {
+    env,
+    cwd: suite().runDir,
+    timeoutMs,
   });
+  keep(`batch-${label}`, stdout, stderr);
+  const runs: { code: number; stdout: string }[] = [];
+  const marker = /\n@@falai-run (\d+) (-?\d+)\n/g;
+  let last = 0;
+  for (let m = marker.exec(stdout); m; m = marker.exec(stdout)) {
+    runs[Number(m[1])] = { code: Number(m[2]), stdout: stdout.slice(last, m.index) };
+    last = m.index + m[0].length;
+  }
+  return { runs, stderr, code: code ?? 1 };
 }
 
 /** Writes the emulator's request log to the run folder, for the secrets scan. */

@@ -8,7 +8,7 @@ import {
   NetworkError,
   RateLimitError,
 } from '../errors/index.js';
-import { parseRetryAfter } from './retry.js';
+import { parseRetryAfter, UNSENT_NETWORK_CODES } from './retry.js';
 
 /** The parts of an HTTP response the error mapping needs. */
 export interface ErrorResponse {
@@ -236,16 +236,7 @@ export function networkError(
         ? `cannot resolve ${host}`
         : `the connection to ${host} failed (${code ?? 'network error'})`;
   const ambiguous =
-    context.operation === 'submit' &&
-    code !== undefined &&
-    ![
-      'ECONNREFUSED',
-      'ENOTFOUND',
-      'EAI_AGAIN',
-      'ENETUNREACH',
-      'EHOSTUNREACH',
-      'UND_ERR_CONNECT_TIMEOUT',
-    ].includes(code)
+    context.operation === 'submit' && code !== undefined && !UNSENT_NETWORK_CODES.has(code)
       ? ' The submit may have been accepted before the connection broke; it was not retried to avoid paying twice. Check your fal dashboard before submitting again.'
       : ' Check your network or FALAI_BASE_URL and try again.';
   return new NetworkError(`${what} failed: ${reason}.${ambiguous}`, {

@@ -34,6 +34,29 @@ export interface RetryPolicies {
 const TRANSIENT = [429, 500, 502, 503, 504] as const;
 
 /**
+ * A frozen policy with the shared backoff (500 ms doubling, ±25 % jitter, Retry-After up
+ * to 60 s) that retries every transient status and any network error; the kinds differ
+ * only in how often and how long, and submit narrows what it retries (`overrides`).
+ */
+function backoffPolicy(
+  maxRetries: number,
+  maxDelayMs: number,
+  overrides: Partial<RetryPolicy> = {},
+): RetryPolicy {
+  return Object.freeze({
+    maxRetries,
+    baseDelayMs: 500,
+    maxDelayMs,
+    multiplier: 2,
+    jitter: 0.25,
+    statuses: Object.freeze([...TRANSIENT]),
+    retryNetworkErrors: true,
+    maxRetryAfterMs: 60_000,
+    ...overrides,
+  });
+}
+
+/**
  * Defaults. Reads (status, result) and the idempotent cancel PUT retry every transient
  * status and any network error.
  *
@@ -47,56 +70,14 @@ const TRANSIENT = [429, 500, 502, 503, 504] as const;
  * job may exist and would run twice), and any timeout (same reason).
  */
 export const DEFAULT_RETRY_POLICIES: RetryPolicies = Object.freeze({
-  submit: Object.freeze({
-    maxRetries: 3,
-    baseDelayMs: 500,
-    maxDelayMs: 15_000,
-    multiplier: 2,
-    jitter: 0.25,
+  submit: backoffPolicy(3, 15_000, {
     statuses: Object.freeze([429, 503]),
-    retryNetworkErrors: 'unsent' as const,
-    maxRetryAfterMs: 60_000,
+    retryNetworkErrors: 'unsent',
   }),
-  status: Object.freeze({
-    maxRetries: 5,
-    baseDelayMs: 500,
-    maxDelayMs: 15_000,
-    multiplier: 2,
-    jitter: 0.25,
-    statuses: Object.freeze([...TRANSIENT]),
-    retryNetworkErrors: true,
-    maxRetryAfterMs: 60_000,
-  }),
-  result: Object.freeze({
-    maxRetries: 4,
-    baseDelayMs: 500,
-    maxDelayMs: 30_000,
-    multiplier: 2,
-    jitter: 0.25,
-    statuses: Object.freeze([...TRANSIENT]),
-    retryNetworkErrors: true,
-    maxRetryAfterMs: 60_000,
-  }),
-  cancel: Object.freeze({
-    maxRetries: 3,
-    baseDelayMs: 500,
-    maxDelayMs: 10_000,
-    multiplier: 2,
-    jitter: 0.25,
-    statuses: Object.freeze([...TRANSIENT]),
-    retryNetworkErrors: true,
-    maxRetryAfterMs: 60_000,
-  }),
-  upload: Object.freeze({
-    maxRetries: 3,
-    baseDelayMs: 500,
-    maxDelayMs: 10_000,
-    multiplier: 2,
-    jitter: 0.25,
-    statuses: Object.freeze([...TRANSIENT]),
-    retryNetworkErrors: true,
-    maxRetryAfterMs: 60_000,
-  }),
+  status: backoffPolicy(5, 15_000),
+  result: backoffPolicy(4, 30_000),
+  cancel: backoffPolicy(3, 10_000),
+  upload: backoffPolicy(3, 10_000),
 });
 
 /** Merges partial overrides over the defaults, per call kind. */

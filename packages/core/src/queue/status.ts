@@ -71,8 +71,16 @@ export function normaliseStatus(
   };
 }
 
-const CANCEL_TYPES = new Set(['client_cancelled', 'client_disconnected']);
-const TIMEOUT_TYPES = new Set(['request_timeout', 'startup_timeout']);
+/** fal `error_type`s (HTTP 499) that mean the request was cancelled, not that it failed. */
+export const CANCEL_ERROR_TYPES: ReadonlySet<string> = new Set([
+  'client_cancelled',
+  'client_disconnected',
+]);
+/** fal `error_type`s (HTTP 504) that mean the request timed out on fal's side. */
+export const TIMEOUT_ERROR_TYPES: ReadonlySet<string> = new Set([
+  'request_timeout',
+  'startup_timeout',
+]);
 
 /**
  * True when a non-2xx result response is the request's own stored outcome rather than
@@ -123,7 +131,7 @@ export function outcomeFromResult(
     (field(response.data, 'error_type') as string | undefined) ??
     response.headers.get('x-fal-error-type') ??
     undefined;
-  if (response.status === 499 || (errorType && CANCEL_TYPES.has(errorType)))
+  if (response.status === 499 || (errorType && CANCEL_ERROR_TYPES.has(errorType)))
     return { state: 'cancelled', requestId, endpointId };
   return {
     state: 'failed',
@@ -141,7 +149,7 @@ function failure(
 ): FalaiError {
   if (mapped instanceof InputError) return mapped;
   const timedOut =
-    (errorType !== undefined && TIMEOUT_TYPES.has(errorType)) ||
+    (errorType !== undefined && TIMEOUT_ERROR_TYPES.has(errorType)) ||
     (response.status === 504 &&
       (response.headers.get('x-fal-request-timeout-type') ?? '').toLowerCase() === 'user');
   const code = timedOut ? 'REQUEST_TIMEOUT' : 'REQUEST_FAILED';
@@ -163,9 +171,9 @@ export function outcomeFromStatusError(
   status: QueueStatus,
   context: { endpointId: string; requestId: string },
 ): RequestOutcome {
-  if (status.errorType && CANCEL_TYPES.has(status.errorType))
+  if (status.errorType && CANCEL_ERROR_TYPES.has(status.errorType))
     return { state: 'cancelled', ...context };
-  const timedOut = status.errorType !== undefined && TIMEOUT_TYPES.has(status.errorType);
+  const timedOut = status.errorType !== undefined && TIMEOUT_ERROR_TYPES.has(status.errorType);
   return {
     state: 'failed',
     ...context,

@@ -1,33 +1,14 @@
 import { FalaiError, InputError, type InputIssue, QueueError } from '../errors/index.js';
+import { issuesFromDetail } from '../queue/errors.js';
 import type { RequestOutcome } from '../queue/index.js';
+import { CANCEL_ERROR_TYPES, TIMEOUT_ERROR_TYPES } from '../queue/status.js';
 import type { WebhookDelivery, WebhookOutcome } from './types.js';
-
-/** Infrastructure error types (fal API reference §5) that mean something other than "failed". */
-const TIMEOUT_TYPES = new Set(['request_timeout', 'startup_timeout']);
-const CANCEL_TYPES = new Set(['client_cancelled']);
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function invalid(message: string): FalaiError {
   return new FalaiError('WEBHOOK_INVALID', `Not a fal webhook body: ${message}`);
-}
-
-/** fal's 422 `detail` entries (`{loc, msg, type}`) as falai input issues; `loc[0] === 'body'` is dropped. */
-export function detailToIssues(detail: unknown): InputIssue[] {
-  if (typeof detail === 'string') return [{ path: [], message: detail }];
-  if (!Array.isArray(detail)) return [];
-  return detail.map((entry): InputIssue => {
-    if (!isObject(entry)) return { path: [], message: String(entry) };
-    const loc = Array.isArray(entry.loc)
-      ? entry.loc.filter((part): part is string | number =>
-          ['string', 'number'].includes(typeof part),
-        )
-      : [];
-    const path = loc[0] === 'body' ? loc.slice(1) : loc;
-    const message = typeof entry.msg === 'string' ? entry.msg : JSON.stringify(entry);
-    return typeof entry.type === 'string' ? { path, message, kind: entry.type } : { path, message };
-  });
 }
 
 function describeIssues(issues: readonly InputIssue[]): string {
@@ -55,9 +36,9 @@ function failureOf(body: Record<string, unknown>, requestId: string): WebhookOut
     ...(detail === undefined ? {} : { detail }),
   };
 
-  if (errorType && CANCEL_TYPES.has(errorType)) return { state: 'cancelled', requestId };
+  if (errorType && CANCEL_ERROR_TYPES.has(errorType)) return { state: 'cancelled', requestId };
   if (status === 422 || (status === undefined && Array.isArray(detail))) {
-    const issues = detailToIssues(detail);
+    const issues = detail === undefined ? [] : issuesFromDetail(detail);
     const summary = issues.length ? describeIssues(issues) : errorText;
     return {
       state: 'failed',
@@ -70,7 +51,7 @@ function failureOf(body: Record<string, unknown>, requestId: string): WebhookOut
     };
   }
   const reason = typeof detail === 'string' ? `${errorText}: ${detail}` : errorText;
-  const timedOut = errorType !== undefined && TIMEOUT_TYPES.has(errorType);
+  const timedOut = errorType !== undefined && TIMEOUT_ERROR_TYPES.has(errorType);
   const error = timedOut
     ? new QueueError('REQUEST_TIMEOUT', `The request timed out on fal (${errorType}): ${reason}.`, {
         requestId,

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Emulator } from '@falai/emulator';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   createFalClient,
   createWebhookHandler,
@@ -9,25 +9,21 @@ import {
   newPendingRecord,
   type PendingStore,
   type WebhookEvent,
-  type WebhookServer,
 } from '../../src/index.js';
-import { memoryStore } from './helpers.js';
+import { closeAfterEach, memoryStore } from './helpers.js';
 
 const ENDPOINT = 'fal-ai/nano-banana-pro';
 const JOBS = 100;
 
-let emulator: Emulator | undefined;
-let receiver: WebhookServer | undefined;
-afterEach(async () => {
-  await receiver?.close();
-  await emulator?.close();
-  receiver = undefined;
-  emulator = undefined;
-});
+const closing = closeAfterEach();
 
 /** Submits like `falai submit --webhook`: the queue client's submit, then the store record. */
-async function submitAll(store: PendingStore, webhookUrl: string): Promise<string[]> {
-  const client = createFalClient({ baseUrl: emulator!.url, credentials: 'test-id:test-secret' });
+async function submitAll(
+  emulator: Emulator,
+  store: PendingStore,
+  webhookUrl: string,
+): Promise<string[]> {
+  const client = createFalClient({ baseUrl: emulator.url, credentials: 'test-id:test-secret' });
   const submitOne = async (index: number): Promise<string> => {
     const { requestId } = await client.submit(ENDPOINT, { prompt: `job ${index}` }, { webhookUrl });
     await store.put(newPendingRecord({ requestId, endpointId: ENDPOINT, webhookUrl }));
@@ -53,11 +49,13 @@ function allFinalised(events: WebhookEvent[], ids: readonly string[]): Promise<v
 describe('emulator → receiver → store', () => {
   it(`finalises ${JOBS} jobs exactly once, even when first deliveries fail`, async () => {
     const { startEmulator } = await import('@falai/emulator');
-    emulator = await startEmulator({
-      port: 0,
-      defaultLatency: { queueMs: [5, 40], runMs: [10, 80] },
-      webhook: { retries: 10, retryDelayMs: 20 },
-    });
+    const emulator = closing(
+      await startEmulator({
+        port: 0,
+        defaultLatency: { queueMs: [5, 40], runMs: [10, 80] },
+        webhook: { retries: 10, retryDelayMs: 20 },
+      }),
+    );
     emulator.setModel(ENDPOINT, { output: { images: [{ url: 'https://example.invalid/x.png' }] } });
     const store = memoryStore();
     const events: WebhookEvent[] = [];
@@ -80,9 +78,9 @@ describe('emulator → receiver → store', () => {
       }
       handler(request, response);
     };
-    receiver = await createWebhookServer({ port: 0, handler: faulty });
+    const receiver = closing(await createWebhookServer({ port: 0, handler: faulty }));
 
-    const ids = await submitAll(store, receiver.url);
+    const ids = await submitAll(emulator, store, receiver.url);
     expect(new Set(ids).size).toBe(JOBS);
     await allFinalised(events, ids);
 
@@ -108,11 +106,13 @@ describe('emulator → receiver → store', () => {
 
   it('records a failed job, and picks up a rotated emulator key with one JWKS refresh', async () => {
     const { startEmulator } = await import('@falai/emulator');
-    emulator = await startEmulator({
-      port: 0,
-      defaultLatency: { queueMs: 5, runMs: 10 },
-      webhook: { retries: 5, retryDelayMs: 20 },
-    });
+    const emulator = closing(
+      await startEmulator({
+        port: 0,
+        defaultLatency: { queueMs: 5, runMs: 10 },
+        webhook: { retries: 5, retryDelayMs: 20 },
+      }),
+    );
     emulator.setModel(ENDPOINT, {
       completeWithError: {
         status: 422,
@@ -132,11 +132,11 @@ describe('emulator → receiver → store', () => {
       store,
       onDelivery: (event) => events.push(event),
     });
-    receiver = await createWebhookServer({ port: 0, handler });
+    const receiver = closing(await createWebhookServer({ port: 0, handler }));
 
     const submit = async () => {
       const response = await fetch(
-        `${emulator!.url}/${ENDPOINT}?fal_webhook=${encodeURIComponent(receiver!.url)}`,
+        `${emulator.url}/${ENDPOINT}?fal_webhook=${encodeURIComponent(receiver.url)}`,
         {
           method: 'POST',
           headers: { authorization: 'Key test-id:test-secret' },

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   createWebhookHandler,
   createWebhookServer,
@@ -7,9 +7,9 @@ import {
   type PendingStore,
   type WebhookEvent,
   type WebhookHandlerOptions,
-  type WebhookServer,
 } from '../../src/index.js';
 import {
+  closeAfterEach,
   type JwksServer,
   makeKey,
   memoryStore,
@@ -18,14 +18,7 @@ import {
   type TestKey,
 } from './helpers.js';
 
-let jwks: JwksServer | undefined;
-let server: WebhookServer | undefined;
-afterEach(async () => {
-  await server?.close();
-  await jwks?.close();
-  server = undefined;
-  jwks = undefined;
-});
+const closing = closeAfterEach();
 
 /** The receiver's JSON answers. */
 interface Answer {
@@ -41,6 +34,7 @@ interface Answer {
 interface Receiver {
   url: string;
   key: TestKey;
+  jwks: JwksServer;
   store: PendingStore;
   events: WebhookEvent[];
   idle(): Promise<void>;
@@ -49,7 +43,7 @@ interface Receiver {
 
 async function startReceiver(options: Partial<WebhookHandlerOptions> = {}): Promise<Receiver> {
   const key = makeKey();
-  jwks = await startJwksServer([key]);
+  const jwks = closing(await startJwksServer([key]));
   const store = memoryStore();
   const events: WebhookEvent[] = [];
   const handler = createWebhookHandler({
@@ -58,11 +52,11 @@ async function startReceiver(options: Partial<WebhookHandlerOptions> = {}): Prom
     onDelivery: (event) => events.push(event),
     ...options,
   });
-  server = await createWebhookServer({ port: 0, handler });
-  const url = server.url;
+  const { url } = closing(await createWebhookServer({ port: 0, handler }));
   return {
     url,
     key,
+    jwks,
     store,
     events,
     idle: handler.idle,
@@ -233,7 +227,7 @@ describe('createWebhookHandler', () => {
   it('answers 503 while the JWKS is unavailable, so fal delivers again', async () => {
     const receiver = await startReceiver();
     await queued(receiver.store, 'r6');
-    jwks!.status = 500;
+    receiver.jwks.status = 500;
     const answer = await receiver.post(okBody('r6'));
     expect(answer).toMatchObject({ status: 503, json: { reason: 'jwks-unavailable' } });
     expect((await receiver.store.get('r6'))?.status).toBe('queued');

@@ -1,6 +1,7 @@
 import { createHash, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterEach } from 'vitest';
 import { createMemoryStore, type PendingStore } from '../../src/index.js';
 
 /** An Ed25519 key pair and its public JWK, made fresh for each test. */
@@ -75,4 +76,19 @@ export async function startJwksServer(keys: TestKey[]): Promise<JwksServer> {
 /** The core reference store: conditional updates with the same semantics as every store. */
 export function memoryStore(): PendingStore {
   return createMemoryStore();
+}
+
+/**
+ * Registers an `afterEach` that closes what each test opened (servers, emulators), last
+ * opened first; returns the function that enrols a resource and hands it back.
+ */
+export function closeAfterEach(): <T extends { close(): Promise<unknown> }>(resource: T) => T {
+  const open: { close(): Promise<unknown> }[] = [];
+  afterEach(async () => {
+    for (const resource of open.splice(0).reverse()) await resource.close();
+  });
+  return (resource) => {
+    open.push(resource);
+    return resource;
+  };
 }

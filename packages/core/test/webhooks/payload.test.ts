@@ -56,7 +56,10 @@ describe('parseWebhookPayload', () => {
       error: 'Invalid status code: 422',
       payload: { detail: 'prompt is too long' },
     });
-    expect((error as InputError).issues).toEqual([{ path: [], message: 'prompt is too long' }]);
+    // The same issue the result call's 422 gives when polling.
+    expect((error as InputError).issues).toEqual([
+      { path: [], message: 'prompt is too long', kind: 'value_error' },
+    ]);
   });
 
   it('maps other errors to REQUEST_FAILED keeping error_type, and timeouts to REQUEST_TIMEOUT', () => {
@@ -86,15 +89,17 @@ describe('parseWebhookPayload', () => {
     expect(timeout.code).toBe('REQUEST_TIMEOUT');
   });
 
-  it('reports a client_cancelled error as the cancelled state', () => {
-    expect(
-      parseWebhookPayload({
-        request_id: 'r5',
-        status: 'ERROR',
-        error: 'Invalid status code: 499',
-        payload: { detail: 'cancelled', error_type: 'client_cancelled' },
-      }).outcome,
-    ).toEqual({ state: 'cancelled', requestId: 'r5' });
+  it('reports client_cancelled and client_disconnected errors as the cancelled state', () => {
+    for (const errorType of ['client_cancelled', 'client_disconnected']) {
+      expect(
+        parseWebhookPayload({
+          request_id: 'r5',
+          status: 'ERROR',
+          error: 'Invalid status code: 499',
+          payload: { detail: 'cancelled', error_type: errorType },
+        }).outcome,
+      ).toEqual({ state: 'cancelled', requestId: 'r5' });
+    }
   });
 
   it('gives back the queue client outcome and the same store patch as polling', () => {

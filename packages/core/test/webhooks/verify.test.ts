@@ -1,24 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createWebhookVerifier, verifyWebhook, webhookJwksUrl } from '../../src/index.js';
-import {
-  type JwksServer,
-  makeKey,
-  signDelivery,
-  startJwksServer,
-  type TestKey,
-} from './helpers.js';
+import { closeAfterEach, makeKey, signDelivery, startJwksServer, type TestKey } from './helpers.js';
 
 const body = JSON.stringify({ request_id: 'req-1', status: 'OK', payload: { images: [] } });
 const T0 = 1_800_000_000; // Unix seconds; the verifier's clock is pinned to it
 
-let jwks: JwksServer | undefined;
-afterEach(async () => {
-  await jwks?.close();
-  jwks = undefined;
-});
+const closing = closeAfterEach();
 
 async function setup(keys: TestKey[], extra: { minRefreshIntervalMs?: number } = {}) {
-  jwks = await startJwksServer(keys);
+  const jwks = closing(await startJwksServer(keys));
   const clock = { now: T0 * 1000 };
   const verifier = createWebhookVerifier({
     jwksUrl: jwks.url,
@@ -52,7 +42,7 @@ describe('verifyWebhook', () => {
 
   it('accepts a key among several, and skips keys that are not Ed25519', async () => {
     const key = makeKey();
-    jwks = await startJwksServer([makeKey(), key]);
+    const jwks = closing(await startJwksServer([makeKey(), key]));
     jwks.keys = [
       { privateKey: key.privateKey, jwk: { kty: 'RSA', crv: '', x: 'abc' } },
       makeKey(),
@@ -123,7 +113,7 @@ describe('verifyWebhook', () => {
 
   it('takes the time per call and honours toleranceSeconds', async () => {
     const key = makeKey();
-    jwks = await startJwksServer([key]);
+    const jwks = closing(await startJwksServer([key]));
     const verifier = createWebhookVerifier({ jwksUrl: jwks.url, toleranceSeconds: 10 });
     const headers = signDelivery({ key, body, requestId: 'req-1', timestamp: T0 });
     expect(
@@ -270,7 +260,7 @@ describe('verifyWebhook', () => {
 
   it('derives the JWKS URL from a REST base URL, and verifyWebhook takes a verifier', async () => {
     const key = makeKey();
-    jwks = await startJwksServer([key]);
+    const jwks = closing(await startJwksServer([key]));
     const base = jwks.url.replace('/.well-known/jwks.json', '/');
     expect(webhookJwksUrl(base)).toBe(jwks.url);
     const verifier = createWebhookVerifier({ restBaseUrl: base });
