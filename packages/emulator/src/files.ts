@@ -65,6 +65,8 @@ export class FileStore {
   /** Deletes the temp folder. */
   async close(): Promise<void> {
     this.files.clear();
-    await rm(this.root, { recursive: true, force: true });
+    // An output or upload still being written when the server closes can re-populate a
+    // folder while rm walks it (ENOTEMPTY); Node's own retry covers that window.
+    await rm(this.root, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
   }
 }
