@@ -52,7 +52,7 @@ export default async function run2(ctx) {
 
     const contenders = [
       { name: 'one at a time (seed behaviour, --concurrency 1)', concurrency: 1 },
-      { name: 'falai poll (default pool of 8)', concurrency: undefined },
+      { name: 'falai poll (default pool, 16)', concurrency: undefined },
       { name: 'falai poll --concurrency 32', concurrency: 32 },
     ];
     const rows = [];
@@ -143,8 +143,8 @@ export default async function run2(ctx) {
       ],
       notes:
         `With --concurrency 32 the pass is ${round(wideSpeedup, 1)}x faster than one at a time. ` +
-        'A pool of 8 can at most be 8x faster than one at a time when each record costs the ' +
-        'same two calls; start-up and store writes are shared by both.',
+        'A pool of N can at most be N times faster than one at a time when each record costs ' +
+        'the same two calls; start-up and store writes are shared by both.',
     };
   } finally {
     await emulator.close();

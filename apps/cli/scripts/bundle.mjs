@@ -1,11 +1,20 @@
 #!/usr/bin/env node
-// Bundles the CLI with esbuild so it installs without the workspace.
+// Bundles the CLI with esbuild.
 //
-//   node scripts/bundle.mjs pack    → dist/ (one file per command + shared chunks), with the
-//                                     @falai/* workspace packages inlined and every
-//                                     third-party package left to npm (see package.json
-//                                     dependencies); copies models/ and the emulator's asset.
-//                                     Run by `prepack`, so `pnpm --filter falai pack` makes a
+//   node scripts/bundle.mjs dist    → dist/: one file per command, `main.js` (what bin/run.js
+//                                     starts) and shared chunks, with the @falai/* workspace
+//                                     packages AND @oclif/core (with its own dependencies)
+//                                     inlined; every other third-party package is left to
+//                                     node_modules (see package.json dependencies). This is
+//                                     the `build`: Node resolves and compiles a handful of
+//                                     files at start-up instead of ~600 (oclif alone is ~470
+//                                     CommonJS files), which is most of falai's start-up time.
+//                                     Lazy `await import()`s stay separate chunks, loaded only
+//                                     when used. Also copies the emulator's asset into dist/
+//                                     and writes dist/chunks.json (which sources each output
+//                                     file holds; the start-up test reads it).
+//   node scripts/bundle.mjs pack    → the same, plus a copy of models/ beside dist/. Run by
+//                                     `prepack`, so `pnpm --filter falai pack` makes a
 //                                     tarball that installs with plain npm.
 //   node scripts/bundle.mjs single  → dist-bundle/falai.mjs: one file with everything pure-JS
 //                                     inlined (for the OpenClaw skill). Native modules
@@ -14,6 +23,9 @@
 //                                     clear message, when they are missing.
 //   node scripts/bundle.mjs single <dir> → the same into <dir> (tests that run in parallel
 //                                     with this package's own tests use a private folder).
+//
+// `dist` and `pack` need oclif.manifest.json next (scripts/manifest.mjs; `build` and
+// `prepack` run it).
 import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,17 +59,28 @@ async function commandEntries() {
   return out.sort((a, b) => a.id.localeCompare(b.id));
 }
 
-/** Leaves every non-workspace package to node_modules; inlines @falai/*. */
+/** Leaves every non-workspace package to node_modules, except those `keep` inlines. */
 const externals = (keep) => ({
   name: 'externals',
   setup(pluginBuild) {
     pluginBuild.onResolve({ filter: /^[^./]/ }, (args) => {
       if (args.path.startsWith('@falai/')) return undefined;
-      if (keep(args.path)) return undefined;
+      if (keep(args.path, args.importer)) return undefined;
       return { path: args.path, external: true };
     });
   },
 });
+
+/**
+ * Inlines @oclif/core and, transitively, everything it imports, except what falai never
+ * runs: oclif's TypeScript support (ts-node, typescript; development mode only) and
+ * `semver`, which oclif only loads for its Node-version check, skipped by bin/run.js
+ * (and wrapped in a try/catch by oclif, so a missing semver just means no warning).
+ */
+const keepOclif = (name, importer) =>
+  !isBuiltin(name) &&
+  !/^(typescript|ts-node|semver)(\/|$)/.test(name) &&
+  (name === '@oclif/core' || name.startsWith('@oclif/core/') || importer.includes('node_modules'));
 
 const common = {
   bundle: true,
@@ -73,26 +96,43 @@ const common = {
   },
 };
 
-async function packBuild() {
+async function distBuild({ copyModels }) {
   const dist = join(cliDir, 'dist');
   await rm(dist, { recursive: true, force: true });
   const entries = await commandEntries();
-  await build({
+  const result = await build({
     ...common,
+    absWorkingDir: cliDir,
     entryPoints: [
       ...entries.map(({ id, path }) => ({ in: path, out: `commands/${id}` })),
+      { in: join(cliDir, 'src', 'main.ts'), out: 'main' },
       { in: join(cliDir, 'src', 'help.ts'), out: 'help' },
       { in: join(cliDir, 'src', 'hooks', 'suggest-command.ts'), out: 'hooks/suggest-command' },
     ],
     outdir: dist,
     splitting: true,
+    // Less to read and parse at every start; names stay readable in stack traces.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    sourcemap: !copyModels,
+    metafile: true,
     // Chunks sit two levels below the package root, like the command files, so code that
     // finds files relative to itself (core's models/, the emulator's assets) resolves alike.
     chunkNames: 'chunks/[name]-[hash]',
-    plugins: [externals(() => false)],
+    plugins: [externals(keepOclif)],
   });
-  await rm(join(cliDir, 'models'), { recursive: true, force: true });
-  await cp(join(repoDir, 'models'), join(cliDir, 'models'), { recursive: true });
+  const chunks = {};
+  for (const [file, output] of Object.entries(result.metafile.outputs)) {
+    if (file.endsWith('.map')) continue;
+    chunks[relative(dist, join(cliDir, file))] = Object.keys(output.inputs).map((input) =>
+      input.replace(/^(\.\.\/)+/, ''),
+    );
+  }
+  await writeFile(join(dist, 'chunks.json'), `${JSON.stringify(chunks)}\n`);
+  if (copyModels) {
+    await rm(join(cliDir, 'models'), { recursive: true, force: true });
+    await cp(join(repoDir, 'models'), join(cliDir, 'models'), { recursive: true });
+  }
   await mkdir(join(dist, 'assets'), { recursive: true });
   await cp(join(repoDir, 'packages', 'emulator', 'assets'), join(dist, 'assets'), {
     recursive: true,
@@ -122,6 +162,7 @@ async function singleBuild() {
         dirname: 'falai',
         topicSeparator: ' ',
         topics: pkg.oclif.topics,
+        additionalVersionFlags: pkg.oclif.additionalVersionFlags,
         commands: { strategy: 'explicit', target: './falai.mjs', identifier: 'COMMANDS' },
       },
     })};`,
@@ -164,9 +205,10 @@ function isBuiltin(name) {
   return builtinModules.includes(name) || builtinModules.includes(name.split('/')[0]);
 }
 
-if (mode === 'pack') await packBuild();
+if (mode === 'dist') await distBuild({ copyModels: false });
+else if (mode === 'pack') await distBuild({ copyModels: true });
 else if (mode === 'single') await singleBuild();
 else {
-  console.error('usage: node scripts/bundle.mjs pack|single');
+  console.error('usage: node scripts/bundle.mjs dist|pack|single');
   process.exit(2);
 }

@@ -78,6 +78,17 @@ describe('help and version', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`falai/${pkg.version}`);
   });
+
+  it('--version and -v (answered without oclif) print exactly what oclif shows as VERSION', async () => {
+    const help = await env.run(['--help']);
+    const oclifVersion = /VERSION\n\s+(.+)\n/.exec(help.stdout)?.[1];
+    expect(oclifVersion).toMatch(/^falai\/\S+ \S+-\S+ node-v\d+/);
+    for (const flag of ['--version', '-v']) {
+      const result = await env.run([flag]);
+      expect(result.code, flag).toBe(0);
+      expect(result.stdout, flag).toBe(`${oclifVersion}\n`);
+    }
+  });
 });
 
 describe('usage errors', () => {

@@ -113,8 +113,15 @@ describe('submit', () => {
       '{"prompt":"snow"}',
     ]);
     expect(result.code).toBe(4);
-    expect(result.stderr).toMatch(/Validation failed/);
-    expect(result.stderr).toMatch(/Missing required field: video_url/);
+    // Exactly the seed-like block: "❌ Validation failed" and the issue each once.
+    expect(result.stderr).toBe(
+      [
+        'Error: Invalid input for fal-ai/kling-video/o3/pro/video-to-video/edit:',
+        '❌ Validation failed:',
+        '   - Missing required field: video_url (add "video_url": "./clip.mp4")',
+        '',
+      ].join('\n'),
+    );
     const json = await env.run([
       'submit',
       'fal-ai/kling-video/o3/pro/video-to-video/edit',

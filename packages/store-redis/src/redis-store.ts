@@ -111,7 +111,8 @@ export function createRedisStore(options: RedisStoreOptions = {}): PendingStore 
 
   const fail = (operation: string, error: unknown): never => {
     if (error instanceof StoreError) throw error;
-    const message = (error as Error).message ?? String(error);
+    // ioredis messages end with a period ("Connection is closed."); the sentence goes on.
+    const message = ((error as Error).message ?? String(error)).replace(/[\s.]+$/, '');
     throw new StoreError(
       'STORE_ERROR',
       `The Redis store at ${location} failed to ${operation}: ${redactStoreLocation(message)}. ` +
@@ -140,12 +141,17 @@ export function createRedisStore(options: RedisStoreOptions = {}): PendingStore 
         maxRetriesPerRequest: 2,
         retryStrategy: (times: number) => (times > 5 ? null : Math.min(times * 100, 1_000)),
       });
-      created.on('error', () => undefined);
+      let socketError: unknown;
+      created.on('error', (error: unknown) => {
+        socketError = error;
+      });
       try {
         await created.connect();
       } catch (error) {
         created.disconnect();
-        throw error;
+        // ioredis gives up with a bare "Connection is closed."; the socket error it reported
+        // before (ECONNREFUSED, ENOTFOUND, a TLS or auth failure) says why.
+        throw socketError ?? error;
       }
       client = created;
       return created;

@@ -99,6 +99,13 @@ describeWithRedis('redis store', () => {
         expect(error).toMatchObject({ code: 'STORE_ERROR' });
         expect(JSON.stringify(error)).not.toContain('hunter2secret');
         expect((error as Error).message).not.toContain('hunter2secret');
+        // The socket error says why, and the sentence has one period (ioredis's own message,
+        // "Connection is closed.", used to end up as "closed..").
+        expect((error as Error).message).toBe(
+          'The Redis store at redis://falai:***@127.0.0.1:1/0 (prefix falai) failed to connect ' +
+            '(get): connect ECONNREFUSED 127.0.0.1:1. Check that Redis is running and reachable, ' +
+            'or choose another store with FALAI_STORE.',
+        );
         await store.close();
       });
 

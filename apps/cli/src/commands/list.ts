@@ -38,16 +38,19 @@ export default class List extends BaseCommand<typeof List> {
       ...(this.flags.limit ? { limit: this.flags.limit } : {}),
     });
     const views = records.map(({ result: _result, ...rest }) => rest);
-    if (records.length === 0) {
-      this.log(
-        this.flags.all || statuses !== ACTIVE_STATUSES
-          ? 'No matching requests.'
-          : 'No pending requests.',
-      );
-    } else {
-      this.log(
-        table(['REQUEST ID', 'ENDPOINT', 'STATUS', 'QUEUE', 'SUBMITTED'], recordRows(records)),
-      );
+    // `this.log` prints nothing under --json: no table is built for nobody to see.
+    if (!this.jsonEnabled()) {
+      if (records.length === 0) {
+        this.log(
+          this.flags.all || statuses !== ACTIVE_STATUSES
+            ? 'No matching requests.'
+            : 'No pending requests.',
+        );
+      } else {
+        this.log(
+          table(['REQUEST ID', 'ENDPOINT', 'STATUS', 'QUEUE', 'SUBMITTED'], recordRows(records)),
+        );
+      }
     }
     this.note(`store: ${store.location}`);
     return { requests: views, count: views.length, store: store.location };

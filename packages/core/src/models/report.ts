@@ -31,16 +31,16 @@ export function formatValidationReport(report: ValidationReport): string {
   return out.join('\n');
 }
 
-/** Throws an InputError listing every issue; MODEL_UNKNOWN when strict mode met an unknown id. */
+/**
+ * Throws an InputError listing every issue; MODEL_UNKNOWN when strict mode met an unknown id.
+ * The message is one line naming the endpoint, then the seed-like block, which states each
+ * issue once (a summary line before it used to repeat a lone issue).
+ */
 export function assertValid(report: ValidationReport): void {
   if (report.ok) return;
   const unknown = !report.known && report.issues.some((i) => i.kind === 'unknown-model');
-  const summary =
-    report.issues.length === 1
-      ? line(report.issues[0] as InputIssue)
-      : `${report.issues.length} problems`;
   throw new InputError(
-    `Invalid input for ${report.endpointId}: ${summary}\n${formatValidationReport(report)}`,
+    `Invalid input for ${report.endpointId}:\n${formatValidationReport(report)}`,
     report.issues,
     { code: unknown ? 'MODEL_UNKNOWN' : 'INPUT_INVALID' },
   );

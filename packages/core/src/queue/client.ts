@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { ofetch } from 'ofetch';
+import type { $Fetch } from 'ofetch';
 import { assertKeyFormat, resolveCredentials } from '../auth/credentials.js';
 import { redactKey } from '../auth/mask.js';
 import { DEFAULT_BASE_URLS, normaliseBaseUrl } from '../config/settings.js';
@@ -199,8 +199,13 @@ export function createFalClient(options: FalClientOptions = {}): FalClient {
   const policies: RetryPolicies = mergeRetryPolicies(options.retry);
   const getKey = keyGetter(options);
   let lastKey: string | undefined;
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  let $fetch: Promise<$Fetch> | undefined;
   const ctx: HttpContext = {
-    $fetch: ofetch.create({}, { fetch: options.fetch ?? globalThis.fetch }),
+    $fetch: () => {
+      $fetch ??= import('ofetch').then(({ ofetch }) => ofetch.create({}, { fetch: fetchImpl }));
+      return $fetch;
+    },
     getKey: async () => {
       lastKey = await getKey();
       return lastKey;

@@ -129,7 +129,8 @@ export function responseToError(response: ErrorResponse, context: ErrorContext):
   const requestId = response.headers.get('x-fal-request-id') ?? context.requestId;
   const status = response.status;
   const what = describe(context);
-  const said = text ? `: ${text}` : '';
+  // fal's detail is often a sentence of its own; ours goes on after it with one period.
+  const said = text ? `: ${text.replace(/[\s.]+$/, '')}` : '';
   const common = {
     ...(requestId ? { requestId } : {}),
     ...(detail !== undefined ? { detail } : {}),
@@ -138,12 +139,15 @@ export function responseToError(response: ErrorResponse, context: ErrorContext):
 
   if (status === 401 || status === 403) {
     const locked = status === 403 && /locked|balance|billing/i.test(text ?? '');
+    // fal's locked-account detail already says "Top up your balance at …": not twice.
     const fix = locked
-      ? 'Top up your balance at https://fal.ai/dashboard/billing.'
-      : 'Check the key (falai check-key) or create a new one at https://fal.ai/dashboard/keys.';
+      ? /top up/i.test(text ?? '')
+        ? ''
+        : ' Top up your balance at https://fal.ai/dashboard/billing.'
+      : ' Check the key (falai check-key) or create a new one at https://fal.ai/dashboard/keys.';
     return new AuthError(
       'AUTH_REJECTED',
-      `fal rejected the API key (HTTP ${status}) on ${what}${said}. ${fix}`,
+      `fal rejected the API key (HTTP ${status}) on ${what}${said}.${fix}`,
       {
         status,
         details: { status, ...common },

@@ -22,7 +22,11 @@ export type RawBody = Uint8Array | ReadableStream<Uint8Array> | string;
 
 /** Shared state of one client's HTTP calls. */
 export interface HttpContext {
-  readonly $fetch: $Fetch;
+  /**
+   * The ofetch instance, created on the first call: ofetch (with node-fetch-native) costs
+   * ~30 ms to import, which CLI commands that never reach the network must not pay.
+   */
+  readonly $fetch: () => Promise<$Fetch>;
   /** Returns the key; throws AUTH_MISSING/AUTH_INVALID. Called once per authenticated call. */
   readonly getKey: () => Promise<string>;
   readonly userAgent: string;
@@ -143,7 +147,7 @@ export async function httpCall(ctx: HttpContext, call: HttpCall): Promise<HttpRe
           : call.rawBody
             ? await call.rawBody()
             : undefined;
-      raw = await ctx.$fetch.raw(call.url, {
+      raw = await (await ctx.$fetch()).raw(call.url, {
         method: call.method,
         headers,
         ...(body !== undefined ? { body } : {}),

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FalaiError } from '../errors/index.js';
 
@@ -26,6 +26,8 @@ export interface WebhookServer {
  */
 export async function createWebhookServer(options: WebhookServerOptions): Promise<WebhookServer> {
   const host = options.host ?? '127.0.0.1';
+  // Imported here: node:http costs ~1 ms to load, which CLI start-up should not pay.
+  const { createServer } = await import('node:http');
   const server = createServer(options.handler);
   // Deliveries are small and fal opens fresh connections; don't hold idle ones at close.
   server.keepAliveTimeout = 5_000;

@@ -186,8 +186,14 @@ describe('reports', () => {
     expect(err).toBeInstanceOf(InputError);
     expect((err as InputError).code).toBe('INPUT_INVALID');
     expect((err as InputError).issues).toEqual(report.issues);
-    expect((err as InputError).message).toMatch(
-      /^Invalid input for .*: Missing required field: video_url/,
+    // "❌ Validation failed" and the issue each once, after a line naming the endpoint.
+    expect((err as InputError).message).toBe(
+      [
+        `Invalid input for ${KP}:`,
+        '⚠️  Note: Max 4 total elements (reference images + elements combined) when a video is given',
+        '❌ Validation failed:',
+        '   - Missing required field: video_url (add "video_url": "./clip.mp4")',
+      ].join('\n'),
     );
   });
 

@@ -75,7 +75,11 @@ describe('error classes', () => {
     const error = await caught(locked.submit('fal-ai/flux/dev', {}));
     expect(error.code).toBe('AUTH_REJECTED');
     expect((error as AuthError).status).toBe(403);
-    expect(error.message).toContain('dashboard/billing');
+    // The emulator answers with fal's own text, which already says how to top up.
+    expect(error.message).toBe(
+      'fal rejected the API key (HTTP 403) on submit for fal-ai/flux/dev: User is locked. ' +
+        'Reason: Exhausted balance. Top up your balance at fal.ai/dashboard/billing.',
+    );
   });
 
   it('404 for an unknown request → NOT_FOUND', async () => {

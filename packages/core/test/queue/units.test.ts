@@ -167,8 +167,37 @@ describe('responseToError', () => {
       },
       ctx,
     );
-    expect(locked.message).toContain('billing');
+    expect(locked.message).toBe(
+      'fal rejected the API key (HTTP 403) on status for fal-ai/flux (request r1): User is ' +
+        'locked. Reason: Exhausted balance. Top up your balance at https://fal.ai/dashboard/billing.',
+    );
     expect((locked as AuthError).status).toBe(403);
+  });
+  it('says "top up" once when fal already does, and ends every sentence with one period', () => {
+    const locked = responseToError(
+      {
+        status: 403,
+        headers: headers(),
+        data: {
+          detail:
+            'User is locked. Reason: Exhausted balance. Top up your balance at fal.ai/dashboard/billing.',
+        },
+      },
+      ctx,
+    );
+    expect(locked.message).toBe(
+      'fal rejected the API key (HTTP 403) on status for fal-ai/flux (request r1): User is ' +
+        'locked. Reason: Exhausted balance. Top up your balance at fal.ai/dashboard/billing.',
+    );
+    const unknown = responseToError(
+      { status: 401, headers: headers(), data: { detail: 'No user found for Key ID and Secret.' } },
+      ctx,
+    );
+    expect(unknown.message).toBe(
+      'fal rejected the API key (HTTP 401) on status for fal-ai/flux (request r1): No user found ' +
+        'for Key ID and Secret. Check the key (falai check-key) or create a new one at ' +
+        'https://fal.ai/dashboard/keys.',
+    );
   });
   it('maps 404 to NOT_FOUND', () => {
     const e = responseToError(

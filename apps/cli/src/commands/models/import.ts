@@ -1,8 +1,8 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { Args, Flags } from '@oclif/core';
 import type { ModelDefinition, ModelsImportOutput } from '@falai/core';
 import { FalaiError } from '@falai/core';
+import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { forceFlag } from '../../flags.js';
 
@@ -28,18 +28,19 @@ export default class ModelsImport extends BaseCommand<typeof ModelsImport> {
   };
   static override flags = {
     out: Flags.string({
-      description: 'folder to write the model files to (default: FALAI_MODELS_DIR or <config dir>/models)',
+      description:
+        'folder to write the model files to (default: FALAI_MODELS_DIR or <config dir>/models)',
     }),
-    endpoint: Flags.string({ description: 'only this endpoint id (when the document lists several)' }),
+    endpoint: Flags.string({
+      description: 'only this endpoint id (when the document lists several)',
+    }),
     force: forceFlag(),
   };
 
   async run(): Promise<ModelsImportOutput> {
     const { loadOpenApi, convertOpenApi, convertPlatformModels } = await import('@falai/core');
     const settings = await this.settings();
-    const dir = resolve(
-      this.flags.out ?? settings.modelsDir ?? join(settings.configDir, 'models'),
-    );
+    const dir = resolve(this.flags.out ?? settings.modelsDir ?? join(settings.configDir, 'models'));
     const document = await loadOpenApi(this.args.source);
     const definitions: ModelDefinition[] = Array.isArray((document as { models?: unknown }).models)
       ? convertPlatformModels(document).filter(
@@ -73,7 +74,11 @@ export default class ModelsImport extends BaseCommand<typeof ModelsImport> {
 }
 
 /** Writes a model file atomically; an existing file is kept unless `force`. */
-async function writeModelFile(path: string, definition: ModelDefinition, force: boolean): Promise<void> {
+async function writeModelFile(
+  path: string,
+  definition: ModelDefinition,
+  force: boolean,
+): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const temp = `${path}.${process.pid}.tmp`;
   await writeFile(temp, `${JSON.stringify(definition, null, 2)}\n`, { mode: 0o644 });
