@@ -86,3 +86,39 @@ export function parseDuration(input: string): number {
   const factor = factors[unit] ?? 1000;
   return Math.round(value * factor);
 }
+
+/**
+ * The seed's `[endpoint] <request-id>` argument pair: the endpoint may be left out when the
+ * store knows the request (`resolveTarget` in requests.ts sorts out which is which).
+ */
+export const targetArgs = () => ({
+  first: Args.string({
+    name: 'endpoint',
+    required: true,
+    description: 'Endpoint id, or the request id when the endpoint is left out.',
+  }),
+  second: Args.string({ name: 'request-id', required: false, description: 'Request id.' }),
+});
+
+/** Usage line for commands taking `targetArgs()`. */
+export const TARGET_USAGE = '<%= command.id %> [ENDPOINT] REQUEST-ID';
+
+/** Flags shared by `submit` and `run`: input editing, validation and how files are sent. */
+export const submitFlags = () => ({
+  set: setFlag(),
+  webhook: webhookFlag(),
+  strict: Flags.boolean({
+    description: 'Refuse endpoints falai has no model definition for.',
+    default: false,
+  }),
+  validate: Flags.boolean({
+    description: 'Validate the input locally first (--no-validate skips it).',
+    default: true,
+    allowNo: true,
+  }),
+  'upload-mode': Flags.custom<'auto' | 'data-uri' | 'upload'>({
+    description: 'How local files are sent: auto (by size), data-uri or upload.',
+    options: ['auto', 'data-uri', 'upload'],
+    default: 'auto',
+  })(),
+});

@@ -24,6 +24,31 @@ export interface SubmittedRequest {
   readonly warnings: string[];
 }
 
+/** The parts of `SubmitRequestOptions` that come from the command line (`submitFlags()`). */
+export function submitOptions(
+  args: { readonly endpoint: string; readonly input?: string | undefined },
+  flags: {
+    readonly set?: readonly string[] | undefined;
+    readonly strict: boolean;
+    readonly validate: boolean;
+    readonly 'upload-mode': 'auto' | 'data-uri' | 'upload';
+    readonly webhook?: string | undefined;
+  },
+): Pick<
+  SubmitRequestOptions,
+  'endpointId' | 'inputArg' | 'sets' | 'strict' | 'validate' | 'uploadMode' | 'webhookUrl'
+> {
+  return {
+    endpointId: args.endpoint,
+    inputArg: args.input,
+    sets: flags.set,
+    strict: flags.strict,
+    validate: flags.validate,
+    uploadMode: flags['upload-mode'],
+    webhookUrl: flags.webhook,
+  };
+}
+
 /**
  * The submit pipeline shared by `submit` and `run`: read input, apply `--set`, validate
  * against the model (every issue at once), turn local files into data URIs or uploads,

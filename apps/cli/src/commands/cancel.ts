@@ -1,7 +1,7 @@
 import type { CancelOutput, RequestStatus } from '@falai/core';
 import { ACTIVE_STATUSES } from '@falai/core';
-import { Args } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
+import { TARGET_USAGE, targetArgs } from '../flags.js';
 import { resolveTarget } from '../requests.js';
 
 /** Asks fal to cancel a queued or running request. */
@@ -9,19 +9,12 @@ export default class Cancel extends BaseCommand<typeof Cancel> {
   static override summary = 'Cancel a queued or running request.';
   static override description =
     'Asks fal to cancel the request and marks it cancelled in the store. A request that already completed stays as it is (fetch it with result). The endpoint may be left out when the store knows the request.';
-  static override usage = '<%= command.id %> [ENDPOINT] REQUEST-ID';
+  static override usage = TARGET_USAGE;
   static override examples = [
     '<%= config.bin %> <%= command.id %> 00000000-0000-4000-8000-000000000001',
     '<%= config.bin %> <%= command.id %> fal-ai/nano-banana-pro 00000000-0000-4000-8000-000000000001 --json',
   ];
-  static override args = {
-    first: Args.string({
-      name: 'endpoint',
-      required: true,
-      description: 'Endpoint id, or the request id when the endpoint is left out.',
-    }),
-    second: Args.string({ name: 'request-id', required: false, description: 'Request id.' }),
-  };
+  static override args = targetArgs();
 
   async run(): Promise<CancelOutput> {
     const store = await this.store();

@@ -1,7 +1,7 @@
 import type { ResultOutput } from '@falai/core';
 import { ApiError } from '@falai/core';
-import { Args } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
+import { TARGET_USAGE, targetArgs } from '../flags.js';
 import { finalise, outcomeError, resolveTarget } from '../requests.js';
 
 /** Seed command: fetch a finished request's output, `result [endpoint] <request-id>`. */
@@ -9,19 +9,12 @@ export default class Result extends BaseCommand<typeof Result> {
   static override summary = "Fetch a finished request's result.";
   static override description =
     'Prints the output JSON of a completed request and records it in the store. A request that failed exits with its error (a 422 lists the offending fields); one still running says how to wait for it.';
-  static override usage = '<%= command.id %> [ENDPOINT] REQUEST-ID';
+  static override usage = TARGET_USAGE;
   static override examples = [
     '<%= config.bin %> <%= command.id %> 00000000-0000-4000-8000-000000000001',
     '<%= config.bin %> <%= command.id %> fal-ai/nano-banana-pro 00000000-0000-4000-8000-000000000001 --json',
   ];
-  static override args = {
-    first: Args.string({
-      name: 'endpoint',
-      required: true,
-      description: 'Endpoint id, or the request id when the endpoint is left out.',
-    }),
-    second: Args.string({ name: 'request-id', required: false, description: 'Request id.' }),
-  };
+  static override args = targetArgs();
 
   async run(): Promise<ResultOutput> {
     const store = await this.store();

@@ -2,16 +2,8 @@ import type { FalClient, PendingStore, RunOutput } from '@falai/core';
 import { AbortedError, ACTIVE_STATUSES } from '@falai/core';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
-import {
-  endpointArg,
-  forceFlag,
-  inputArg,
-  outFlag,
-  setFlag,
-  timeoutFlag,
-  webhookFlag,
-} from '../flags.js';
-import { submitRequest } from '../submit-request.js';
+import { endpointArg, forceFlag, inputArg, outFlag, submitFlags, timeoutFlag } from '../flags.js';
+import { submitOptions, submitRequest } from '../submit-request.js';
 import { saveOutputs, waitFor } from '../waiting.js';
 
 /** Submit, wait with live progress, download: the one-shot command. */
@@ -27,22 +19,10 @@ export default class Run extends BaseCommand<typeof Run> {
   ];
   static override args = { endpoint: endpointArg(), input: inputArg() };
   static override flags = {
-    set: setFlag(),
-    webhook: webhookFlag(),
+    ...submitFlags(),
     out: outFlag(),
     force: forceFlag(),
     timeout: timeoutFlag(),
-    strict: Flags.boolean({ description: 'Refuse endpoints falai has no model definition for.' }),
-    validate: Flags.boolean({
-      description: 'Validate the input locally first (--no-validate skips it).',
-      default: true,
-      allowNo: true,
-    }),
-    'upload-mode': Flags.string({
-      description: 'How local files are sent: auto (by size), data-uri or upload.',
-      options: ['auto', 'data-uri', 'upload'],
-      default: 'auto',
-    }),
     download: Flags.boolean({
       description: 'Save the outputs (--no-download prints the result instead).',
       default: true,
@@ -60,13 +40,7 @@ export default class Run extends BaseCommand<typeof Run> {
       this.settings(),
     ]);
     const submitted = await submitRequest({
-      endpointId: this.args.endpoint,
-      inputArg: this.args.input,
-      sets: this.flags.set,
-      strict: this.flags.strict,
-      validate: this.flags.validate,
-      uploadMode: this.flags['upload-mode'] as 'auto' | 'data-uri' | 'upload',
-      webhookUrl: this.flags.webhook,
+      ...submitOptions(this.args, this.flags),
       registry,
       client,
       store,

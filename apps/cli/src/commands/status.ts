@@ -1,7 +1,8 @@
 import type { StatusOutput } from '@falai/core';
 import { ACTIVE_STATUSES } from '@falai/core';
-import { Args, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
+import { TARGET_USAGE, targetArgs } from '../flags.js';
 import { resolveTarget } from '../requests.js';
 
 /** Seed command: one status check, `status [endpoint] <request-id>`. */
@@ -9,19 +10,12 @@ export default class Status extends BaseCommand<typeof Status> {
   static override summary = "Show a request's queue status.";
   static override description =
     'Asks fal where a request is (queued with its position, running, completed or failed). The endpoint may be left out when the store knows the request. Updates the stored record.';
-  static override usage = '<%= command.id %> [ENDPOINT] REQUEST-ID';
+  static override usage = TARGET_USAGE;
   static override examples = [
     '<%= config.bin %> <%= command.id %> 00000000-0000-4000-8000-000000000001',
     '<%= config.bin %> <%= command.id %> fal-ai/nano-banana-pro 00000000-0000-4000-8000-000000000001 --logs',
   ];
-  static override args = {
-    first: Args.string({
-      name: 'endpoint',
-      required: true,
-      description: 'Endpoint id, or the request id when the endpoint is left out.',
-    }),
-    second: Args.string({ name: 'request-id', required: false, description: 'Request id.' }),
-  };
+  static override args = targetArgs();
   static override flags = {
     logs: Flags.boolean({ description: 'Include log lines.', default: false }),
   };

@@ -1,8 +1,7 @@
 import type { SubmitOutput } from '@falai/core';
-import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
-import { endpointArg, inputArg, setFlag, webhookFlag } from '../flags.js';
-import { submitRequest } from '../submit-request.js';
+import { endpointArg, inputArg, submitFlags } from '../flags.js';
+import { submitOptions, submitRequest } from '../submit-request.js';
 
 /** Seed command: validate, handle local files, submit, record, print the request id. */
 export default class Submit extends BaseCommand<typeof Submit> {
@@ -16,24 +15,7 @@ export default class Submit extends BaseCommand<typeof Submit> {
     'cat input.json | <%= config.bin %> <%= command.id %> fal-ai/nano-banana-pro -',
   ];
   static override args = { endpoint: endpointArg(), input: inputArg() };
-  static override flags = {
-    set: setFlag(),
-    webhook: webhookFlag(),
-    strict: Flags.boolean({
-      description: 'Refuse endpoints falai has no model definition for.',
-      default: false,
-    }),
-    validate: Flags.boolean({
-      description: 'Validate the input locally first (--no-validate skips it).',
-      default: true,
-      allowNo: true,
-    }),
-    'upload-mode': Flags.string({
-      description: 'How local files are sent: auto (by size), data-uri or upload.',
-      options: ['auto', 'data-uri', 'upload'],
-      default: 'auto',
-    }),
-  };
+  static override flags = submitFlags();
 
   async run(): Promise<SubmitOutput> {
     const [registry, client, store] = await Promise.all([
@@ -42,13 +24,7 @@ export default class Submit extends BaseCommand<typeof Submit> {
       this.store(),
     ]);
     const submitted = await submitRequest({
-      endpointId: this.args.endpoint,
-      inputArg: this.args.input,
-      sets: this.flags.set,
-      strict: this.flags.strict,
-      validate: this.flags.validate,
-      uploadMode: this.flags['upload-mode'] as 'auto' | 'data-uri' | 'upload',
-      webhookUrl: this.flags.webhook,
+      ...submitOptions(this.args, this.flags),
       registry,
       client,
       store,

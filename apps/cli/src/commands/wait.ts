@@ -1,8 +1,8 @@
 import type { OutputFile, WaitOutput } from '@falai/core';
-import { Args, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { findOutputFiles } from '../download.js';
-import { forceFlag, outFlag, timeoutFlag } from '../flags.js';
+import { forceFlag, outFlag, TARGET_USAGE, targetArgs, timeoutFlag } from '../flags.js';
 import { describeOutputs } from '../output.js';
 import { resolveTarget } from '../requests.js';
 import { saveOutputs, waitFor } from '../waiting.js';
@@ -12,19 +12,12 @@ export default class Wait extends BaseCommand<typeof Wait> {
   static override summary = 'Wait for a request to finish and print its result.';
   static override description =
     'Follows the request (status stream, falling back to polling) until it completes, records the outcome, and prints the result — or, with --download, the saved files. Exits non-zero if it failed or was cancelled. The endpoint may be left out when the store knows the request.';
-  static override usage = '<%= command.id %> [ENDPOINT] REQUEST-ID';
+  static override usage = TARGET_USAGE;
   static override examples = [
     '<%= config.bin %> <%= command.id %> 00000000-0000-4000-8000-000000000001',
     '<%= config.bin %> <%= command.id %> 00000000-0000-4000-8000-000000000001 --download --timeout 10m',
   ];
-  static override args = {
-    first: Args.string({
-      name: 'endpoint',
-      required: true,
-      description: 'Endpoint id, or the request id when the endpoint is left out.',
-    }),
-    second: Args.string({ name: 'request-id', required: false, description: 'Request id.' }),
-  };
+  static override args = targetArgs();
   static override flags = {
     timeout: timeoutFlag(),
     download: Flags.boolean({ char: 'd', description: 'Save the outputs when it completes.' }),
