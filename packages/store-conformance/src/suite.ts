@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  assertKeyFormat,
   FalaiError,
   type PendingRecord,
   type PendingStore,
@@ -455,6 +456,30 @@ export function describeStoreConformance(options: StoreConformanceOptions): void
         } finally {
           if (saved === undefined) delete process.env.FAL_KEY;
           else process.env.FAL_KEY = saved;
+        }
+      });
+
+      it('a key resolved from another source (openclaw.json, a flag) is scrubbed too', async () => {
+        const saved = process.env.FAL_KEY;
+        delete process.env.FAL_KEY;
+        const secret = randomBytes(16).toString('hex');
+        const key = `falai-config-${randomBytes(8).toString('hex')}:${secret}`;
+        // What the credential resolver does with every key it reads, whatever the source.
+        assertKeyFormat(key, 'openclaw.json skills.entries.falai.apiKey');
+        try {
+          const base = fullRecord();
+          await store.put({
+            ...base,
+            input: { fields: { prompt: `again ${key} and ${secret}` }, files: [] },
+          });
+          const bytes = options.rawBytes
+            ? await options.rawBytes(store)
+            : JSON.stringify(await store.list());
+          expect(bytes).toContain(base.requestId);
+          expect(bytes).not.toContain(secret);
+          expect((await store.get(base.requestId))?.input?.fields.prompt).toContain('again ');
+        } finally {
+          if (saved !== undefined) process.env.FAL_KEY = saved;
         }
       });
     });

@@ -1,5 +1,6 @@
 import { AuthError, type CredentialSourceAttempt } from '../errors/index.js';
 import { maskKey } from './mask.js';
+import { rememberSecret } from './secrets.js';
 import { type CredentialSourceOptions, credentialSources } from './sources.js';
 
 /** A FAL_KEY and where it came from. Serialising or inspecting it shows only the mask. */
@@ -55,6 +56,8 @@ export function makeCredentials(key: string, source: string): ResolvedCredential
  */
 export function assertKeyFormat(key: string, source: string): void {
   const trimmed = key.trim();
+  // Remembered even when malformed: a mistyped key is still a secret.
+  rememberSecret(trimmed);
   const colon = trimmed.indexOf(':');
   if (colon <= 0 || colon === trimmed.length - 1 || /\s/.test(trimmed)) {
     throw new AuthError(

@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { knownSecrets } from '../auth/secrets.js';
 import { StoreError } from '../errors/falai-error.js';
 import {
   applyPatch,
@@ -78,11 +79,14 @@ function scrubValue(value: unknown, secrets: readonly string[]): unknown {
 }
 
 /**
- * Replaces every occurrence of the FAL_KEY found in the environment with `[redacted]`.
- * A key pasted into a prompt or a URL must still never land on disk or in Redis.
+ * Replaces every occurrence of a FAL_KEY — from the environment, or any key this process
+ * resolved from another source (`knownSecrets`) — with `[redacted]`. A key pasted into a
+ * prompt or a URL must still never land on disk or in Redis.
  */
 export function scrubSecrets<T>(value: T, env: NodeJS.ProcessEnv = process.env): T {
-  const secrets = secretsFromEnv(env);
+  const secrets = [...new Set([...secretsFromEnv(env), ...knownSecrets()])].sort(
+    (a, b) => b.length - a.length,
+  );
   if (secrets.length === 0) return value;
   const text = JSON.stringify(value);
   if (text === undefined || !secrets.some((secret) => text.includes(secret))) return value;
