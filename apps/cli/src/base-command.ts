@@ -25,6 +25,11 @@ export const globalFlags = {
     helpGroup: 'GLOBAL',
     description: "Path of falai's config file (env FALAI_CONFIG).",
   }),
+  key: Flags.string({
+    helpGroup: 'GLOBAL',
+    description:
+      'The fal key <key_id>:<key_secret>, ahead of FAL_KEY and every other source (prefer FAL_KEY: flags end up in shell history).',
+  }),
 };
 
 /** Parsed flags of a command class, global flags included. */
@@ -105,13 +110,24 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   /** The fal queue client; the key is resolved only when a request is built. */
+  /** Where credentials are looked for: `--key` first, then the environment and files. */
+  protected async credentialOptions(): Promise<{
+    env: NodeJS.ProcessEnv;
+    settings: FalaiSettings;
+    explicitKey?: string;
+  }> {
+    const settings = await this.settings();
+    const key = (this.flags as { key?: string }).key;
+    return { env: process.env, settings, ...(key ? { explicitKey: key } : {}) };
+  }
+
   protected client(): Promise<FalClient> {
     this.#client ??= (async () => {
       const settings = await this.settings();
       const { createFalClient, resolveCredentials } = await import('@falai/core');
       return createFalClient({
         settings,
-        credentials: async () => (await resolveCredentials({ env: process.env, settings })).key,
+        credentials: async () => (await resolveCredentials(await this.credentialOptions())).key,
         userAgent: `${this.config.name}/${this.config.version}`,
       });
     })();
@@ -124,7 +140,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       const settings = await this.settings();
       const { createModelRegistry } = await import('@falai/core');
       const { join } = await import('node:path');
-      const userDirs = [settings.modelsDir, join(settings.configDir, 'models')].filter(
+      // Later folders win: FALAI_MODELS_DIR (or config modelsDir) over <config dir>/models.
+      const userDirs = [join(settings.configDir, 'models'), settings.modelsDir].filter(
         (dir): dir is string => typeof dir === 'string' && dir.length > 0,
       );
       const builtinDir = bundledModelsDir();

@@ -58,6 +58,9 @@ export async function submitRequest(options: SubmitRequestOptions): Promise<Subm
   const core = await import('@falai/core');
   const { endpointId, registry, client, store } = options;
   core.parseEndpointId(endpointId);
+  // Read the store once before anything is paid for: a damaged or unreachable store must stop
+  // the submit here, not after fal has accepted (and billed) a request we could not record.
+  await store.list({ limit: 1 });
   const input = await readInputArg(options.inputArg);
   applySets(input, options.sets ?? [], registry, endpointId);
   const warnings: string[] = [];

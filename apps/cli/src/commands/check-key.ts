@@ -21,9 +21,9 @@ export default class CheckKey extends BaseCommand<typeof CheckKey> {
   };
 
   async run(): Promise<CheckKeyOutput> {
-    const settings = await this.settings();
     const { describeCredentialSources, resolveCredentials } = await import('@falai/core');
-    const reports = await describeCredentialSources({ env: process.env, settings });
+    const credentialOptions = await this.credentialOptions();
+    const reports = await describeCredentialSources(credentialOptions);
     const sources = reports.map((report) => ({
       source: report.source,
       result: report.result,
@@ -32,7 +32,7 @@ export default class CheckKey extends BaseCommand<typeof CheckKey> {
       ...(report.fix ? { fix: report.fix } : {}),
     }));
     // Throws AUTH_MISSING (listing every source) or AUTH_INVALID.
-    const credentials = await resolveCredentials({ env: process.env, settings });
+    const credentials = await resolveCredentials(credentialOptions);
     this.log(`OK: Key found (${credentials.masked}) from ${credentials.source}`);
     let verified: boolean | undefined;
     let verifyMessage: string | undefined;
@@ -51,7 +51,7 @@ export default class CheckKey extends BaseCommand<typeof CheckKey> {
           throw error;
         }
       }
-      this.log(`OK: ${verifyMessage} (${settings.baseUrls.queue})`);
+      this.log(`OK: ${verifyMessage} (${credentialOptions.settings.baseUrls.queue})`);
     }
     return {
       found: true,
