@@ -53,6 +53,28 @@ it('pnpm pack makes a tarball that npm installs into an empty folder, and falai 
   // The workspace packages are inside the tarball, not installed from a registry.
   const installed = await readdir(join(appDir, 'node_modules'));
   expect(installed).not.toContain('@falai');
+
+  // `falai skill build` ships the single-file CLI packed in the tarball (dist-bundle/), so it
+  // works outside the repo, and the built skill runs on its own (no node_modules beside it).
+  const skillDir = join(dir, 'skill');
+  const built = await run(bin, ['skill', 'build', '--out', skillDir, '--json'], {
+    cwd: appDir,
+    env,
+  });
+  expect(JSON.parse(built.stdout)).toMatchObject({
+    dir: skillDir,
+    problems: [],
+    files: expect.arrayContaining(['SKILL.md', 'scripts/falai.mjs', 'scripts/falai-cli.mjs']),
+  });
+  const workspace = join(dir, 'workspace');
+  await mkdir(workspace);
+  const skillModels = await run(
+    process.execPath,
+    [join(skillDir, 'scripts', 'falai.mjs'), 'models', '--json'],
+    { cwd: workspace, env: { ...env, OPENCLAW_WORKSPACE_DIR: workspace } },
+  );
+  const skillParsed = v.parse(ModelsOutputSchema, JSON.parse(skillModels.stdout));
+  expect(skillParsed.models.map((model) => model.endpointId)).toContain('fal-ai/nano-banana-pro');
 }, 600_000);
 
 /** The single-file build the OpenClaw skill ships: every command, no node_modules needed. */

@@ -93,7 +93,7 @@ export async function buildSkill(options: BuildSkillOptions): Promise<BuiltSkill
     bundle = await readFile(bundlePath, 'utf8');
   } catch (error) {
     throw new ConfigError(
-      `The single-file falai CLI was not found at ${bundlePath}. Build it with \`pnpm --filter falai bundle\`, or pass its path (--cli-bundle).`,
+      `The single-file falai CLI was not found at ${bundlePath}. The falai npm package ships it as dist-bundle/falai.mjs: reinstall falai, or in the falai repo run \`pnpm --filter falai bundle\`, or pass its path (--cli-bundle).`,
       { cause: error },
     );
   }

@@ -5,7 +5,9 @@ import { basename, dirname, join, resolve } from 'node:path';
  * Finds the single-file CLI build the skill ships. In order: the `--cli-bundle` flag; the
  * bundle next to the running skill wrapper (`scripts/falai.mjs` → `scripts/falai-cli.mjs`,
  * so an installed skill can reinstall itself); the running script itself when it is the
- * bundle; `<package root>/dist-bundle/falai.mjs`. Undefined lets the builder use its default.
+ * bundle; `<package root>/dist-bundle/falai.mjs`, which the CLI's `build` writes and its packed
+ * tarball ships (`files`), so the skill commands work from an npm-installed falai as well as
+ * from the repo. Undefined lets the builder use its default.
  */
 export function findCliBundle(options: {
   readonly flag?: string;

@@ -45,6 +45,12 @@ export const KNOWN_ENV_VARS: readonly EnvVarDoc[] = [
     description: 'Pending store: `file:<path>`, `sqlite:<path>` or `redis://host:port/db`.',
   },
   { name: 'FALAI_BASE_URL', description: 'Send fal calls to another server (e.g. the emulator).' },
+  { name: 'FALAI_QUEUE_URL', description: 'Queue API server only (overrides FALAI_BASE_URL).' },
+  { name: 'FALAI_RUN_URL', description: 'Synchronous run server only (overrides FALAI_BASE_URL).' },
+  {
+    name: 'FALAI_REST_URL',
+    description: 'REST server (storage uploads) only (overrides FALAI_BASE_URL).',
+  },
   { name: 'FALAI_CONFIG', description: "Path of falai's config file." },
   { name: 'FALAI_CONFIG_DIR', description: "falai's config folder (default ~/.config/falai)." },
   { name: 'FALAI_DATA_DIR', description: "falai's data folder." },

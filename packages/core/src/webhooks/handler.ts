@@ -35,6 +35,11 @@ export type WebhookEvent =
       readonly message: string;
     }
   | { readonly kind: 'downloaded'; readonly requestId: string; readonly outputs: OutputFile[] }
+  /**
+   * Saving the outputs failed, or the delivery carried none: a `completed-without-payload`
+   * delivery leaves the record active with the tag `webhookPayloadError` (answered 200, so fal
+   * does not retry) and polling fetches the result.
+   */
   | { readonly kind: 'download-failed'; readonly requestId: string; readonly message: string }
   /** The store failed; the delivery was answered 503 so fal delivers it again. */
   | { readonly kind: 'store-error'; readonly requestId: string; readonly message: string };
@@ -108,13 +113,19 @@ function send(response: ServerResponse, status: number, body: Record<string, unk
   response.end(text);
 }
 
+/** The tag a `completed-without-payload` delivery leaves on the still-active record. */
+export const WEBHOOK_PAYLOAD_ERROR_TAG = 'webhookPayloadError';
+
 /**
  * The store patch that finalises a record: the same fields polling writes (`outcomePatch` in
- * the CLI), so a record finalised by webhook is indistinguishable from a polled one.
+ * the CLI), so a record finalised by webhook is indistinguishable from a polled one. Undefined
+ * for `completed-without-payload`: that delivery must not finalise the record.
  */
-export function finalisePatch(delivery: WebhookDelivery): PendingPatch {
+export function finalisePatch(delivery: WebhookDelivery): PendingPatch | undefined {
   const { outcome } = delivery;
   switch (outcome.state) {
+    case 'completed-without-payload':
+      return undefined;
     case 'completed':
       return { status: 'completed', result: outcome.output, error: null, queuePosition: null };
     case 'failed': {
@@ -142,7 +153,10 @@ export function finalisePatch(delivery: WebhookDelivery): PendingPatch {
  * nothing and gets `{"ok":true,"duplicate":true}`. An unknown request id is answered 404 for
  * `unknownGraceMs` after its first delivery (the webhook may beat the submitter's store
  * write, and fal retries non-2xx), then 200 `{"ok":true,"unknown":true}` so fal stops
- * retrying. The answer is sent as soon as the store is updated; downloads run afterwards.
+ * retrying. A completed delivery without its output (`payload_error`) does not finalise: the
+ * record stays active, tagged `webhookPayloadError`, answered 200 `{"payloadPending":true}`, and
+ * polling fetches the result. The answer is sent as soon as the store is updated; downloads
+ * run afterwards.
  */
 export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHandler {
   const limit = options.maxBodyBytes ?? DEFAULT_WEBHOOK_MAX_BODY_BYTES;
@@ -209,6 +223,41 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
     void task.finally(() => background.delete(task));
   };
 
+  /**
+   * A completed request whose output fal could not put in the webhook: tag the active record
+   * (polling fetches the result) and answer 200 so fal does not retry. False when `id` is not
+   * in the store.
+   */
+  const notePayloadError = async (
+    id: string,
+    delivery: WebhookDelivery,
+    payloadError: string,
+    response: ServerResponse,
+  ): Promise<boolean> => {
+    const current = await options.store.get(id);
+    if (!current) return false;
+    const tags = {
+      ...(current.tags ?? {}),
+      [WEBHOOK_PAYLOAD_ERROR_TAG]: payloadError.slice(0, 500),
+    };
+    const outcome = await options.store.update(id, { tags }, { status: ['queued', 'running'] });
+    if (outcome.kind === 'missing') return false;
+    firstSeenUnknown.delete(delivery.requestId);
+    if (outcome.kind === 'conflict') {
+      send(response, 200, { ok: true, duplicate: true, requestId: id });
+      emit({ kind: 'duplicate', delivery, record: outcome.current });
+      return true;
+    }
+    const status = outcome.record.status;
+    send(response, 200, { ok: true, requestId: id, status, payloadPending: true });
+    emit({
+      kind: 'download-failed',
+      requestId: id,
+      message: `fal completed the request but could not put its output in the webhook (${payloadError}); falai poll fetches it from fal.`,
+    });
+    return true;
+  };
+
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     if (request.method === 'GET' || request.method === 'HEAD') {
       // A health check for proxies, tunnels and start-up scripts; not a delivery.
@@ -249,7 +298,7 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
       return;
     }
 
-    const patch = finalisePatch(delivery);
+    const finalPatch = finalisePatch(delivery);
     const condition = { status: ['queued', 'running'] as const };
     try {
       // fal may re-key a retried request: the record is under request_id, else the gateway id.
@@ -257,7 +306,13 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
         (id, index, all): id is string => id !== undefined && all.indexOf(id) === index,
       );
       for (const id of ids) {
-        const outcome = await options.store.update(id, patch, condition);
+        if (delivery.outcome.state === 'completed-without-payload') {
+          const { payloadError } = delivery.outcome;
+          const done = await notePayloadError(id, delivery, payloadError, response);
+          if (done) return;
+          continue;
+        }
+        const outcome = await options.store.update(id, finalPatch ?? {}, condition);
         if (outcome.kind === 'updated') {
           firstSeenUnknown.delete(delivery.requestId);
           send(response, 200, { ok: true, requestId: id, status: outcome.record.status });

@@ -68,8 +68,10 @@ function failureOf(body: Record<string, unknown>, requestId: string): WebhookOut
  * Normalises a fal webhook body (already JSON-parsed) to the terminal state polling reports:
  * `OK` → completed with the output; `ERROR` → failed with the error `result()` would raise
  * (a 422 is an `InputError` with issues; timeouts are `REQUEST_TIMEOUT`; `client_cancelled`
- * is the `cancelled` state; anything else `REQUEST_FAILED`); a null payload with
- * `payload_error` → failed, because the output never arrived.
+ * is the `cancelled` state; anything else `REQUEST_FAILED`). `OK` with a null payload and
+ * `payload_error` → `completed-without-payload`: the job completed but fal could not put the
+ * output in the webhook; the result endpoint still has it, so callers must not finalise the
+ * request from this delivery but fetch the result (`falai poll`).
  * Throws `FalaiError('WEBHOOK_INVALID')` for a body that is not a fal delivery.
  */
 export function parseWebhookPayload(json: unknown): WebhookDelivery {
@@ -84,16 +86,8 @@ export function parseWebhookPayload(json: unknown): WebhookDelivery {
       : {};
   const status = json.status;
   let outcome: WebhookOutcome;
-  if (json.payload === null && typeof json.payload_error === 'string') {
-    outcome = {
-      state: 'failed',
-      requestId,
-      error: new QueueError(
-        'REQUEST_FAILED',
-        `fal could not deliver the output: ${json.payload_error}. Fetch it with falai result ${requestId}.`,
-        { requestId, details: { requestId, payloadError: json.payload_error, status } },
-      ),
-    };
+  if (status === 'OK' && json.payload === null && typeof json.payload_error === 'string') {
+    outcome = { state: 'completed-without-payload', requestId, payloadError: json.payload_error };
   } else if (status === 'OK') {
     outcome = { state: 'completed', requestId, output: json.payload };
   } else if (status === 'ERROR') {
@@ -104,7 +98,14 @@ export function parseWebhookPayload(json: unknown): WebhookDelivery {
   return { requestId, ...gateway, outcome };
 }
 
-/** The delivery's outcome as the queue client's `RequestOutcome`, given the stored endpoint id. */
-export function toRequestOutcome(delivery: WebhookDelivery, endpointId: string): RequestOutcome {
+/**
+ * The delivery's outcome as the queue client's `RequestOutcome`, given the stored endpoint id;
+ * undefined for `completed-without-payload`, which is no final outcome (fetch the result).
+ */
+export function toRequestOutcome(
+  delivery: WebhookDelivery,
+  endpointId: string,
+): RequestOutcome | undefined {
+  if (delivery.outcome.state === 'completed-without-payload') return undefined;
   return { ...delivery.outcome, endpointId } as RequestOutcome;
 }

@@ -65,12 +65,25 @@ export type WebhookFetch = (
 type WithoutEndpoint<T> = T extends unknown ? Omit<T, 'endpointId'> : never;
 
 /**
- * The terminal state a delivery reports: the queue client's `RequestOutcome` without
- * `endpointId` (a delivery does not carry it; the stored record does). Failures are
- * `FalaiError`s as `result()` raises them, so callers handle both paths alike; see
- * `toRequestOutcome` to get the full type back.
+ * A `status: "OK"` delivery whose output fal could not serialise into the webhook
+ * (`payload: null` plus `payload_error`, fal-api-reference.md §7). The request completed and
+ * its result endpoint still has the output, so this is not a terminal state for falai: the
+ * record stays active and polling fetches the real result.
  */
-export type WebhookOutcome = WithoutEndpoint<RequestOutcome>;
+export interface WebhookPayloadMissing {
+  readonly state: 'completed-without-payload';
+  readonly requestId: string;
+  /** fal's `payload_error` text. */
+  readonly payloadError: string;
+}
+
+/**
+ * What a delivery reports: the queue client's terminal `RequestOutcome` without `endpointId`
+ * (a delivery does not carry it; the stored record does), or {@link WebhookPayloadMissing}.
+ * Failures are `FalaiError`s as `result()` raises them, so callers handle both paths alike;
+ * see `toRequestOutcome` to get the full type back.
+ */
+export type WebhookOutcome = WithoutEndpoint<RequestOutcome> | WebhookPayloadMissing;
 
 /** One delivery, normalised from fal's JSON body. */
 export interface WebhookDelivery {

@@ -25,6 +25,7 @@ interface Answer {
   ok?: boolean;
   duplicate?: boolean;
   unknown?: boolean;
+  payloadPending?: boolean;
   requestId?: string;
   status?: string;
   reason?: string;
@@ -105,6 +106,64 @@ describe('createWebhookHandler', () => {
     expect(record?.status).toBe('completed');
     expect(record?.result).toEqual({ images: [{ url: 'https://fal.media/files/a.png' }] });
     expect(receiver.events.map((event) => event.kind)).toEqual(['finalised']);
+  });
+
+  it('keeps a completed request whose output fal could not deliver active, answering 200', async () => {
+    const receiver = await startReceiver({
+      download: async () => {
+        throw new Error('no download without a payload');
+      },
+    });
+    await queued(receiver.store, 'r-big', 'running');
+    await receiver.store.update('r-big', { tags: { label: 'keep' } });
+    const body = JSON.stringify({
+      request_id: 'r-big',
+      status: 'OK',
+      payload: null,
+      payload_error: 'Response payload is too large',
+    });
+    const answer = await receiver.post(body);
+    expect(answer).toEqual({
+      status: 200,
+      json: { ok: true, requestId: 'r-big', status: 'running', payloadPending: true },
+    });
+    await receiver.idle();
+    const record = await receiver.store.get('r-big');
+    expect(record?.status).toBe('running');
+    expect(record?.error).toBeUndefined();
+    expect(record?.tags).toEqual({
+      label: 'keep',
+      webhookPayloadError: 'Response payload is too large',
+    });
+    expect(receiver.events).toEqual([
+      {
+        kind: 'download-failed',
+        requestId: 'r-big',
+        message: expect.stringContaining('falai poll'),
+      },
+    ]);
+    // A replay is harmless; once polling finalised the record, it is a duplicate.
+    expect((await receiver.post(body)).json.payloadPending).toBe(true);
+    await receiver.store.update('r-big', { status: 'completed', result: { ok: 1 } });
+    expect(await receiver.post(body)).toEqual({
+      status: 200,
+      json: { ok: true, duplicate: true, requestId: 'r-big' },
+    });
+    expect((await receiver.store.get('r-big'))?.result).toEqual({ ok: 1 });
+  });
+
+  it('asks fal to retry a payload_error delivery for a request not yet in the store', async () => {
+    const receiver = await startReceiver();
+    const body = JSON.stringify({
+      request_id: 'r-later',
+      status: 'OK',
+      payload: null,
+      payload_error: 'too large',
+    });
+    expect((await receiver.post(body)).status).toBe(404);
+    await queued(receiver.store, 'r-later');
+    expect((await receiver.post(body)).json).toMatchObject({ ok: true, payloadPending: true });
+    expect((await receiver.store.get('r-later'))?.status).toBe('queued');
   });
 
   it('finalises a failed request with the normalised error', async () => {

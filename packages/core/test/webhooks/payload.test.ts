@@ -138,16 +138,30 @@ describe('parseWebhookPayload', () => {
     });
   });
 
-  it('treats payload_error with a null payload as a failure with that message', () => {
-    const error = failedError({
+  it('treats OK with a null payload and payload_error as completed without payload, not final', () => {
+    const delivery = parseWebhookPayload({
       request_id: 'r6',
       status: 'OK',
       payload: null,
       payload_error: 'Response payload is too large',
     });
-    expect(error.code).toBe('REQUEST_FAILED');
-    expect(error.message).toContain('Response payload is too large');
-    expect(error.toJSON().details).toMatchObject({ payloadError: 'Response payload is too large' });
+    expect(delivery.outcome).toEqual({
+      state: 'completed-without-payload',
+      requestId: 'r6',
+      payloadError: 'Response payload is too large',
+    });
+    // No final outcome and no finalising patch: the result endpoint still has the output.
+    expect(toRequestOutcome(delivery, 'fal-ai/x')).toBeUndefined();
+    expect(finalisePatch(delivery)).toBeUndefined();
+    // An ERROR delivery stays a failure even when fal also reports a payload_error.
+    const failed = failedError({
+      request_id: 'r6b',
+      status: 'ERROR',
+      error: 'Invalid status code: 500',
+      payload: null,
+      payload_error: 'Response payload is too large',
+    });
+    expect(failed.code).toBe('REQUEST_FAILED');
   });
 
   it('rejects bodies that are not fal deliveries with WEBHOOK_INVALID', () => {
