@@ -1,5 +1,5 @@
 import { startEmulator } from './emulator.js';
-import type { Emulator, EmulatorOptions, FaultAction } from './types.js';
+import type { Emulator, EmulatorOptions, FaultAction, FaultRule, ModelBehaviour } from './types.js';
 
 /** Thrown for bad command-line flags; the bin prints the message and exits 2. */
 export class UsageError extends Error {}
@@ -13,6 +13,14 @@ const USAGE = `Usage: falai-emulator [options]
   --latency-ms <n>     run time of each job in ms (queue time is a sixth of it)
   --fail-rate <0..1>   fraction of queue calls failing with random 429/5xx/drops
   --concurrency <n>    jobs IN_PROGRESS at once; the rest wait IN_QUEUE
+  --model <id>=<json>  per-model behaviour (repeatable), e.g.
+                       --model 'fal-ai/nano-banana-pro={"runMs":5000,"queueDepth":3}'
+                       keys: queueMs, runMs, queueDepth, logs, ignoreCancel,
+                       completeWithError {"status":422,"detail":"…","error_type":"…"}
+  --fault <json>       a fault rule (repeatable), e.g.
+                       --fault '{"match":{"kind":"status"},"action":{"type":"status","status":429,"retryAfterSeconds":2},"times":3}'
+                       actions: status, drop, delay {"ms":…}, drop-after-accept
+  --log-file <path>    write the request log (NDJSON, keys redacted) there on exit
   --help               show this help`;
 
 function number(flag: string, raw: string | undefined, min: number, max: number): number {
@@ -23,18 +31,45 @@ function number(flag: string, raw: string | undefined, min: number, max: number)
   return value;
 }
 
-/** Parsed command line: emulator options plus the fail rate applied as a fault rule. */
+/** Parsed command line: emulator options plus the controls applied once it listens. */
 export interface CliOptions {
   options: EmulatorOptions;
   failRate: number;
+  models: Array<[string, ModelBehaviour]>;
+  faults: FaultRule[];
+  logFile?: string;
   help: boolean;
 }
+
+function jsonObject(
+  flag: string,
+  raw: string | undefined,
+  example: string,
+): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw ?? '');
+  } catch {
+    throw new UsageError(`${flag} expects a JSON object, e.g. ${example}; got "${raw ?? ''}"`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new UsageError(`${flag} expects a JSON object, e.g. ${example}`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+const MODEL_EXAMPLE = `'acme/app={"runMs":2000}'`;
+const FAULT_EXAMPLE = `'{"match":{"kind":"submit"},"action":{"type":"status","status":503},"times":1}'`;
+const FAULT_ACTIONS = ['status', 'drop', 'delay', 'drop-after-accept'];
 
 /** Parses the emulator's flags; throws `UsageError` with a fix-it message on bad input. */
 export function parseArgs(argv: readonly string[]): CliOptions {
   const options: EmulatorOptions = { port: 8787 };
   let failRate = 0;
   let help = false;
+  const models: Array<[string, ModelBehaviour]> = [];
+  const faults: FaultRule[] = [];
+  let logFile: string | undefined;
   for (let index = 0; index < argv.length; index++) {
     const arg = argv[index] as string;
     const [flag, inline] = arg.includes('=') ? arg.split(/=(.*)/s, 2) : [arg, undefined];
@@ -70,6 +105,32 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       case '--concurrency':
         options.concurrency = number('--concurrency', value(), 1, 1_000_000);
         break;
+      case '--model': {
+        const raw = value() ?? '';
+        const at = raw.indexOf('=');
+        if (at <= 0)
+          throw new UsageError(`--model expects <endpoint id>=<json>, e.g. ${MODEL_EXAMPLE}`);
+        models.push([
+          raw.slice(0, at),
+          jsonObject('--model', raw.slice(at + 1), MODEL_EXAMPLE) as ModelBehaviour,
+        ]);
+        break;
+      }
+      case '--fault': {
+        const rule = jsonObject('--fault', value(), FAULT_EXAMPLE);
+        const action = rule.action as { type?: unknown } | undefined;
+        if (!action || !FAULT_ACTIONS.includes(String(action.type))) {
+          throw new UsageError(
+            `--fault needs "action" with "type" one of ${FAULT_ACTIONS.join(', ')}, e.g. ${FAULT_EXAMPLE}`,
+          );
+        }
+        faults.push(rule as unknown as FaultRule);
+        break;
+      }
+      case '--log-file':
+        logFile = value();
+        if (!logFile) throw new UsageError('--log-file expects a file path');
+        break;
       case '--help':
       case '-h':
         help = true;
@@ -78,7 +139,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         throw new UsageError(`Unknown option "${arg}". Run with --help to see the options.`);
     }
   }
-  return { options, failRate, help };
+  return { options, failRate, models, faults, ...(logFile ? { logFile } : {}), help };
 }
 
 /** The mix of failures `--fail-rate` draws from: what fal's clients must retry or survive. */
@@ -146,6 +207,8 @@ export async function main(
       action: { type: 'one-of', actions: RANDOM_FAILURES },
     });
   }
+  for (const [endpointId, behaviour] of parsed.models) emulator.setModel(endpointId, behaviour);
+  for (const rule of parsed.faults) emulator.inject(rule);
   write(`falai emulator listening on ${emulator.url}`);
   write(`export FALAI_BASE_URL=${emulator.url}`);
   io.onReady?.(emulator);
@@ -162,5 +225,13 @@ export async function main(
     else io.signal?.addEventListener('abort', stop);
   });
   await emulator.close();
+  if (parsed.logFile) {
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(
+      parsed.logFile,
+      emulator.log.map((entry) => JSON.stringify(entry)).join('\n') +
+        (emulator.log.length ? '\n' : ''),
+    );
+  }
   return 0;
 }

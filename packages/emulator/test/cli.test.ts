@@ -35,6 +35,8 @@ describe('parseArgs', () => {
         seed: 9,
       },
       failRate: 0.25,
+      models: [],
+      faults: [],
       help: false,
     });
     expect(parseArgs([]).options.port).toBe(8787);
@@ -46,6 +48,61 @@ describe('parseArgs', () => {
     );
     expect(() => parseArgs(['--port'])).toThrow(/--port expects a number/);
     expect(() => parseArgs(['--bogus'])).toThrow(/Unknown option "--bogus"/);
+    expect(() => parseArgs(['--model', 'acme/app'])).toThrow(
+      /--model expects <endpoint id>=<json>/,
+    );
+    expect(() => parseArgs(['--model', 'acme/app={oops'])).toThrow(/--model expects a JSON object/);
+    expect(() => parseArgs(['--fault', '{"action":{"type":"explode"}}'])).toThrow(
+      /"type" one of status, drop, delay, drop-after-accept/,
+    );
+  });
+});
+
+describe('scenario flags', () => {
+  it('applies --model and --fault, and writes --log-file on exit', async () => {
+    const { mkdtemp, readFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'falai-emulator-cli-'));
+    const logFile = join(dir, 'log.ndjson');
+    const stop = new AbortController();
+    let emulator: Emulator | undefined;
+    const running = main(
+      [
+        '--port=0',
+        '--deterministic',
+        '--model',
+        'acme/slow={"queueMs":60000,"runMs":60000,"queueDepth":2}',
+        '--fault',
+        '{"match":{"kind":"submit"},"action":{"type":"status","status":503},"times":1}',
+        '--log-file',
+        logFile,
+      ],
+      { write: () => {}, signal: stop.signal, onReady: (ready) => (emulator = ready) },
+    );
+    while (!emulator) await new Promise((r) => setTimeout(r, 10));
+    const url = `${emulator.url}/acme/slow`;
+    const init = {
+      method: 'POST',
+      headers: { ...AUTH, 'content-type': 'application/json' },
+      body: '{}',
+    };
+    expect((await fetch(url, init)).status).toBe(503);
+    const accepted = await fetch(url, init);
+    expect(accepted.status).toBe(200);
+    expect(((await accepted.json()) as { queue_position: number }).queue_position).toBe(2);
+    stop.abort();
+    expect(await running).toBe(0);
+    const lines = (await readFile(logFile, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.map((l) => [l.kind, l.status])).toEqual([
+      ['submit', 503],
+      ['submit', 200],
+    ]);
+    expect(JSON.stringify(lines)).not.toContain(AUTH.authorization.slice(4));
+    await rm(dir, { recursive: true, force: true });
   });
 });
 
