@@ -190,6 +190,7 @@ export function mapIssue(
       else if (spec.type === 'boolean' && typeof value === 'string')
         hint = `write true or false without quotes`;
       else if (value === null) hint = `remove "${label}" to use the default`;
+      else hint = `give ${describeType(spec)}, e.g. "${label}": ${placeholder(spec)}`;
       return done({
         path,
         kind: 'type',
