@@ -162,16 +162,17 @@ describe('submit', () => {
     expect(result.stderr).toMatch(/missing\.png/);
   });
 
-  it('a store that cannot record the request still reports its id (exit 7)', async () => {
+  it('a store that cannot be read stops the submit before anything is paid for (exit 7)', async () => {
+    const submits = () => env.emulator!.log.filter((entry) => entry.kind === 'submit').length;
+    const before = submits();
     const result = await env.run(['submit', T2I, '--set', 'prompt=unrecorded', '--json'], {
       env: { FALAI_STORE: 'file:/dev/null/pending.json' },
     });
     expect(result.code).toBe(7);
     const error = result.json(ErrorOutputSchema).error;
-    const requestId = (error.details as { requestId?: string }).requestId;
-    expect(requestId).toBeDefined();
-    expect(error.message).toContain(`falai wait ${T2I} ${requestId}`);
-    expect(env.emulator!.job(requestId!)).toBeDefined();
+    expect(error.code).toBe('STORE_ERROR');
+    expect(error.message).toContain('/dev/null/pending.json');
+    expect(submits()).toBe(before);
   });
 
   it('no key exits 3 listing the sources', async () => {
@@ -463,6 +464,50 @@ describe('cancel, forget, prune, upload', () => {
     expect(output.outcome).toBe('cancellation-requested');
     expect(output.status).toBe('cancelled');
     expect(env.emulator!.job(requestId)?.cancelled).toBe(true);
+  });
+
+  it('cancel of a running app that ignores it keeps the record pending; wait then records the output', async () => {
+    env.emulator!.setModel('acme/stubborn', { queueMs: 0, runMs: 4000, ignoreCancel: true });
+    const { requestId } = await submit(['acme/stubborn', '{}']);
+    for (;;) {
+      const status = await env.run(['status', requestId, '--json']);
+      if (status.json(StatusOutputSchema).status === 'running') break;
+    }
+    const result = await env.run(['cancel', requestId, '--json']);
+    expect(result.code).toBe(0);
+    const output = result.json(CancelOutputSchema);
+    expect(output).toMatchObject({ outcome: 'cancellation-requested', status: 'running' });
+    expect(output.cancelRequestedAt).toMatch(/^\d{4}-/);
+    const human = await env.run(['list', '--json']);
+    const pending = human.json(ListOutputSchema).requests.find((r) => r.requestId === requestId);
+    expect(pending?.status).toBe('running');
+
+    const waited = await env.run(['wait', requestId, '--json']);
+    expect(waited.code).toBe(0);
+    expect(waited.json(WaitOutputSchema).recorded).toBe(true);
+    const after = (await env.run(['list', '--all', '--json'])).json(ListOutputSchema);
+    expect(after.requests.find((r) => r.requestId === requestId)?.status).toBe('completed');
+  });
+
+  it('cancel of an id fal does not know is a NOT_FOUND error (exit 5), in or out of the store', async () => {
+    const unknown = '00000000-0000-4000-8000-00000000dead';
+    const result = await env.run(['cancel', T2I, unknown, '--json']);
+    expect(result.code).toBe(5);
+    const error = result.json(ErrorOutputSchema);
+    expect(error.error.code).toBe('NOT_FOUND');
+    expect(error.error.message).toContain('check the endpoint and the request id');
+
+    // The store knows it but fal does not (here: asked at another endpoint): nothing is marked.
+    const { requestId } = await submit([T2I, '--set', 'prompt=elsewhere']);
+    const before = (await env.run(['list', '--all', '--json'])).json(ListOutputSchema);
+    const wrong = await env.run(['cancel', 'acme/other-endpoint', requestId]);
+    expect(wrong.code).toBe(5);
+    expect(wrong.stderr).toContain('fal no longer knows');
+    expect(wrong.stderr).toContain(`falai forget ${requestId}`);
+    const after = (await env.run(['list', '--all', '--json'])).json(ListOutputSchema);
+    expect(after.requests.find((r) => r.requestId === requestId)).toEqual(
+      before.requests.find((r) => r.requestId === requestId),
+    );
   });
 
   it('forget removes a record; forgetting again is not an error', async () => {

@@ -9,7 +9,14 @@ const hasScript = spawnSync('script', ['--version']).status === 0;
 let env: TestEnv;
 beforeAll(async () => {
   env = await createTestEnv();
-  env.emulator!.setModel('acme/tty-slow', { runMs: 60_000, logs: ['warming up', 'denoising'] });
+  env.emulator!.setModel('acme/tty-slow', {
+    runMs: 60_000,
+    logs: [
+      { message: 'warming up', atMs: 10 },
+      { message: 'denoising step 1', atMs: 50 },
+    ],
+  });
+  env.emulator!.setModel('acme/tty-fast', { queueMs: 10, runMs: 50, logs: ['quiet log line'] });
 });
 afterAll(async () => {
   await env.close();
@@ -56,6 +63,10 @@ describe.skipIf(!hasScript)('on a terminal', () => {
     const tty = onTty(['run', 'acme/tty-slow', '{"prompt":"slow"}']);
     await tty.waitFor(/running/);
     expect(tty.output()).toMatch(/⠋|⠙|⠹|⠸|⠼|⠴|⠦|⠧|⠇|⠏/);
+    // New log lines reach the terminal while the request runs, each once.
+    await tty.waitFor(/│ denoising step 1/);
+    expect(tty.output()).toContain('│ warming up');
+    expect(tty.output().split('│ warming up').length).toBe(2);
     tty.child.stdin.write('\x03');
     await tty.waitFor(/Cancel the request or leave it pending\? \[c\/L\]/);
     tty.child.stdin.write('c\r');
@@ -80,5 +91,20 @@ describe.skipIf(!hasScript)('on a terminal', () => {
     expect(tty.output()).toMatch(/still pending\. Resume with: falai wait/);
     const list = (await env.run(['list', '--json'])).json(ListOutputSchema);
     expect(list.count).toBe(1);
+  });
+
+  it('--quiet drops notes, progress and logs on a terminal but still prints the result', async () => {
+    const out = `${env.dir}/quiet-out`;
+    const tty = onTty(['run', 'acme/tty-fast', '{"prompt":"hush"}', '--quiet', '--out', out]);
+    expect(await tty.exited).toBe(0);
+    const output = tty.output();
+    expect(output).toContain(out);
+    expect(output).not.toContain('Submitted');
+    expect(output).not.toContain('quiet log line');
+    expect(output).not.toMatch(/⠋|⠙|⠹|⠸|⠼|⠴|⠦|⠧|⠇|⠏/);
+
+    const loud = onTty(['run', 'acme/tty-fast', '{"prompt":"loud"}', '--out', out]);
+    expect(await loud.exited).toBe(0);
+    expect(loud.output()).toContain('Submitted');
   });
 });

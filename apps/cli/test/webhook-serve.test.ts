@@ -299,6 +299,44 @@ describe('falai webhook serve', () => {
     expect(human).toContain(`${ids[0]}  completed  ${ENDPOINT}`);
   });
 
+  it('says an unknown request id is asked to retry during the grace period (human and --json)', async () => {
+    const { startEmulator } = await import('@falai/emulator');
+    emulator = await startEmulator({
+      port: 0,
+      defaultLatency: { queueMs: 5, runMs: 10 },
+      webhook: { retries: 1, retryDelayMs: 10 },
+    });
+    const path = join(dir, 'pending.json');
+    const shared = ['--base-url', emulator.url, '--store', `file:${path}`];
+    const json = await serve([...shared, '--json']);
+    const human = await serve(shared);
+    const deliver = async (url: string) => {
+      const response = await fetch(
+        `${emulator!.url}/${ENDPOINT}?fal_webhook=${encodeURIComponent(url)}`,
+        {
+          method: 'POST',
+          headers: { authorization: 'Key test-id:test-secret', 'content-type': 'application/json' },
+          body: JSON.stringify({ prompt: 'nobody recorded me' }),
+        },
+      );
+      return ((await response.json()) as { request_id: string }).request_id;
+    };
+    const [jsonId, humanId] = [await deliver(json.url), await deliver(human.url)];
+    const answered = (url: string) =>
+      emulator!.log.filter((entry) => entry.kind === 'webhook-delivery' && entry.path === url);
+    await until(async () => answered(json.url).length >= 2 && answered(human.url).length >= 2);
+    expect(answered(json.url).every((entry) => entry.status === 404)).toBe(true);
+    for (const stop of stoppers.splice(0)) stop();
+    await Promise.all([json.done, human.done]);
+
+    const unknown = jsonLines().filter((line) => line.event === 'unknown');
+    expect(unknown.length).toBeGreaterThanOrEqual(2);
+    expect(unknown.every((line) => line.requestId === jsonId && line.retrying === true)).toBe(true);
+    const text = stderr.join('');
+    expect(text).toContain(`${humanId}  not in the store yet; asked fal to retry`);
+    expect(text).not.toContain('acknowledged and ignored');
+  });
+
   it('explains a port that is already taken', async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));

@@ -1,6 +1,6 @@
-import type { CancelOutput, RequestStatus } from '@falai/core';
-import { ACTIVE_STATUSES } from '@falai/core';
+import type { CancelOutput } from '@falai/core';
 import { BaseCommand } from '../base-command.js';
+import { requestCancel } from '../cancel-request.js';
 import { TARGET_USAGE, targetArgs } from '../flags.js';
 import { resolveTarget } from '../requests.js';
 
@@ -8,7 +8,7 @@ import { resolveTarget } from '../requests.js';
 export default class Cancel extends BaseCommand<typeof Cancel> {
   static override summary = 'Cancel a queued or running request.';
   static override description =
-    'Asks fal to cancel the request and marks it cancelled in the store. A request that already completed stays as it is (fetch it with result). The endpoint may be left out when the store knows the request.';
+    'Asks fal to cancel the request. A queued request is removed at once and marked cancelled in the store. A running app may ignore the cancel and still deliver its result, so such a request stays pending (tagged cancelRequestedAt) and poll, wait or webhook serve records what fal finally reports: cancelled, or completed with its output. A request that already completed stays as it is (fetch it with result). An id fal does not know is an error (NOT_FOUND, exit 5). The endpoint may be left out when the store knows the request.';
   static override usage = TARGET_USAGE;
   static override examples = [
     '<%= config.bin %> <%= command.id %> 00000000-0000-4000-8000-000000000001',
@@ -20,32 +20,33 @@ export default class Cancel extends BaseCommand<typeof Cancel> {
     const store = await this.store();
     const target = await resolveTarget(store, this.args.first, this.args.second, 'cancel');
     const client = await this.client();
-    const { outcome } = await client.cancel(target.endpointId, target.requestId);
-    let status: RequestStatus | undefined = target.record?.status;
-    if (target.record && (outcome === 'cancellation-requested' || outcome === 'ok')) {
-      const updated = await store.update(
-        target.requestId,
-        {
-          status: 'cancelled',
-          error: { code: 'REQUEST_CANCELLED', message: 'Cancelled with falai cancel.' },
-          queuePosition: null,
-        },
-        { status: ACTIVE_STATUSES },
+    const { outcome, status, cancelRequestedAt } = await requestCancel(client, store, target);
+    const { requestId } = target;
+    if (outcome === 'already-completed') {
+      this.log(
+        `${requestId} had already completed; nothing was cancelled. Fetch it with: falai result ${requestId}`,
       );
-      if (updated.kind === 'updated') status = 'cancelled';
+    } else if (status === 'cancelled') {
+      this.log(`Cancelled ${requestId}.`);
+    } else if (status === 'completed' || status === 'failed') {
+      this.log(
+        `${requestId} finished before the cancel took effect (${status}); see it with: falai result ${requestId}`,
+      );
+    } else if (status) {
+      this.log(
+        `Cancellation requested for ${requestId}; it is still ${status} at fal (the app may finish it anyway). falai poll or falai wait ${requestId} records the outcome.`,
+      );
+    } else {
+      this.log(
+        `Cancellation requested for ${requestId} (not in the store; check it with: falai status ${target.endpointId} ${requestId}).`,
+      );
     }
-    const messages: Record<CancelOutput['outcome'], string> = {
-      'cancellation-requested': `Cancellation requested for ${target.requestId}.`,
-      ok: `Cancelled ${target.requestId}.`,
-      'already-completed': `${target.requestId} had already completed; fetch it with: falai result ${target.requestId}`,
-      'not-found': `fal does not know ${target.requestId} (wrong endpoint, or too old).`,
-    };
-    this.log(messages[outcome]);
     return {
-      requestId: target.requestId,
+      requestId,
       endpointId: target.endpointId,
       outcome,
       ...(status ? { status } : {}),
+      ...(cancelRequestedAt ? { cancelRequestedAt } : {}),
     };
   }
 }

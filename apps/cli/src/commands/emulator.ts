@@ -51,12 +51,21 @@ export default class Emulator extends BaseCommand<typeof Emulator> {
         'Any key of the form id:secret works, e.g. export FAL_KEY=local:dev. Ctrl-C stops it.',
       );
     }
-    await new Promise<void>((resolve) => {
-      const stop = () => resolve();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+    // `on`, kept until the emulator is closed: with `once` a signal-exit handler loaded by a
+    // dependency could find itself the only listener and re-raise the signal mid-shutdown.
+    let onSignal: () => void = () => undefined;
+    const stopped = new Promise<void>((resolve) => {
+      onSignal = () => resolve();
     });
-    await emulator.close();
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      await stopped;
+      await emulator.close();
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
     this.note('emulator stopped');
     // Printed at start already; nothing more under --json.
     return undefined;

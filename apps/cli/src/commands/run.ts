@@ -1,7 +1,8 @@
 import type { FalClient, PendingStore, RunOutput } from '@falai/core';
-import { AbortedError, ACTIVE_STATUSES } from '@falai/core';
+import { AbortedError } from '@falai/core';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
+import { requestCancel } from '../cancel-request.js';
 import { endpointArg, forceFlag, inputArg, outFlag, submitFlags, timeoutFlag } from '../flags.js';
 import { submitOptions, submitRequest } from '../submit-request.js';
 import { saveOutputs, waitFor } from '../waiting.js';
@@ -51,7 +52,9 @@ export default class Run extends BaseCommand<typeof Run> {
 
     const controller = new AbortController();
     const onSigint = () => controller.abort();
-    process.once('SIGINT', onSigint);
+    // `on`, not `once`: signal-exit (via the file store's lock) re-raises the signal when it
+    // sees itself as the only listener, which would kill the process before `interrupted` runs.
+    process.on('SIGINT', onSigint);
     let outcome: Awaited<ReturnType<typeof waitFor>>;
     try {
       outcome = await waitFor({
@@ -115,18 +118,20 @@ export default class Run extends BaseCommand<typeof Run> {
       cancel = answer.trim().toLowerCase().startsWith('c');
     }
     if (cancel) {
-      await client.cancel(endpointId, requestId);
-      await store.update(
+      const record = await store.get(requestId);
+      const cancelled = await requestCancel(client, store, {
+        endpointId,
         requestId,
-        {
-          status: 'cancelled',
-          error: { code: 'REQUEST_CANCELLED', message: 'Cancelled with Ctrl-C during falai run.' },
-        },
-        { status: ACTIVE_STATUSES },
-      );
-      throw new AbortedError('ABORTED', `Interrupted; request ${requestId} was cancelled.`, {
-        details: { requestId, endpointId, cancelled: true },
+        ...(record ? { record } : {}),
       });
+      const confirmed = cancelled.status === 'cancelled';
+      throw new AbortedError(
+        'ABORTED',
+        confirmed
+          ? `Interrupted; request ${requestId} was cancelled.`
+          : `Interrupted; cancellation of ${requestId} was requested but fal has not confirmed it (the app may finish it anyway). Record the outcome with: falai wait ${requestId} --download`,
+        { details: { requestId, endpointId, cancelled: confirmed } },
+      );
     }
     throw new AbortedError(
       'ABORTED',

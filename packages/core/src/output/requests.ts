@@ -102,7 +102,10 @@ export const CancelOutputSchema = v.object({
   requestId: v.string(),
   endpointId: v.string(),
   outcome: v.picklist(['cancellation-requested', 'already-completed', 'not-found', 'ok']),
+  /** The store record's status afterwards; still queued/running while fal has not confirmed. */
   status: v.optional(RequestStatusSchema),
+  /** Set while the cancel awaits fal's verdict: poll, wait or a webhook records the outcome. */
+  cancelRequestedAt: v.optional(v.string()),
 });
 export type CancelOutput = v.InferOutput<typeof CancelOutputSchema>;
 

@@ -32,7 +32,7 @@ function eventLine(event: WebhookEvent): Record<string, unknown> {
     case 'duplicate':
       return { event: event.kind, requestId: event.record.requestId, status: event.record.status };
     case 'unknown':
-      return { event: event.kind, requestId: event.delivery.requestId };
+      return { event: event.kind, requestId: event.delivery.requestId, retrying: event.retrying };
     case 'rejected':
       return {
         event: event.kind,
@@ -58,7 +58,9 @@ function eventText(event: WebhookEvent): string {
     case 'duplicate':
       return `${event.record.requestId}  duplicate delivery (already ${event.record.status})`;
     case 'unknown':
-      return `${event.delivery.requestId}  not in the store; acknowledged and ignored`;
+      return event.retrying
+        ? `${event.delivery.requestId}  not in the store yet; asked fal to retry (404)`
+        : `${event.delivery.requestId}  not in the store; acknowledged and ignored`;
     case 'rejected':
       return `rejected (${event.status} ${event.reason}): ${event.message}`;
     case 'downloaded':
@@ -75,7 +77,7 @@ export default class WebhookServe extends BaseCommand<typeof WebhookServe> {
   static override summary =
     'Receive fal webhooks: verify each delivery and finalise the stored request.';
   static override description =
-    `Runs a small HTTP receiver until Ctrl-C. Each delivery's Ed25519 signature is checked against fal's JWKS (<rest base URL>/.well-known/jwks.json, so --base-url pointing at the emulator trusts the emulator's key) and its timestamp must be within 5 minutes. A verified delivery finalises the matching pending request in the store with a conditional update, so fal's retries and several receivers sharing one store (Redis, SQLite, file) finalise each request exactly once. Deliveries for requests the store does not know are acknowledged (fal would otherwise retry them for 2 hours) and reported. With --download, outputs are saved after the answer is sent.
+    `Runs a small HTTP receiver until Ctrl-C. Each delivery's Ed25519 signature is checked against fal's JWKS (<rest base URL>/.well-known/jwks.json, so --base-url pointing at the emulator trusts the emulator's key) and its timestamp must be within 5 minutes. A verified delivery finalises the matching pending request in the store with a conditional update, so fal's retries and several receivers sharing one store (Redis, SQLite, file) finalise each request exactly once. A delivery for a request the store does not know is answered 404 for 10 minutes after its first arrival, so fal retries it (the webhook can beat the submitter's store write); after that it is acknowledged (fal would otherwise retry for hours) and ignored. Both are reported (the --json unknown event carries retrying: true or false). With --download, outputs are saved after the answer is sent.
 
 fal must be able to reach the URL: run it behind a reverse proxy or a tunnel and pass that public URL to submit --webhook.
 
@@ -109,16 +111,24 @@ With --json, stdout carries one JSON object per line: first {"event":"listening"
     }),
   };
 
-  /** Resolves when the receiver should stop: SIGINT or SIGTERM. Tests override it. */
+  /** Removes the signal listeners once shutdown has finished (set by `waitForStop`). */
+  private releaseSignals: () => void = () => undefined;
+
+  /**
+   * Resolves when the receiver should stop: SIGINT or SIGTERM. Tests override it. The listener
+   * stays registered until shutdown is done (`releaseSignals`): the file store's lock library
+   * (signal-exit) re-raises a signal when it finds itself the only listener, which would kill
+   * the process mid-shutdown, before in-flight downloads finish and the summary is printed.
+   */
   protected waitForStop(): Promise<void> {
     return new Promise((resolve) => {
-      const stop = () => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        resolve();
-      };
+      const stop = () => resolve();
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
+      this.releaseSignals = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+      };
     });
   }
 
@@ -210,8 +220,12 @@ With --json, stdout carries one JSON object per line: first {"event":"listening"
       );
     }
     await stopped;
-    await server.close();
-    await handler.idle();
+    try {
+      await server.close();
+      await handler.idle();
+    } finally {
+      this.releaseSignals();
+    }
     this.note(
       `Stopped. ${counts.finalised} finalised, ${counts.duplicates} duplicates, ${counts.unknown} unknown, ${counts.rejected} rejected.`,
     );
