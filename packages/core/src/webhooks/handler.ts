@@ -35,12 +35,14 @@ export type WebhookEvent =
       readonly message: string;
     }
   | { readonly kind: 'downloaded'; readonly requestId: string; readonly outputs: OutputFile[] }
-  /**
-   * Saving the outputs failed, or the delivery carried none: a `completed-without-payload`
-   * delivery leaves the record active with the tag `webhookPayloadError` (answered 200, so fal
-   * does not retry) and polling fetches the result.
-   */
+  /** Saving the outputs failed; the error is kept in the record's `downloadError` tag. */
   | { readonly kind: 'download-failed'; readonly requestId: string; readonly message: string }
+  /**
+   * A `completed-without-payload` delivery: fal finished but could not put the output in the
+   * webhook. The record stays active, tagged `webhookPayloadError` (answered 200, so fal does
+   * not retry), and polling fetches the result.
+   */
+  | { readonly kind: 'payload-pending'; readonly requestId: string; readonly message: string }
   /** The store failed; the delivery was answered 503 so fal delivers it again. */
   | { readonly kind: 'store-error'; readonly requestId: string; readonly message: string };
 
@@ -251,7 +253,7 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
     const status = outcome.record.status;
     send(response, 200, { ok: true, requestId: id, status, payloadPending: true });
     emit({
-      kind: 'download-failed',
+      kind: 'payload-pending',
       requestId: id,
       message: `fal completed the request but could not put its output in the webhook (${payloadError}); falai poll fetches it from fal.`,
     });

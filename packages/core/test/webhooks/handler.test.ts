@@ -137,7 +137,7 @@ describe('createWebhookHandler', () => {
     });
     expect(receiver.events).toEqual([
       {
-        kind: 'download-failed',
+        kind: 'payload-pending',
         requestId: 'r-big',
         message: expect.stringContaining('falai poll'),
       },

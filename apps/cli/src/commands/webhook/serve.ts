@@ -67,6 +67,8 @@ function eventText(event: WebhookEvent): string {
       return `${event.requestId}  saved ${event.outputs.map((file: OutputFile) => file.path).join(', ')}`;
     case 'download-failed':
       return `${event.requestId}  download failed: ${event.message}`;
+    case 'payload-pending':
+      return `${event.requestId}  completed without its output in the webhook; falai poll will fetch it (${event.message})`;
     case 'store-error':
       return `${event.requestId}  store error (fal will retry): ${event.message}`;
   }
@@ -81,7 +83,7 @@ export default class WebhookServe extends BaseCommand<typeof WebhookServe> {
 
 fal must be able to reach the URL: run it behind a reverse proxy or a tunnel and pass that public URL to submit --webhook.
 
-With --json, stdout carries one JSON object per line: first {"event":"listening",...}, then one per delivery event (finalised, duplicate, unknown, rejected, downloaded, download-failed, store-error), and on exit a summary with the counts.`;
+With --json, stdout carries one JSON object per line: first {"event":"listening",...}, then one per delivery event (finalised, duplicate, unknown, rejected, downloaded, download-failed, payload-pending, store-error), and on exit a summary with the counts.`;
   static override examples = [
     '<%= config.bin %> <%= command.id %> --port 8788',
     '<%= config.bin %> <%= command.id %> --port 8788 --download --out ./renders --store redis://127.0.0.1:6379/0',
@@ -153,6 +155,7 @@ With --json, stdout carries one JSON object per line: first {"event":"listening"
       rejected: 0,
       downloaded: 0,
       downloadFailed: 0,
+      payloadPending: 0,
       storeErrors: 0,
     };
     const counter: Record<WebhookEvent['kind'], keyof typeof counts> = {
@@ -162,6 +165,7 @@ With --json, stdout carries one JSON object per line: first {"event":"listening"
       rejected: 'rejected',
       downloaded: 'downloaded',
       'download-failed': 'downloadFailed',
+      'payload-pending': 'payloadPending',
       'store-error': 'storeErrors',
     };
     const json = this.jsonEnabled();
@@ -188,7 +192,8 @@ With --json, stdout carries one JSON object per line: first {"event":"listening"
           event.kind === 'rejected' ||
           event.kind === 'unknown' ||
           event.kind.endsWith('error') ||
-          event.kind === 'download-failed'
+          event.kind === 'download-failed' ||
+          event.kind === 'payload-pending'
         ) {
           process.stderr.write(`${eventText(event)}\n`);
         } else this.log(eventText(event));
