@@ -110,6 +110,29 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   /** The fal queue client; the key is resolved only when a request is built. */
+  /**
+   * The submit pipeline of `submit` and `run` (`submitFlags()`): read, validate, send local
+   * files, submit once and record. The module loads only when a command submits.
+   */
+  protected async submitFromFlags(
+    args: Parameters<typeof import('./submit-request.js').submitOptions>[0],
+    flags: Parameters<typeof import('./submit-request.js').submitOptions>[1],
+  ): Promise<import('./submit-request.js').SubmittedRequest> {
+    const [{ submitOptions, submitRequest }, registry, client, store] = await Promise.all([
+      import('./submit-request.js'),
+      this.registry(),
+      this.client(),
+      this.store(),
+    ]);
+    return submitRequest({
+      ...submitOptions(args, flags),
+      registry,
+      client,
+      store,
+      onNote: (line) => this.note(line),
+    });
+  }
+
   /** Where credentials are looked for: `--key` first, then the environment and files. */
   protected async credentialOptions(): Promise<{
     env: NodeJS.ProcessEnv;

@@ -4,7 +4,6 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { requestCancel } from '../cancel-request.js';
 import { endpointArg, forceFlag, inputArg, outFlag, submitFlags, timeoutFlag } from '../flags.js';
-import { submitOptions, submitRequest } from '../submit-request.js';
 import { saveOutputs, waitFor } from '../waiting.js';
 
 /** Submit, wait with live progress, download: the one-shot command. */
@@ -34,19 +33,12 @@ export default class Run extends BaseCommand<typeof Run> {
 
   async run(): Promise<RunOutput> {
     const started = Date.now();
-    const [registry, client, store, settings] = await Promise.all([
-      this.registry(),
+    const submitted = await this.submitFromFlags(this.args, this.flags);
+    const [client, store, settings] = await Promise.all([
       this.client(),
       this.store(),
       this.settings(),
     ]);
-    const submitted = await submitRequest({
-      ...submitOptions(this.args, this.flags),
-      registry,
-      client,
-      store,
-      onNote: (line) => this.note(line),
-    });
     const { requestId, endpointId } = submitted.record;
     this.note(`Submitted ${requestId} to ${endpointId}.`);
 

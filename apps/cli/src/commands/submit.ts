@@ -1,7 +1,6 @@
 import type { SubmitOutput } from '@falai/core';
 import { BaseCommand } from '../base-command.js';
 import { endpointArg, inputArg, submitFlags } from '../flags.js';
-import { submitOptions, submitRequest } from '../submit-request.js';
 
 /** Seed command: validate, handle local files, submit, record, print the request id. */
 export default class Submit extends BaseCommand<typeof Submit> {
@@ -18,18 +17,7 @@ export default class Submit extends BaseCommand<typeof Submit> {
   static override flags = submitFlags();
 
   async run(): Promise<SubmitOutput> {
-    const [registry, client, store] = await Promise.all([
-      this.registry(),
-      this.client(),
-      this.store(),
-    ]);
-    const submitted = await submitRequest({
-      ...submitOptions(this.args, this.flags),
-      registry,
-      client,
-      store,
-      onNote: (line) => this.note(line),
-    });
+    const submitted = await this.submitFromFlags(this.args, this.flags);
     const { record } = submitted;
     this.log(record.requestId);
     this.note(
@@ -45,7 +33,7 @@ export default class Submit extends BaseCommand<typeof Submit> {
       ...(submitted.responseUrl ? { responseUrl: submitted.responseUrl } : {}),
       ...(submitted.cancelUrl ? { cancelUrl: submitted.cancelUrl } : {}),
       ...(record.webhookUrl ? { webhookUrl: record.webhookUrl } : {}),
-      store: store.location,
+      store: (await this.store()).location,
       warnings: submitted.warnings,
     };
   }
