@@ -1,0 +1,1 @@
+export { isExactBigInteger, parseJsonExact, stringifyJsonExact } from './exact.js';
