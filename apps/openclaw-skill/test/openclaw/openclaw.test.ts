@@ -124,8 +124,17 @@ describe('the falai skill in real OpenClaw', () => {
   it('runs the CLI smoke under Node 24 with the key from openclaw.json', async () => {
     const models = await falai(['models', '--json']);
     expect(models.count).toBeGreaterThanOrEqual(4);
+    // The key comes from openclaw.json, not from any source tried before it (the output lists
+    // every source, so only `source`, the one used, says where the key came from).
     const check = await falai(['check-key', '--json']);
-    expect(JSON.stringify(check)).toContain('skills.entries.falai.apiKey');
+    const usedSource = `openclaw.json skills.entries.falai.apiKey (${join(stateDir, 'openclaw.json')})`;
+    expect(check.source).toBe(usedSource);
+    expect(check.masked).toBe('oc-key…');
+    const tried = check.sources as { source: string; found: boolean }[];
+    const used = tried.findIndex((entry) => entry.source === usedSource);
+    expect(used).toBeGreaterThan(0);
+    expect(tried[used]?.found).toBe(true);
+    expect(tried.slice(0, used).filter((entry) => entry.found)).toEqual([]);
     const submitted = await falai([
       'submit',
       'fal-ai/nano-banana-pro',
