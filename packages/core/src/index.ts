@@ -9,6 +9,7 @@ export * from './auth/index.js';
 export * from './config/index.js';
 export * from './errors/index.js';
 export * from './json/index.js';
+export * from './lifecycle/index.js';
 export * from './media/index.js';
 export * from './models/index.js';
 export * from './output/index.js';

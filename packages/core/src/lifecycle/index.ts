@@ -1,0 +1,2 @@
+export * from './critical-section.js';
+export * from './submit.js';

@@ -1,0 +1,284 @@
+import { AbortedError, FalaiError, StoreError, toFalaiError } from '../errors/falai-error.js';
+import { prepareInput } from '../media/prepare-input.js';
+import type { ModelRegistry } from '../models/registry.js';
+import { assertValid, formatValidationReport } from '../models/report.js';
+import type { ValidateOptions } from '../models/validate.js';
+import { parseEndpointId } from '../queue/endpoint-id.js';
+import type { FalClient, SubmitOptions, SubmitResult } from '../queue/types.js';
+import { newPendingRecord, type PendingRecord } from '../store/record.js';
+import type { PendingStore } from '../store/types.js';
+import { type CriticalSection, criticalSection, type DeferredSignal } from './critical-section.js';
+
+/** Where a held-back signal found the submit. */
+export type SubmitPhase = 'submit' | 'record';
+
+/** A signal that arrived between the POST and the stored record, with what is known then. */
+export interface SubmitInterrupt {
+  readonly signal: DeferredSignal;
+  /** How many signals have arrived so far (a second one stops waiting for the store). */
+  readonly count: number;
+  /** `submit`: fal has not answered the POST yet; `record`: the id is known, not yet stored. */
+  readonly phase: SubmitPhase;
+  readonly endpointId: string;
+  readonly requestId?: string;
+  /** The command that picks the request up again, once its id is known. */
+  readonly resume?: string;
+  /** One line saying what happens now, for a terminal or a log. */
+  readonly message: string;
+}
+
+export interface SubmitAndRecordOptions {
+  readonly endpointId: string;
+  /** The model input; local file paths in file fields are sent as data URIs or uploads. */
+  readonly input: Record<string, unknown>;
+  readonly registry: ModelRegistry;
+  readonly client: FalClient;
+  readonly store: PendingStore;
+  /** Validate the input against the model first (default true). */
+  readonly validate?: boolean;
+  /** Unknown endpoints are errors (MODEL_UNKNOWN) instead of warnings. */
+  readonly strict?: boolean;
+  /** Further validation options (media checks are on unless turned off here). */
+  readonly validation?: Omit<ValidateOptions, 'strict'>;
+  /** How local files are sent (default `auto`: by size). */
+  readonly uploadMode?: 'auto' | 'data-uri' | 'upload';
+  /** Where relative paths start (default `process.cwd()`). */
+  readonly cwd?: string;
+  /** fal POSTs the result here. */
+  readonly webhookUrl?: string;
+  /** Other submit options (priority, hints, storage lifecycle). */
+  readonly submitOptions?: Omit<SubmitOptions, 'webhookUrl' | 'signal' | 'timeoutMs'>;
+  /**
+   * Stops validation and uploads. It never cuts the POST short: once the request is on its
+   * way, only fal's answer (or the HTTP timeout) ends the wait, so a paid id is never lost.
+   */
+  readonly signal?: AbortSignal;
+  /** Each validation note or warning block, as it is found. */
+  readonly onNote?: (line: string) => void;
+  /** SIGINT/SIGTERM between the POST and the stored record (see {@link submitAndRecord}). */
+  readonly signals?: {
+    /**
+     * Raise a held-back signal again once the record is stored (or could not be), so the
+     * program ends as it would have (default true). `false`: the result's `interrupted`
+     * (or the error's `details.signal`) tells the caller, who decides.
+     */
+    readonly replay?: boolean;
+    /**
+     * Told of each signal as it arrives, and again when fal's answer names the request while
+     * a signal waits. Default: the message on stderr, so a paid id is never lost silently.
+     */
+    readonly onInterrupt?: (event: SubmitInterrupt) => void;
+  };
+}
+
+export interface SubmitAndRecordResult {
+  /** The stored record. */
+  readonly record: PendingRecord;
+  /** fal's answer to the POST. */
+  readonly submitted: SubmitResult;
+  /** Validation notes and upload warnings. */
+  readonly warnings: string[];
+  /** A signal that arrived while the request was submitted and recorded (replay: false). */
+  readonly interrupted?: DeferredSignal;
+}
+
+/** The command that picks a submitted request up again. */
+export function resumeCommand(endpointId: string, requestId: string): string {
+  return `falai wait ${endpointId} ${requestId}`;
+}
+
+/**
+ * Submits one request and records it, the step every front end shares: check the store can
+ * be read (before anything is paid for), validate the input against the model, turn local
+ * files into data URIs or uploads, POST once, and put the record (input summary only, never
+ * payloads or the key).
+ *
+ * From just before the POST until the record is stored, SIGINT and SIGTERM are held back
+ * (see {@link criticalSection}): a request fal has accepted, and may bill, is never lost to a
+ * Ctrl-C. Each signal is reported through `signals.onInterrupt` (with the request id once
+ * fal has answered); a second signal while the store is still busy (e.g. waiting for
+ * another process's lock) stops waiting and throws `ABORTED` with the id, the endpoint and
+ * the resume command in the message and `details`. A record that cannot be written throws
+ * `STORE_ERROR` (or `ABORTED` when a signal is waiting) carrying the same. Afterwards a
+ * held-back signal is raised again, unless `signals.replay` is false.
+ */
+export async function submitAndRecord(
+  options: SubmitAndRecordOptions,
+): Promise<SubmitAndRecordResult> {
+  const { endpointId, registry, client, store, input } = options;
+  parseEndpointId(endpointId);
+  // Read the store once before anything is paid for: a damaged or unreachable store must stop
+  // the submit here, not after fal has accepted (and billed) a request we could not record.
+  await store.list({ limit: 1 });
+  stopIfAborted(options.signal);
+  const warnings: string[] = [];
+  if (options.validate !== false) {
+    const report = await registry.validate(endpointId, input, {
+      checkMedia: true,
+      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+      ...options.validation,
+      strict: options.strict ?? false,
+    });
+    for (const note of report.notes) warnings.push(note);
+    for (const warning of report.warnings) warnings.push(warning.message);
+    // Throws an InputError whose message is the seed-like block ("❌ Validation failed: …").
+    assertValid(report);
+    const block = formatValidationReport(report);
+    if (block) options.onNote?.(block);
+  }
+  const prepared = await prepareInput(endpointId, input, {
+    registry,
+    uploader: client,
+    mode: options.uploadMode ?? 'auto',
+    cwd: options.cwd ?? process.cwd(),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  for (const warning of prepared.warnings) {
+    warnings.push(warning);
+    options.onNote?.(`⚠️  ${warning}`);
+  }
+  stopIfAborted(options.signal);
+
+  const report = options.signals?.onInterrupt ?? writeInterrupt;
+  let phase: SubmitPhase = 'submit';
+  let requestId: string | undefined;
+  let signalsBeforeRecord = 0;
+  const tell = (signal: DeferredSignal, count: number, arrived = true) => {
+    const again = arrived && phase === 'record' && count > 1;
+    report(interruptEvent({ signal, count, phase, endpointId, requestId, again }));
+  };
+  return criticalSection(
+    async (section) => {
+      const submitted = await client.submit(endpointId, prepared.input, {
+        ...options.submitOptions,
+        ...(options.webhookUrl ? { webhookUrl: options.webhookUrl } : {}),
+      });
+      requestId = submitted.requestId;
+      phase = 'record';
+      signalsBeforeRecord = section.count;
+      if (section.signal) tell(section.signal, section.count, false);
+      const record = newPendingRecord({
+        requestId: submitted.requestId,
+        endpointId,
+        ...(submitted.queuePosition === undefined
+          ? {}
+          : { queuePosition: submitted.queuePosition }),
+        urls: {
+          ...(submitted.statusUrl ? { status: submitted.statusUrl } : {}),
+          ...(submitted.responseUrl ? { response: submitted.responseUrl } : {}),
+          ...(submitted.cancelUrl ? { cancel: submitted.cancelUrl } : {}),
+        },
+        input: prepared.summary,
+        ...(options.webhookUrl ? { webhookUrl: options.webhookUrl } : {}),
+        submitAttempts: submitted.attempts ?? 1,
+      });
+      // One more signal once recording has begun stops the wait (two in all, at least).
+      await recordOrExplain(store, record, section, Math.max(2, signalsBeforeRecord + 1));
+      return {
+        record,
+        submitted,
+        warnings,
+        ...(section.signal ? { interrupted: section.signal } : {}),
+      };
+    },
+    { onSignal: tell, replay: options.signals?.replay ?? true },
+  );
+}
+
+/**
+ * Puts the record. A failure, or a second signal while the put waits, becomes an error that
+ * names the request so its id is never lost.
+ */
+async function recordOrExplain(
+  store: PendingStore,
+  record: PendingRecord,
+  section: CriticalSection,
+  stopAfterSignals: number,
+): Promise<void> {
+  const { requestId, endpointId } = record;
+  const resume = resumeCommand(endpointId, requestId);
+  const put = store.put(record).then(
+    () => ({ ok: true as const }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+  const outcome = await Promise.race([
+    put,
+    section.signals(stopAfterSignals).then((signal) => ({ ok: 'abandoned' as const, signal })),
+  ]);
+  if (outcome.ok === true) return;
+  const details = { requestId, endpointId, recorded: false, resume };
+  if (outcome.ok === 'abandoned') {
+    throw new AbortedError(
+      'ABORTED',
+      `Interrupted (${outcome.signal}) while recording request ${requestId}: fal accepted it at ${endpointId} but the store (${store.location}) had not written it yet. Keep this id: ${resume}`,
+      { details: { ...details, signal: outcome.signal } },
+    );
+  }
+  const cause = toFalaiError(outcome.error);
+  const what = `Request ${requestId} was submitted to ${endpointId} but could not be recorded (${cause.message}). Keep this id: ${resume}`;
+  if (section.signal) {
+    throw new AbortedError('ABORTED', `Interrupted (${section.signal}). ${what}`, {
+      cause: outcome.error,
+      details: { ...details, signal: section.signal },
+    });
+  }
+  throw new StoreError('STORE_ERROR', what, {
+    store: store.kind,
+    operation: 'put',
+    location: store.location,
+    cause: outcome.error,
+    details,
+  });
+}
+
+function interruptEvent(init: {
+  signal: DeferredSignal;
+  count: number;
+  phase: SubmitPhase;
+  endpointId: string;
+  requestId: string | undefined;
+  /** A further signal while recording: falai stops waiting for the store. */
+  again: boolean;
+}): SubmitInterrupt {
+  const { signal, count, phase, endpointId, requestId, again } = init;
+  if (phase === 'submit' || requestId === undefined) {
+    return {
+      signal,
+      count,
+      phase: 'submit',
+      endpointId,
+      message: `Interrupted (${signal}): waiting for fal to answer the submit to ${endpointId} so a paid request is not lost; falai stops as soon as it is recorded.`,
+    };
+  }
+  const resume = resumeCommand(endpointId, requestId);
+  return {
+    signal,
+    count,
+    phase,
+    endpointId,
+    requestId,
+    resume,
+    message: again
+      ? `Interrupted again (${signal}): not waiting for the store. Request ${requestId} (${endpointId}) may not be recorded; keep this id: ${resume}`
+      : `Interrupted (${signal}): recording request ${requestId} (${endpointId}) before stopping; send the signal again to stop now. If it is not recorded, resume with: ${resume}`,
+  };
+}
+
+/** The default `onInterrupt`: one line on stderr (library code never writes to stdout). */
+function writeInterrupt(event: SubmitInterrupt): void {
+  process.stderr.write(`${event.message}\n`);
+}
+
+function stopIfAborted(signal: AbortSignal | undefined): void {
+  if (!signal?.aborted) return;
+  const reason: unknown = signal.reason;
+  if (FalaiError.isInstance(reason)) throw reason;
+  const timeout = reason instanceof Error && reason.name === 'TimeoutError';
+  throw new AbortedError(
+    timeout ? 'TIMEOUT' : 'ABORTED',
+    timeout
+      ? 'Timed out before the request was submitted; nothing was sent to fal.'
+      : 'Stopped before the request was submitted; nothing was sent to fal.',
+    { cause: reason },
+  );
+}
