@@ -27,6 +27,7 @@ export const EXIT_CODES: Readonly<Record<FalaiErrorCode, number>> = {
   STORE_CORRUPT: 7,
   STORE_CONFLICT: 7,
   OUTPUT_EXISTS: 8,
+  OUTPUT_WRITE_FAILED: 8,
   ABORTED: 130,
 };
 

@@ -27,6 +27,8 @@ export type FalaiErrorCode =
   | 'STORE_CONFLICT'
   | 'WEBHOOK_INVALID'
   | 'OUTPUT_EXISTS'
+  /** An output file could not be written (disk full, read-only, no permission). */
+  | 'OUTPUT_WRITE_FAILED'
   /** A command line that cannot be parsed: unknown flag, missing argument. */
   | 'USAGE'
   | 'INTERNAL';
