@@ -136,3 +136,33 @@ export function runCli(
     child.stdin.end(options.stdin ?? '');
   });
 }
+
+/**
+ * The Redis the tests use (`REDIS_URL`, default 127.0.0.1:6379), or undefined after a visible
+ * warning when none answers outside CI (the caller then skips); under `CI` a missing Redis
+ * fails the test. `pnpm test` starts a throwaway Redis when none is configured.
+ */
+export async function redisForTest(what: string): Promise<string | undefined> {
+  const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const { createConnection } = await import('node:net');
+  const parsed = new URL(url);
+  const up = await new Promise<boolean>((resolvePromise) => {
+    const socket = createConnection(Number(parsed.port || 6379), parsed.hostname);
+    socket.setTimeout(2000, () => {
+      socket.destroy();
+      resolvePromise(false);
+    });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolvePromise(true);
+    });
+    socket.once('error', () => resolvePromise(false));
+  });
+  if (up) return url;
+  if (process.env.CI) throw new Error(`Redis is not reachable at ${url} (needed under CI).`);
+  console.warn(
+    `\n  ⚠ SKIPPING ${what}: no Redis at ${url}. Run \`pnpm test\` (it starts one), or ` +
+      'start redis-server, or set REDIS_URL.\n',
+  );
+  return undefined;
+}

@@ -17,7 +17,7 @@ import {
   WaitOutputSchema,
 } from '@falai/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEnv, SECRET, type TestEnv } from './helpers.js';
+import { createTestEnv, redisForTest, SECRET, type TestEnv } from './helpers.js';
 
 const T2I = 'fal-ai/nano-banana-pro';
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -425,21 +425,8 @@ describe('other stores', () => {
   });
 
   it('a redis:// store is shared by every process (skipped without Redis)', async (context) => {
-    const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-    const { createConnection } = await import('node:net');
-    const up = await new Promise<boolean>((resolve) => {
-      const parsed = new URL(url);
-      const socket = createConnection(Number(parsed.port || 6379), parsed.hostname);
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (!up) {
-      if (process.env.CI) throw new Error(`Redis is not reachable at ${url}`);
-      context.skip();
-    }
+    const url = await redisForTest('the redis:// store CLI test');
+    if (!url) return context.skip();
     const prefix = `falai-cli-test-${Date.now().toString(36)}`;
     const store = `${url}/0?prefix=${prefix}`;
     const { requestId } = await submit([T2I, '--set', 'prompt=redis', '--store', store]);

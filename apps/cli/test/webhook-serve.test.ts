@@ -8,6 +8,7 @@ import type { Emulator } from '@falai/emulator';
 import { createFileStore } from '@falai/store-file';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import WebhookServe, { type WebhookServeSummary } from '../src/commands/webhook/serve.js';
+import { redisForTest } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ENDPOINT = 'fal-ai/nano-banana-pro';
@@ -206,7 +207,9 @@ describe('falai webhook serve', () => {
     expect(summaryA!.rejected + summaryB!.rejected).toBe(0);
   });
 
-  it('shares a Redis store between receivers on different ports', async () => {
+  it('shares a Redis store between receivers on different ports', async (context) => {
+    const redisUrl = await redisForTest('the shared Redis store receiver test');
+    if (!redisUrl) return context.skip();
     const { startEmulator } = await import('@falai/emulator');
     const { createRedisStore } = await import('@falai/store-redis');
     emulator = await startEmulator({
@@ -215,7 +218,6 @@ describe('falai webhook serve', () => {
       webhook: { retries: 10, retryDelayMs: 25 },
     });
     emulator.setModel(ENDPOINT, { output: { images: [{ url: 'https://example.invalid/r.png' }] } });
-    const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
     const prefix = `falai-webhook-test-${process.pid}-${Date.now()}`;
     const spec = `${redisUrl.replace(/\/$/, '')}/0?prefix=${prefix}`;
     const shared = ['--base-url', emulator.url, '--store', spec, '--json'];
