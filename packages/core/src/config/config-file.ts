@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import * as v from 'valibot';
 import { maskKey } from '../auth/mask.js';
 import { ConfigError } from '../errors/index.js';
+import { assertSafePath } from '../models/unsafe-keys.js';
 import { falaiConfigLocation } from './paths.js';
 
 /** The keys falai's own config file may hold. */
@@ -126,6 +127,9 @@ export async function writeConfigFile(
 }
 
 function assertKey(key: string): asserts key is ConfigKey {
+  // __proto__ & co. are refused as input (INPUT_INVALID), before they reach `{ [key]: … }`
+  // or any lookup: they would read or write Object.prototype instead of a config entry.
+  assertSafePath(key.split('.'), `config key "${key}"`);
   if (!isConfigKey(key))
     throw new ConfigError(`Unknown config key "${key}". Valid keys: ${CONFIG_KEYS.join(', ')}.`, {
       details: { key, validKeys: CONFIG_KEYS },
@@ -162,7 +166,7 @@ export async function unsetConfigValue(
 ): Promise<boolean> {
   assertKey(key);
   const current = await readConfigFile(configPath);
-  if (current[key] === undefined) return false;
+  if (!Object.hasOwn(current, key) || current[key] === undefined) return false;
   const next: Record<string, unknown> = { ...current };
   delete next[key];
   await writeConfigFile(next as FalaiConfigFile, configPath);
@@ -173,7 +177,7 @@ export async function unsetConfigValue(
 export function displayConfig(config: FalaiConfigFile): Record<string, string> {
   const shown: Record<string, string> = {};
   for (const key of CONFIG_KEYS) {
-    const value = config[key];
+    const value = Object.hasOwn(config, key) ? config[key] : undefined;
     if (value !== undefined) shown[key] = key === 'key' ? maskKey(value) : value;
   }
   return shown;

@@ -4,6 +4,7 @@ import { fieldLabel } from '../models/describe.js';
 import { isObject } from '../models/file-fields.js';
 import { classifyFileRef, dataUriSize, decodeDataUri } from '../models/file-ref.js';
 import type { ModelRegistry } from '../models/registry.js';
+import { assertSafeInput } from '../models/unsafe-keys.js';
 import type { InputFile, InputSummary } from '../store/record.js';
 import { formatBytes, sourceSize } from './bytes.js';
 import { DEFAULT_DATA_URI_MAX_BYTES, DEFAULT_DATA_URI_WARN_BYTES, toDataUri } from './data-uri.js';
@@ -50,19 +51,25 @@ export interface PreparedInput {
 /** Local files above this go to fal storage in `auto` mode. */
 export const DEFAULT_UPLOAD_THRESHOLD_BYTES = 8 * 1024 * 1024;
 
+/**
+ * Copies own data only. `Object.fromEntries` defines properties, so even a key named
+ * `__proto__` could not swap a prototype here (prepareInput refuses such keys first).
+ * Integers beyond 2^53 (bigint) are copied as they are: digits are never rounded.
+ */
 function deepCopy(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(deepCopy);
-  if (isObject(value)) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = deepCopy(v);
-    return out;
-  }
+  if (isObject(value))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, deepCopy(v)]));
   return value;
 }
 
+/** Writes at a path of own properties (paths come from the model's file fields). */
 function setAt(target: unknown, path: readonly (string | number)[], value: unknown): void {
   let cur = target as Record<string | number, unknown>;
-  for (const key of path.slice(0, -1)) cur = cur[key] as Record<string | number, unknown>;
+  for (const key of path.slice(0, -1)) {
+    if (!Object.hasOwn(cur, key)) return;
+    cur = cur[key] as Record<string | number, unknown>;
+  }
   cur[path[path.length - 1] as string | number] = value;
 }
 
@@ -92,6 +99,8 @@ export async function prepareInput(
   input: Record<string, unknown>,
   options: PrepareInputOptions,
 ): Promise<PreparedInput> {
+  // Library callers may pass JSON they parsed themselves: refuse __proto__ & co. first.
+  assertSafeInput(input);
   const mode = options.mode ?? 'auto';
   const threshold = options.uploadThresholdBytes ?? DEFAULT_UPLOAD_THRESHOLD_BYTES;
   const cwd = options.cwd ?? process.cwd();

@@ -12,6 +12,8 @@ import { classifyFileRef } from './file-ref.js';
 export const EMPTY = 'empty';
 /** Message code for a file value that is neither URL, data URI nor path. */
 export const BAD_FILE = 'file';
+/** Message code for an integer given as a double beyond 2^53 (its digits are already lost). */
+export const UNSAFE_INTEGER = 'unsafe-integer';
 
 type Schema = v.GenericSchema<unknown, unknown>;
 
@@ -30,14 +32,34 @@ function compileType(spec: FieldSpec): Schema {
       if (spec.maxLength !== undefined) actions.push(v.maxLength(spec.maxLength));
       return v.pipe(v.string(), ...actions) as Schema;
     }
-    case 'integer':
     case 'number': {
       if (spec.enum) return v.picklist(spec.enum.map(Number)) as Schema;
+      // A bigint (an integer beyond 2^53) is refused here: a number field is a double at fal,
+      // which would round it. issues.ts says so instead of a plain type error.
       const actions: v.PipeItem<number, number, v.BaseIssue<unknown>>[] = [v.finite()];
-      if (spec.type === 'integer') actions.push(v.integer());
       if (spec.minimum !== undefined) actions.push(v.minValue(spec.minimum));
       if (spec.maximum !== undefined) actions.push(v.maxValue(spec.maximum));
       return v.pipe(v.number(), ...actions) as Schema;
+    }
+    case 'integer': {
+      if (spec.enum) return v.picklist(spec.enum.map(Number)) as Schema;
+      // Integers beyond 2^53 arrive as bigint (exact JSON, `--set`) and are kept exact; a
+      // double beyond 2^53 has already lost digits and is refused rather than sent rounded.
+      // The bounds compare bigint and number exactly (JavaScript's mixed `<`/`>=` are exact).
+      const whole = v.union([
+        v.pipe(
+          v.number(),
+          v.finite(),
+          v.integer(),
+          v.check((n: number) => Number.isSafeInteger(n), UNSAFE_INTEGER),
+        ),
+        v.bigint(),
+      ]);
+      type Whole = number | bigint;
+      const actions: v.PipeItem<Whole, Whole, v.BaseIssue<unknown>>[] = [];
+      if (spec.minimum !== undefined) actions.push(v.minValue<Whole, Whole>(spec.minimum));
+      if (spec.maximum !== undefined) actions.push(v.maxValue<Whole, Whole>(spec.maximum));
+      return v.pipe(whole, ...actions) as Schema;
     }
     case 'boolean':
       return v.boolean() as Schema;
@@ -77,7 +99,8 @@ export function compileField(spec: FieldSpec, inArray = false): Schema {
       base,
     ) as Schema;
   }
-  return v.optional(base) as Schema;
+  // fal's schemas accept an explicit null for an optional field ("not set"); it is sent as is.
+  return v.nullish(base) as Schema;
 }
 
 /** A loose object: unknown keys pass here and are reported as warnings elsewhere. */

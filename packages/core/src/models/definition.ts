@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { findUnsafeKey } from './unsafe-keys.js';
 
 /**
  * The meta-schema of a model file in `models/` (and in users' model directories).
@@ -221,6 +222,17 @@ export interface DefinitionProblem {
  * alone cannot express (references and limits must point at declared fields).
  */
 export function checkDefinition(value: unknown): DefinitionProblem[] {
+  // A model file is user data ($FALAI_MODELS_DIR): one naming __proto__ & co. is refused
+  // before anything walks it (valibot would silently drop those keys).
+  const unsafe = findUnsafeKey(value);
+  if (unsafe) {
+    return [
+      {
+        field: unsafe.join('.'),
+        message: `"${String(unsafe[unsafe.length - 1])}" is not allowed as a key in a model file (__proto__, constructor and prototype reach into JavaScript objects); rename or remove it`,
+      },
+    ];
+  }
   const parsed = v.safeParse(ModelDefinitionSchema, value, { abortEarly: false });
   if (!parsed.success) {
     return parsed.issues.map((issue) => ({
@@ -251,6 +263,21 @@ export function checkDefinition(value: unknown): DefinitionProblem[] {
         message: `"${name}" is not an array input field`,
       });
   });
+  const bounds = (spec: FieldSpec, at: string) => {
+    if (spec.items) bounds(spec.items, `${at}.items`);
+    for (const [name, child] of Object.entries(spec.properties ?? {}))
+      bounds(child, `${at}.properties.${name}`);
+    for (const keyword of ['minimum', 'maximum'] as const) {
+      const bound = spec[keyword];
+      // JSON.parse already rounded such a bound, so comparing against it would not be exact.
+      if (bound !== undefined && Number.isInteger(bound) && !Number.isSafeInteger(bound))
+        problems.push({
+          field: `${at}.${keyword}`,
+          message: `${bound} is beyond 2^53, where a JSON number loses digits; leave the bound out (fal still enforces it) or give one within ±9007199254740991`,
+        });
+    }
+  };
+  for (const [name, spec] of Object.entries(fields)) bounds(spec, `input.${name}`);
   for (const [name, spec] of Object.entries(fields)) {
     if (spec.enum && spec.default !== undefined && !spec.enum.includes(spec.default as string))
       problems.push({

@@ -21,6 +21,8 @@ export function describeValue(value: unknown): string {
     return `string ${JSON.stringify(shown)}`;
   }
   if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${value}`;
+  // An integer beyond 2^53, kept exact: show every digit.
+  if (typeof value === 'bigint') return `number ${value}`;
   if (Array.isArray(value)) return `a list of ${value.length}`;
   return 'an object';
 }

@@ -25,6 +25,7 @@ export {
 } from './definition.js';
 export { type FileRef, findFileFields } from './file-fields.js';
 export { type ClassifiedFileRef, classifyFileRef, type FileRefKind } from './file-ref.js';
+export { isOverridable, OVERRIDABLE_KINDS } from './issues.js';
 export { toJsonSchema } from './json-schema.js';
 export { convertOpenApi, convertPlatformModels, loadOpenApi } from './openapi.js';
 export {
@@ -36,5 +37,17 @@ export {
   type ModelRegistryOptions,
   type ModelSummary,
 } from './registry.js';
-export { assertValid, formatValidationReport, type ValidationReport } from './report.js';
+export {
+  type AssertValidOptions,
+  assertValid,
+  formatValidationReport,
+  type ValidationReport,
+} from './report.js';
+export {
+  assertSafeInput,
+  assertSafePath,
+  findUnsafeKey,
+  isUnsafeKey,
+  UNSAFE_KEYS,
+} from './unsafe-keys.js';
 export type { ValidateOptions } from './validate.js';

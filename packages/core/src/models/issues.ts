@@ -1,6 +1,6 @@
 import type * as v from 'valibot';
 import type { InputIssue } from '../errors/falai-error.js';
-import { BAD_FILE, definitionPath, EMPTY, specAt } from './compile.js';
+import { BAD_FILE, definitionPath, EMPTY, specAt, UNSAFE_INTEGER } from './compile.js';
 import type { FieldSpec, ModelDefinition } from './definition.js';
 import { describeType, describeValue, fieldLabel, placeholder, suggest } from './describe.js';
 import { classifyFileRef } from './file-ref.js';
@@ -11,10 +11,52 @@ export interface MappedIssue {
   readonly warning: boolean;
 }
 
+/**
+ * Issue kinds that only the model definition decides: a field it does not declare, a wrong
+ * type, a value out of range or not in its list, a length or item count, a required field,
+ * a prompt reference. The definition may be behind fal, so the user may override these
+ * (`force` in `ValidateOptions`; the CLI's `--force-input`). Unsafe keys, digits a double
+ * cannot hold, unusable file values and local media problems are never overridable.
+ */
+export const OVERRIDABLE_KINDS: ReadonlySet<string> = new Set([
+  'unknown',
+  'type',
+  'enum',
+  'range',
+  'length',
+  'items',
+  'required',
+  'empty',
+  'reference',
+  'total',
+]);
+
+/** True when an issue may be sent anyway on the user's explicit override. */
+export function isOverridable(issue: InputIssue): boolean {
+  return issue.kind !== undefined && OVERRIDABLE_KINDS.has(issue.kind);
+}
+
+/**
+ * True when a keyword path of the model file (`input.strength.minimum`,
+ * `limits.video.maxDurationSeconds`) or one of its parents is marked unconfirmed.
+ */
+export function isUnconfirmed(unconfirmed: ReadonlySet<string>, keywordPath: string): boolean {
+  for (
+    let path = keywordPath;
+    path !== '';
+    path = path.slice(0, Math.max(0, path.lastIndexOf('.')))
+  )
+    if (unconfirmed.has(path)) return true;
+  return false;
+}
+
+/** The suffix of a check falai is unsure of, so it warns instead of refusing. */
+export const UNCONFIRMED_SUFFIX = '(this limit is not confirmed by fal; the input is sent anyway)';
+
 function valueAt(input: unknown, path: readonly (string | number)[]): unknown {
   let cur: unknown = input;
   for (const key of path) {
-    if (cur === null || typeof cur !== 'object') return undefined;
+    if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, key)) return undefined;
     cur = (cur as Record<string | number, unknown>)[key];
   }
   return cur;
@@ -57,14 +99,15 @@ export function mapIssue(
   const label = fieldLabel(path);
   const spec = specAt(def, path);
   const value = valueAt(input, path);
+  // `keyword` names the rule in the model file (`minimum`, `enum`, `type`…); a rule falai is
+  // unsure of (it or a parent is listed in `unconfirmed`) only warns, so falai never refuses
+  // what fal might accept.
   const done = (issue: InputIssue, keyword?: string): MappedIssue => {
-    const soft = keyword !== undefined && unconfirmed.has(`${definitionPath(path)}.${keyword}`);
+    const soft =
+      keyword !== undefined && isUnconfirmed(unconfirmed, `${definitionPath(path)}.${keyword}`);
     if (!soft) return { issue, warning: false };
     return {
-      issue: {
-        ...issue,
-        message: `${issue.message} (this limit is not confirmed by fal; the input is sent anyway)`,
-      },
+      issue: { ...issue, message: `${issue.message} ${UNCONFIRMED_SUFFIX}` },
       warning: true,
     };
   };
@@ -75,27 +118,54 @@ export function mapIssue(
     raw.message === 'missing' ||
     (raw.type === 'loose_object' && raw.received === 'undefined' && value === undefined);
   if (missing) {
-    return done({
-      path,
-      kind: 'required',
-      message: `Missing required field: ${label}`,
-      hint: `add "${String(path[path.length - 1])}": ${placeholder(spec)}`,
-    });
+    return done(
+      {
+        path,
+        kind: 'required',
+        message: `Missing required field: ${label}`,
+        hint: `add "${String(path[path.length - 1])}": ${placeholder(spec)}`,
+      },
+      'required',
+    );
   }
 
   if (raw.message === EMPTY) {
     const inList = typeof path[path.length - 1] === 'number';
+    return done(
+      {
+        path,
+        kind: 'empty',
+        message: inList ? `${label} is empty` : `Empty required field: ${label}`,
+        hint:
+          spec.type === 'array'
+            ? `give at least one item, e.g. "${label}": ${placeholder(spec)}`
+            : inList
+              ? `remove the empty entry or fill it with ${describeType(spec)}`
+              : `give a non-empty value: "${label}": ${placeholder(spec)}`,
+      },
+      inList ? undefined : 'required',
+    );
+  }
+
+  if (raw.message === UNSAFE_INTEGER) {
     return done({
       path,
-      kind: 'empty',
-      message: inList ? `${label} is empty` : `Empty required field: ${label}`,
-      hint:
-        spec.type === 'array'
-          ? `give at least one item, e.g. "${label}": ${placeholder(spec)}`
-          : inList
-            ? `remove the empty entry or fill it with ${describeType(spec)}`
-            : `give a non-empty value: "${label}": ${placeholder(spec)}`,
+      kind: 'precision',
+      message: `${label} is ${describeValue(value)}, an integer beyond 2^53 written as a decimal or with an exponent, so its last digits are already lost; falai never sends a rounded ${label}`,
+      hint: `write every digit, without a decimal point or exponent, e.g. "${label}": 17454220438242315174`,
     });
+  }
+
+  if (typeof value === 'bigint' && spec.type === 'number') {
+    return done(
+      {
+        path,
+        kind: 'type',
+        message: `${label} is a decimal number, which cannot hold ${value} exactly (fal would round it to ${Number(value)})`,
+        hint: `give a value ${spec.minimum !== undefined || spec.maximum !== undefined ? rangeText(spec) : 'between -9007199254740991 and 9007199254740991'}`,
+      },
+      'type',
+    );
   }
 
   if (raw.message === BAD_FILE && typeof value === 'string') {
@@ -120,12 +190,15 @@ export function mapIssue(
       if (close !== undefined && spec.type === 'string' && typeof value === 'number')
         hint = `write it as a string: "${label}": "${close}"`;
       else if (close !== undefined) hint = `did you mean ${JSON.stringify(close)}?`;
-      return done({
-        path,
-        kind: 'enum',
-        message: `${label} must be one of ${options}; got ${describeValue(value)}`,
-        hint,
-      });
+      return done(
+        {
+          path,
+          kind: 'enum',
+          message: `${label} must be one of ${options}; got ${describeValue(value)}`,
+          hint,
+        },
+        'enum',
+      );
     }
     case 'min_value':
     case 'max_value':
@@ -139,18 +212,24 @@ export function mapIssue(
         raw.type === 'min_value' ? 'minimum' : 'maximum',
       );
     case 'integer':
-      return done({
-        path,
-        kind: 'type',
-        message: `${label} must be a whole number; got ${describeValue(value)}`,
-        hint: `round it, e.g. "${label}": ${Math.round(Number(value))}`,
-      });
+      return done(
+        {
+          path,
+          kind: 'type',
+          message: `${label} must be a whole number; got ${describeValue(value)}`,
+          hint: `round it, e.g. "${label}": ${Math.round(Number(value))}`,
+        },
+        'type',
+      );
     case 'finite':
-      return done({
-        path,
-        kind: 'type',
-        message: `${label} must be a finite number; got ${describeValue(value)}`,
-      });
+      return done(
+        {
+          path,
+          kind: 'type',
+          message: `${label} must be a finite number; got ${describeValue(value)}`,
+        },
+        'type',
+      );
     case 'min_length':
     case 'max_length': {
       const low = raw.type === 'min_length';
@@ -191,12 +270,15 @@ export function mapIssue(
         hint = `write true or false without quotes`;
       else if (value === null) hint = `remove "${label}" to use the default`;
       else hint = `give ${describeType(spec)}, e.g. "${label}": ${placeholder(spec)}`;
-      return done({
-        path,
-        kind: 'type',
-        message: `${label} must be ${describeType(spec)}; got ${describeValue(value)}`,
-        ...(hint ? { hint } : {}),
-      });
+      return done(
+        {
+          path,
+          kind: 'type',
+          message: `${label} must be ${describeType(spec)}; got ${describeValue(value)}`,
+          ...(hint ? { hint } : {}),
+        },
+        'type',
+      );
     }
   }
 }

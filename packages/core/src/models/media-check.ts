@@ -5,10 +5,37 @@ import { probeImage } from '../media/probe-image.js';
 import { probeVideo } from '../media/probe-video.js';
 import { sameFormat, sniffFile } from '../media/sniff.js';
 import { checkVideoLimits } from '../media/video-limits.js';
-import type { ModelDefinition } from './definition.js';
+import { definitionPath } from './compile.js';
+import type { ModelDefinition, VideoLimits } from './definition.js';
 import { fieldLabel } from './describe.js';
 import type { FileRef } from './file-fields.js';
 import { classifyFileRef, dataUriSize, decodeDataUri } from './file-ref.js';
+import { isUnconfirmed, UNCONFIRMED_SUFFIX } from './issues.js';
+
+const VIDEO_LIMIT_KEYS = [
+  'minDurationSeconds',
+  'maxDurationSeconds',
+  'minDimension',
+  'maxDimension',
+  'maxBytes',
+] as const;
+
+/** A model's video limits split into the confirmed ones and the ones marked unconfirmed. */
+function splitVideoLimits(
+  limits: VideoLimits,
+  container: string,
+  unconfirmed: ReadonlySet<string>,
+): { hard: VideoLimits; soft: VideoLimits } {
+  const pass = [container];
+  const softFormats = isUnconfirmed(unconfirmed, 'limits.video.formats');
+  const hard: Record<string, unknown> = { formats: softFormats ? pass : limits.formats };
+  const soft: Record<string, unknown> = { formats: softFormats ? limits.formats : pass };
+  for (const key of VIDEO_LIMIT_KEYS) {
+    if (limits[key] === undefined) continue;
+    (isUnconfirmed(unconfirmed, `limits.video.${key}`) ? soft : hard)[key] = limits[key];
+  }
+  return { hard: hard as VideoLimits, soft: soft as VideoLimits };
+}
 
 /** What reading one file found. */
 export interface MediaFindings {
@@ -33,9 +60,23 @@ export async function checkFileMedia(
   ref: FileRef,
   def: ModelDefinition | undefined,
   cwd: string,
+  unconfirmed: ReadonlySet<string> = new Set(),
 ): Promise<MediaFindings> {
   const issues: InputIssue[] = [];
   const warnings: InputIssue[] = [];
+  // A rule whose keyword path (or a parent) the model file marks unconfirmed only warns:
+  // falai must not refuse a file fal might accept. Returns true when the issue blocks.
+  const report = (issue: InputIssue, ...keywords: (string | undefined)[]): boolean => {
+    const soft = keywords.some((k) => k !== undefined && isUnconfirmed(unconfirmed, k));
+    if (!soft) {
+      issues.push(issue);
+      return true;
+    }
+    warnings.push({ ...issue, message: `${issue.message} ${UNCONFIRMED_SUFFIX}` });
+    return false;
+  };
+  const fieldKeyword = (keyword: string) =>
+    ref.spec ? `${definitionPath(ref.path)}.${keyword}` : undefined;
   const label = fieldLabel(ref.path);
   const classified = classifyFileRef(ref.value);
   let source: MediaSource;
@@ -81,14 +122,23 @@ export async function checkFileMedia(
         ? def?.limits?.image
         : undefined;
   const maxBytes = mediaLimits?.maxBytes ?? def?.limits?.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  const maxBytesKeyword =
+    mediaLimits?.maxBytes !== undefined
+      ? `limits.${ref.media}.maxBytes`
+      : def?.limits?.maxFileBytes !== undefined
+        ? 'limits.maxFileBytes'
+        : undefined;
   if (size > maxBytes) {
-    issues.push({
-      path: ref.path,
-      kind: 'media',
-      message: `${label}: ${shown} is ${formatBytes(size)}; at most ${formatBytes(maxBytes)} allowed`,
-      hint: 'compress or shorten the file',
-    });
-    return { issues, warnings };
+    const blocks = report(
+      {
+        path: ref.path,
+        kind: 'media',
+        message: `${label}: ${shown} is ${formatBytes(size)}; at most ${formatBytes(maxBytes)} allowed`,
+        hint: 'compress or shorten the file',
+      },
+      maxBytesKeyword,
+    );
+    if (blocks) return { issues, warnings };
   }
   if (size === 0) {
     issues.push({
@@ -101,23 +151,31 @@ export async function checkFileMedia(
 
   const sniffed = await sniffFile(source);
   if (ref.media !== 'file' && sniffed.kind !== ref.media) {
-    issues.push({
-      path: ref.path,
-      kind: 'media',
-      message: `${label}: ${shown} is not ${ref.media === 'image' ? 'an image' : 'a video'}; its content is ${sniffed.mime}`,
-      hint: `give ${ref.media === 'image' ? 'an image file' : 'a video file'} here`,
-    });
-    return { issues, warnings };
+    const blocks = report(
+      {
+        path: ref.path,
+        kind: 'media',
+        message: `${label}: ${shown} is not ${ref.media === 'image' ? 'an image' : 'a video'}; its content is ${sniffed.mime}`,
+        hint: `give ${ref.media === 'image' ? 'an image file' : 'a video file'} here`,
+      },
+      fieldKeyword('media'),
+    );
+    if (blocks) return { issues, warnings };
   }
   const formats = ref.spec?.formats ?? mediaLimits?.formats;
   if (formats && !formats.some((f) => sameFormat(f, sniffed.ext))) {
-    issues.push({
-      path: ref.path,
-      kind: 'media',
-      message: `${label}: ${shown} is ${sniffed.ext.toUpperCase()} (${sniffed.mime}); accepted: ${formats.map((f) => `.${f}`).join(', ')}`,
-      hint: 'convert the file to an accepted format',
-    });
-    return { issues, warnings };
+    // The field's formats copy the model's media limits, so either one being unsure is enough.
+    const blocks = report(
+      {
+        path: ref.path,
+        kind: 'media',
+        message: `${label}: ${shown} is ${sniffed.ext.toUpperCase()} (${sniffed.mime}); accepted: ${formats.map((f) => `.${f}`).join(', ')}`,
+        hint: 'convert the file to an accepted format',
+      },
+      fieldKeyword('formats'),
+      ref.media === 'file' ? undefined : `limits.${ref.media}.formats`,
+    );
+    if (blocks) return { issues, warnings };
   }
   if (classified.kind === 'path') {
     const ext = extname(classified.path).slice(1);
@@ -142,7 +200,15 @@ export async function checkFileMedia(
     const isoBmff = sameFormat(sniffed.ext, 'mp4') || sameFormat(sniffed.ext, 'mov');
     if (ref.media === 'video' && isoBmff) {
       const probe = await probeVideo(source);
-      if (def?.limits?.video) issues.push(...checkVideoLimits(probe, def.limits.video, ref.path));
+      const limits = def?.limits?.video;
+      if (limits) {
+        // Checked twice: once with the confirmed limits (issues), once with the unconfirmed
+        // ones (warnings). A passing format stands in for the half that does not check it.
+        const split = splitVideoLimits(limits, probe.container, unconfirmed);
+        issues.push(...checkVideoLimits(probe, split.hard, ref.path));
+        for (const issue of checkVideoLimits(probe, split.soft, ref.path))
+          warnings.push({ ...issue, message: `${issue.message} ${UNCONFIRMED_SUFFIX}` });
+      }
     } else if (ref.media === 'image') {
       const probe = await probeImage(source);
       const limits = def?.limits?.image;
@@ -153,12 +219,16 @@ export async function checkFileMedia(
         limits?.maxDimension !== undefined &&
         Math.max(probe.width, probe.height) > limits.maxDimension;
       if (small || big) {
-        issues.push({
-          path: ref.path,
-          kind: 'media',
-          message: `${label}: ${shown} is ${probe.width}×${probe.height} px; width and height must each be within ${limits?.minDimension ?? 1}–${limits?.maxDimension ?? '∞'} px`,
-          hint: 'resize the image',
-        });
+        report(
+          {
+            path: ref.path,
+            kind: 'media',
+            message: `${label}: ${shown} is ${probe.width}×${probe.height} px; width and height must each be within ${limits?.minDimension ?? 1}–${limits?.maxDimension ?? '∞'} px`,
+            hint: 'resize the image',
+          },
+          small ? 'limits.image.minDimension' : undefined,
+          big ? 'limits.image.maxDimension' : undefined,
+        );
       }
     }
   } catch (error) {

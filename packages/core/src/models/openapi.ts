@@ -161,6 +161,19 @@ function findSchemas(doc: Json, endpointId: string): { input: Json; output: Json
   return { input, output: output ?? { properties: {} } };
 }
 
+/** Keyword paths (`input.image_url`, `input.elements.items.properties.x`) of file fields. */
+function guessedFileFields(props: Readonly<Record<string, FieldSpec>>, at: string): string[] {
+  const out: string[] = [];
+  const visit = (spec: FieldSpec, path: string) => {
+    if (spec.type === 'file') out.push(path);
+    if (spec.items) visit(spec.items, `${path}.items`);
+    for (const [name, child] of Object.entries(spec.properties ?? {}))
+      visit(child, `${path}.properties.${name}`);
+  };
+  for (const [name, spec] of Object.entries(props)) visit(spec, `${at}.${name}`);
+  return out;
+}
+
 function endpointIdOf(doc: Json): string | undefined {
   const info = asObject(doc.info);
   const meta = asObject(info['x-fal-metadata']);
@@ -214,10 +227,16 @@ function convertOne(
     input: fields,
     output: { kind, schema: outFields },
     example,
+    // Types, enums and ranges come from fal's own schema; only what the converter guesses is
+    // unconfirmed, since an unconfirmed rule only warns (a parent path would soften them all).
     unconfirmed: [
+      ...guessedFileFields(fields, 'input').map((path) => ({
+        path: `${path}.media`,
+        note: 'converted from fal OpenAPI; a file field and its media kind are guessed from the field name (*_url, *_urls)',
+      })),
       {
-        path: 'input',
-        note: 'converted from fal OpenAPI; file fields and their media kind are guessed from field names (*_url, *_urls); media limits are not in the OpenAPI document',
+        path: 'limits',
+        note: 'converted from fal OpenAPI; media limits are not in the OpenAPI document',
       },
     ],
     sources: [`fal OpenAPI: ${typeof info.title === 'string' ? info.title : id}`],

@@ -1,4 +1,5 @@
 import { InputError, type InputIssue } from '../errors/falai-error.js';
+import { isOverridable } from './issues.js';
 
 /** Everything local validation found, so callers can show all problems at once. */
 export interface ValidationReport {
@@ -31,17 +32,39 @@ export function formatValidationReport(report: ValidationReport): string {
   return out.join('\n');
 }
 
+/** Options of `assertValid`. */
+export interface AssertValidOptions {
+  /**
+   * How the caller lets the user send an input the model definition objects to (the CLI's
+   * `--force-input`). When every issue is one the definition alone decides (unknown field,
+   * type, range…), the message ends by naming it, and `details.override` holds it.
+   */
+  readonly override?: string;
+}
+
 /**
  * Throws an InputError listing every issue; MODEL_UNKNOWN when strict mode met an unknown id.
  * The message is one line naming the endpoint, then the seed-like block, which states each
- * issue once (a summary line before it used to repeat a lone issue).
+ * issue once (a summary line before it used to repeat a lone issue), then the override when
+ * one would let the input through.
  */
-export function assertValid(report: ValidationReport): void {
+export function assertValid(report: ValidationReport, options: AssertValidOptions = {}): void {
   if (report.ok) return;
   const unknown = !report.known && report.issues.some((i) => i.kind === 'unknown-model');
+  const override =
+    options.override !== undefined && report.issues.every(isOverridable)
+      ? options.override
+      : undefined;
+  const tail =
+    override === undefined
+      ? ''
+      : `\nNothing was sent. If fal's model accepts this and falai's definition is behind, send it as it is with ${override} (fal may still refuse it, or charge for it).`;
   throw new InputError(
-    `Invalid input for ${report.endpointId}:\n${formatValidationReport(report)}`,
+    `Invalid input for ${report.endpointId}:\n${formatValidationReport(report)}${tail}`,
     report.issues,
-    { code: unknown ? 'MODEL_UNKNOWN' : 'INPUT_INVALID' },
+    {
+      code: unknown ? 'MODEL_UNKNOWN' : 'INPUT_INVALID',
+      details: { issues: report.issues, ...(override === undefined ? {} : { override }) },
+    },
   );
 }

@@ -5,7 +5,8 @@ import type { FieldSpec, ModelDefinition } from './definition.js';
 import { fieldLabel, suggest } from './describe.js';
 import { findFileFields, isObject } from './file-fields.js';
 import { classifyFileRef } from './file-ref.js';
-import { mapIssue, notAnObject } from './issues.js';
+import { isOverridable, mapIssue, notAnObject } from './issues.js';
+import { findUnsafeKey, unsafeKeyIssue } from './unsafe-keys.js';
 
 /** Options of `validate`. */
 export interface ValidateOptions {
@@ -15,7 +16,19 @@ export interface ValidateOptions {
   readonly checkMedia?: boolean;
   /** Where relative paths start (default `process.cwd()`). */
   readonly cwd?: string;
+  /**
+   * Send what only the model definition objects to: unknown fields, wrong types, values
+   * out of range or not in the list, lengths and item counts, required fields and prompt
+   * references become warnings (the CLI's `--force-input`). Use when fal changed a model
+   * before its definition caught up. Unsafe keys (`__proto__`…), integers whose digits are
+   * already lost, unusable file values and local media problems still block.
+   * @default false
+   */
+  readonly force?: boolean;
 }
+
+/** Appended to an issue that `force` let through. */
+const FORCED_SUFFIX = '(sent anyway: the override was given)';
 
 /** Issues, warnings and notes gathered by the rules. */
 export interface Findings {
@@ -38,7 +51,7 @@ function unknownFields(
       out.push({
         path: [...path, key],
         kind: 'unknown',
-        message: `Unknown field: ${fieldLabel([...path, key])} (the model does not declare it; fal may ignore it)`,
+        message: `Unknown field: ${fieldLabel([...path, key])} (the model does not declare it)`,
         hint: close ? `did you mean "${close}"?` : `known fields: ${names.join(', ')}`,
       });
       continue;
@@ -58,6 +71,10 @@ function visit(value: unknown, spec: FieldSpec, path: (string | number)[], out: 
   }
 }
 
+/** An own property only: nothing inherited is ever read from user input. */
+const own = (value: Record<string, unknown>, key: string): unknown =>
+  Object.hasOwn(value, key) ? value[key] : undefined;
+
 function countOf(value: unknown): number {
   if (Array.isArray(value)) return value.length;
   if (value === undefined || value === null || value === '') return 0;
@@ -68,10 +85,10 @@ function countOf(value: unknown): number {
 function referenceRules(def: ModelDefinition, input: Record<string, unknown>, f: Findings): void {
   const refs = def.references;
   if (refs) {
-    const prompt = input[refs.promptField];
+    const prompt = own(input, refs.promptField);
     const text = typeof prompt === 'string' ? prompt : '';
     for (const token of refs.tokens) {
-      const available = countOf(input[token.field]);
+      const available = countOf(own(input, token.field));
       const pattern = new RegExp(`@${token.token}(\\d+)`, 'g');
       const seen = new Set<number>();
       for (const match of text.matchAll(pattern)) {
@@ -113,7 +130,7 @@ function referenceRules(def: ModelDefinition, input: Record<string, unknown>, f:
   }
   const total = def.limits?.totalReferences;
   if (total) {
-    const used = total.fields.map((name) => [name, countOf(input[name])] as const);
+    const used = total.fields.map((name) => [name, countOf(own(input, name))] as const);
     const sum = used.reduce((acc, [, n]) => acc + n, 0);
     if (sum > total.max) {
       const first = used.find(([, n]) => n > 0)?.[0] ?? total.fields[0] ?? '';
@@ -143,6 +160,13 @@ export async function validateAgainst(
     f.issues.push(notAnObject(input));
     return f;
   }
+  // Checked before anything walks the input: an own "__proto__" key would swap the
+  // prototype of the objects valibot builds.
+  const unsafe = findUnsafeKey(input);
+  if (unsafe) {
+    f.issues.push(unsafeKeyIssue(unsafe));
+    return f;
+  }
   const parsed = v.safeParse(inputSchema(def), input, { abortEarly: false });
   const badPaths = new Set<string>();
   for (const raw of parsed.issues ?? []) {
@@ -151,7 +175,9 @@ export async function validateAgainst(
     (mapped.warning ? f.warnings : f.issues).push(mapped.issue);
     if (!mapped.warning) badPaths.add(JSON.stringify(mapped.issue.path));
   }
-  unknownFields(input, def.input, [], f.warnings);
+  // A field the model does not declare is most often a typo (`numimages`) that fal would
+  // ignore while still charging: it blocks unless the user overrides (issue #11 item 13).
+  unknownFields(input, def.input, [], f.issues);
   referenceRules(def, input, f);
   if (options.checkMedia ?? true) {
     const { checkFileMedia } = await import('./media-check.js');
@@ -160,10 +186,16 @@ export async function validateAgainst(
       if (badPaths.has(JSON.stringify(ref.path))) continue;
       const kind = classifyFileRef(ref.value).kind;
       if (kind !== 'path' && kind !== 'data-uri') continue;
-      const found = await checkFileMedia(ref, def, cwd);
+      const found = await checkFileMedia(ref, def, cwd, unconfirmed);
       f.issues.push(...found.issues);
       f.warnings.push(...found.warnings);
     }
+  }
+  if (options.force) {
+    const forced = f.issues.filter(isOverridable);
+    f.issues = f.issues.filter((issue) => !isOverridable(issue));
+    for (const issue of forced)
+      f.warnings.push({ ...issue, message: `${issue.message} ${FORCED_SUFFIX}` });
   }
   return f;
 }

@@ -74,6 +74,31 @@ describe('pnpm models:check', () => {
     );
   });
 
+  it('fails on an example with a misspelt field and on a key that reaches object internals', async () => {
+    const dir = join(tmp, 'hostile');
+    cpSync(join(root, 'models'), dir, { recursive: true });
+    const file = join(dir, 'fal-ai', 'nano-banana-pro.json');
+    const def = JSON.parse(readFileSync(file, 'utf8'));
+    def.example = { prompt: 'x', numimages: 2 };
+    writeFileSync(file, JSON.stringify(def));
+    const flux = join(dir, 'fal-ai', 'flux', 'dev', 'image-to-image.json');
+    writeFileSync(
+      flux,
+      readFileSync(flux, 'utf8').replace(
+        '"input": {',
+        '"input": {\n"__proto__": {"type": "string"},',
+      ),
+    );
+    const { code, out } = await check(dir);
+    expect(code).toBe(1);
+    expect(out).toContain(
+      `✗ ${file}: example.numimages: the example input is invalid: Unknown field: numimages (the model does not declare it)`,
+    );
+    expect(out).toContain(
+      `✗ ${flux}: input.__proto__: "__proto__" is not allowed as a key in a model file`,
+    );
+  });
+
   it('fails on an empty or missing directory', async () => {
     expect((await check(join(tmp, 'nothing-here'))).code).toBe(1);
   });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { InputError } from '../../src/errors/falai-error.js';
 import { coerceSetValue, createModelRegistry, setInputValue } from '../../src/models/index.js';
 
 const registry = createModelRegistry();
@@ -34,6 +35,19 @@ describe('coerceSetValue', () => {
     ['acme/unknown', 'prompt', 'a cat', 'a cat'],
     ['acme/unknown', 'obj', '{"a":1}', { a: 1 }],
     [NB, 'not_a_field', '[1,2]', [1, 2]],
+    // 64-bit seeds keep every digit (Number() would give 17454220438242314000).
+    [NB, 'seed', '17454220438242315174', 17454220438242315174n],
+    [NB, 'seed', '-18446744073709551615', -18446744073709551615n],
+    [NB, 'seed', '9007199254740991', 9007199254740991],
+    [FLUX, 'strength', '17454220438242315174', 17454220438242315174n],
+    ['acme/unknown', 'seed', '17454220438242315174', 17454220438242315174n],
+    ['acme/unknown', 'obj', '{"seed":17454220438242315174}', { seed: 17454220438242315174n }],
+    // null clears an optional field; a string field keeps the word.
+    [NB, 'seed', 'null', null],
+    [NB, 'sync_mode', 'null', null],
+    [NBE, 'image_urls', 'null', null],
+    [NB, 'prompt', 'null', 'null'],
+    [FLUX, 'image_url', 'null', 'null'],
   ])('%s %s=%s', (endpoint, key, raw, expected) => {
     expect(coerceSetValue(registry, endpoint, key, raw)).toEqual(expected);
   });
@@ -55,5 +69,71 @@ describe('setInputValue', () => {
       elements: [{ frontal_image_url: 'f.png', reference_image_urls: ['r1.png', 'r2.png'] }],
       keep_audio: false,
     });
+  });
+});
+
+describe('--set never reaches object internals', () => {
+  const attempts = [
+    ['__proto__.webhookUrl', 'http://attacker.example/hook', '__proto__'],
+    ['__proto__', '{"webhookUrl":"http://attacker.example/hook"}', '__proto__'],
+    ['prompt.__proto__.x', '1', '__proto__'],
+    ['constructor.prototype.webhookUrl', 'http://attacker.example/hook', 'constructor'],
+    ['elements.0.__proto__.x', '1', '__proto__'],
+    ['image_urls.prototype', 'a.png', 'prototype'],
+  ] as const;
+
+  it.each(attempts)('--set %s=… is INPUT_INVALID and changes nothing', (key, raw, bad) => {
+    for (const endpoint of [NB, KP, 'acme/unknown']) {
+      const input: Record<string, unknown> = { prompt: 'x' };
+      let error: unknown;
+      try {
+        setInputValue(registry, endpoint, input, key, raw);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(InputError);
+      expect((error as InputError).code).toBe('INPUT_INVALID');
+      expect((error as InputError).message).toContain(`--set ${key}: the field name "${bad}"`);
+      expect(input).toEqual({ prompt: 'x' });
+      expect(Object.getPrototypeOf(input)).toBe(Object.prototype);
+      const fresh: Record<string, unknown> = {};
+      expect(fresh.webhookUrl).toBeUndefined();
+      expect(fresh.x).toBeUndefined();
+      expect(Object.prototype).not.toHaveProperty('webhookUrl');
+    }
+  });
+
+  it('a JSON value holding __proto__ at any depth is refused', () => {
+    for (const raw of [
+      '{"__proto__":{"polluted":true}}',
+      '[{"frontal_image_url":"f.png","constructor":{"prototype":{"polluted":true}}}]',
+    ]) {
+      expect(() => setInputValue(registry, KP, {}, 'elements', raw)).toThrow(
+        expect.objectContaining({ code: 'INPUT_INVALID' }),
+      );
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('inherited names are never read as existing values', () => {
+    const input: Record<string, unknown> = {};
+    setInputValue(registry, 'acme/unknown', input, 'toString.x', '1');
+    setInputValue(registry, 'acme/unknown', input, 'valueOf', '[1]');
+    expect(input).toEqual({ toString: { x: 1 }, valueOf: [1] });
+  });
+
+  it('a list index may append but never skip ahead (no huge sparse lists)', () => {
+    const input: Record<string, unknown> = {};
+    setInputValue(registry, KP, input, 'elements.0.frontal_image_url', 'a.png');
+    setInputValue(registry, KP, input, 'elements.1.frontal_image_url', 'b.png');
+    expect(input.elements).toEqual([
+      { frontal_image_url: 'a.png' },
+      { frontal_image_url: 'b.png' },
+    ]);
+    expect(() =>
+      setInputValue(registry, KP, input, 'elements.99999999.frontal_image_url', 'c.png'),
+    ).toThrow(
+      '--set elements.99999999.frontal_image_url: index 99999999 skips items; the list has 2, so the next index is 2.',
+    );
   });
 });

@@ -111,6 +111,7 @@ const cases: Case[] = [
   ],
   ['input not an object', NB, 'a cat', [], 'The input must be a JSON object, got string "a cat"'],
   ['input is a list', NB, ['a cat'], [], 'The input must be a JSON object'],
+  ['misspelt field', NB, { ...base[NB], numimages: 2 }, ['numimages'], 'Unknown field: numimages'],
   // nano-banana-pro/edit
   [
     'missing image_urls',
@@ -202,14 +203,58 @@ const cases: Case[] = [
     FLUX,
     { ...base[FLUX], strength: 1.5 },
     ['strength'],
-    'strength must be between 0 and 1; got number 1.5',
+    'strength must be between 0.01 and 1; got number 1.5',
+  ],
+  [
+    // fal's schema says 0.01-1 (fal-js zod types); falai used to accept 0 and send it.
+    'flux: zero strength',
+    FLUX,
+    { ...base[FLUX], strength: 0 },
+    ['strength'],
+    'strength must be between 0.01 and 1; got number 0',
+  ],
+  [
+    // 10-50 at fal; 1-9 used to be only a warning, so they were sent and paid for.
+    'flux: nine inference steps',
+    FLUX,
+    { ...base[FLUX], num_inference_steps: 9 },
+    ['num_inference_steps'],
+    'num_inference_steps must be between 10 and 50; got number 9',
+  ],
+  [
+    'flux: guidance above 20',
+    FLUX,
+    { ...base[FLUX], guidance_scale: 25 },
+    ['guidance_scale'],
+    'guidance_scale must be between 1 and 20; got number 25',
+  ],
+  [
+    'flux: seed beyond 2^53 written with an exponent',
+    FLUX,
+    { ...base[FLUX], seed: Number('1.7454220438242315174e19') },
+    ['seed'],
+    'an integer beyond 2^53 written as a decimal or with an exponent',
+  ],
+  [
+    'flux: 64-bit integer in a decimal field',
+    FLUX,
+    { ...base[FLUX], strength: 17454220438242315174n },
+    ['strength'],
+    'strength is a decimal number, which cannot hold 17454220438242315174 exactly',
+  ],
+  [
+    'flux: misspelt field',
+    FLUX,
+    { ...base[FLUX], numimages: 2 },
+    ['numimages'],
+    'Unknown field: numimages (the model does not declare it)',
   ],
   [
     'flux: negative strength',
     FLUX,
     { ...base[FLUX], strength: -0.1 },
     ['strength'],
-    'strength must be between 0 and 1',
+    'strength must be between 0.01 and 1',
   ],
   [
     'flux: strength as word',
@@ -371,11 +416,11 @@ const cases: Case[] = [
     'elements must be a list of objects',
   ],
   [
-    'kling: empty elements',
+    'kling: unknown field inside an element',
     KP,
-    { ...base[KP], elements: [] },
-    ['elements'],
-    'elements has 0 items; at least 1 item needed',
+    { ...base[KP], elements: [{ frontal_image: 'https://a.test/f.png' }] },
+    ['elements', 0, 'frontal_image'],
+    'Unknown field: elements[0].frontal_image',
   ],
   [
     'kling: keep_audio as string',
@@ -385,11 +430,11 @@ const cases: Case[] = [
     'keep_audio must be true or false; got string "false"',
   ],
   [
-    'kling: unknown shot type',
+    'kling: shot type as number',
     KP,
-    { ...base[KP], shot_type: 'multi' },
+    { ...base[KP], shot_type: 2 },
     ['shot_type'],
-    'shot_type must be one of "customize"',
+    'shot_type must be a string; got number 2',
   ],
   [
     'kling: rtsp video',
@@ -518,7 +563,7 @@ describe('invalid-input corpus', () => {
       image_urls: img(3),
       elements: [{ frontal_image_url: 1 }, {}],
       keep_audio: 'yes',
-      shot_type: 'x',
+      shot_type: 5,
     });
     expect(report.issues.map((i) => i.path.join('.')).sort()).toEqual(
       [

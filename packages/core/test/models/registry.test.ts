@@ -70,7 +70,9 @@ describe('built-in models', () => {
   it('keeps the keys the emulator reads', () => {
     const def = registry.get(KP);
     expect(def?.input.video_url).toMatchObject({ type: 'file', required: true, media: 'video' });
-    expect(def?.input.shot_type?.enum).toEqual(['customize']);
+    // A free string at fal: "intelligent" (accepted by sibling O3 endpoints) must not be refused.
+    expect(def?.input.shot_type).toMatchObject({ type: 'string', default: 'customize' });
+    expect(def?.input.shot_type?.enum).toBeUndefined();
     expect(def?.output.kind).toBe('video');
     expect(def?.limits?.video).toEqual({
       formats: ['mp4', 'mov'],
@@ -84,27 +86,128 @@ describe('built-in models', () => {
 });
 
 describe('warnings and notes', () => {
-  it('unknown fields are warnings with a did-you-mean', async () => {
-    const report = await registry.validate('fal-ai/nano-banana-pro', { prompt: 'x', num_image: 2 });
-    expect(report.ok).toBe(true);
-    expect(report.warnings).toEqual([
-      expect.objectContaining({
+  it('an unknown field blocks with a did-you-mean; force sends it with a warning', async () => {
+    const input = { prompt: 'x', num_image: 2 };
+    const report = await registry.validate('fal-ai/nano-banana-pro', input);
+    expect(report.ok).toBe(false);
+    expect(report.warnings).toEqual([]);
+    expect(report.issues).toEqual([
+      {
         path: ['num_image'],
         kind: 'unknown',
+        message: 'Unknown field: num_image (the model does not declare it)',
         hint: 'did you mean "num_images"?',
-      }),
+      },
     ]);
+    const forced = await registry.validate('fal-ai/nano-banana-pro', input, { force: true });
+    expect(forced).toMatchObject({ ok: true, issues: [] });
+    expect(forced.warnings.map((w) => w.message)).toEqual([
+      'Unknown field: num_image (the model does not declare it) (sent anyway: the override was given)',
+    ]);
+  });
+
+  it('force turns what the definition decides into warnings, never unsafe keys or bad media', async () => {
+    const forced = await registry.validate(
+      'fal-ai/flux/dev/image-to-image',
+      {
+        prompt: 'x',
+        image_url: './no-such-file.png',
+        strength: 0,
+        seed: Number('1.7454220438242315174e19'),
+        sync_mode: 'yes',
+      },
+      { force: true },
+    );
+    expect(forced.issues.map((i) => [i.path.join('.'), i.kind])).toEqual([
+      ['seed', 'precision'],
+      ['image_url', 'media'],
+    ]);
+    expect(forced.warnings.map((w) => [w.path.join('.'), w.kind])).toEqual([
+      ['strength', 'range'],
+      ['sync_mode', 'type'],
+    ]);
+    const unsafe = await registry.validate(
+      'fal-ai/nano-banana-pro',
+      JSON.parse('{"prompt":"x","__proto__":{"polluted":true}}'),
+      { force: true },
+    );
+    expect(unsafe.ok).toBe(false);
+    expect(unsafe.issues[0]).toMatchObject({ path: ['__proto__'], kind: 'unsafe-key' });
   });
 
   it('breaking an unconfirmed limit is only a warning', async () => {
     const report = await registry.validate('fal-ai/nano-banana-pro', {
       prompt: 'x',
-      num_images: 9,
+      system_prompt: 'y'.repeat(50_001),
     });
     expect(report.ok).toBe(true);
     expect(report.warnings[0]?.message).toBe(
-      'num_images must be between 1 and 4; got number 9 (this limit is not confirmed by fal; the input is sent anyway)',
+      'system_prompt is 50001 characters long; at most 50000 allowed (this limit is not confirmed by fal; the input is sent anyway)',
     );
+  });
+
+  it('an explicit null for an optional field passes, as at fal; a required one is missing', async () => {
+    const report = await registry.validate('fal-ai/flux/dev/image-to-image', {
+      prompt: 'x',
+      image_url: 'https://a.test/a.png',
+      seed: null,
+      strength: null,
+      output_format: null,
+      sync_mode: null,
+    });
+    expect(report).toMatchObject({ ok: true, issues: [], warnings: [] });
+    const kling = await registry.validate(KP, {
+      prompt: '@Video1',
+      video_url: 'https://a.test/v.mp4',
+      image_urls: null,
+      elements: [{ frontal_image_url: null, reference_image_urls: null }],
+      shot_type: null,
+    });
+    expect(kling).toMatchObject({ ok: true, issues: [], warnings: [] });
+    const missing = await registry.validate('fal-ai/nano-banana-pro', { prompt: null });
+    expect(missing.issues[0]?.message).toBe('Missing required field: prompt');
+  });
+
+  it('Kling O3 edit takes what fal takes: shot_type "intelligent", empty lists', async () => {
+    for (const id of [KP, 'fal-ai/kling-video/o3/standard/video-to-video/edit']) {
+      const report = await registry.validate(id, {
+        prompt: '@Video1 in snow',
+        video_url: 'https://a.test/v.mp4',
+        shot_type: 'intelligent',
+        image_urls: [],
+        elements: [],
+      });
+      expect(report, id).toMatchObject({ ok: true, issues: [], warnings: [] });
+    }
+  });
+
+  it('FLUX image-to-image refuses what fal refuses: strength 0, fewer than 10 steps', async () => {
+    const report = await registry.validate('fal-ai/flux/dev/image-to-image', {
+      prompt: 'x',
+      image_url: 'https://a.test/a.png',
+      strength: 0,
+      num_inference_steps: 1,
+    });
+    expect(report.warnings).toEqual([]);
+    expect(report.issues.map((i) => i.message)).toEqual([
+      'strength must be between 0.01 and 1; got number 0',
+      'num_inference_steps must be between 10 and 50; got number 1',
+    ]);
+  });
+
+  it('integers beyond 2^53 stay exact: accepted by integer fields, bounds compared exactly', async () => {
+    const seed = 17454220438242315174n;
+    const input = { prompt: 'x', image_url: 'https://a.test/a.png', seed };
+    const report = await registry.validate('fal-ai/flux/dev/image-to-image', input);
+    expect(report).toMatchObject({ ok: true, issues: [], warnings: [] });
+    expect(input.seed).toBe(seed);
+    const negative = await registry.validate('fal-ai/flux/dev/image-to-image', {
+      ...input,
+      num_inference_steps: -17454220438242315174n,
+    });
+    expect(negative.issues.map((i) => i.message)).toEqual([
+      'num_inference_steps must be between 10 and 50; got number -17454220438242315174',
+    ]);
   });
 
   it('a video model prompt without @Video1 gets a note; wrong case gets a warning', async () => {
@@ -307,5 +410,142 @@ describe('user model directories', () => {
   it('strictFiles turns a broken user file into a ConfigError', () => {
     const strict = createModelRegistry({ userDirs: [userB], strictFiles: true });
     expect(() => strict.list()).toThrow(ConfigError);
+  });
+});
+
+describe('unconfirmed rules warn; confirmed ones refuse', () => {
+  const dir = join(tmp, 'unconfirmed');
+  const model = (endpointId: string, unconfirmed: string[]) =>
+    tiny(endpointId, {
+      input: {
+        prompt: { type: 'string', required: true },
+        style: { type: 'string', enum: ['photo', 'anime'] },
+        image_url: { type: 'file', media: 'image', formats: ['png'] },
+        video_url: { type: 'file', media: 'video' },
+        seed: { type: 'integer', minimum: 0, maximum: 4294967295 },
+      },
+      limits: {
+        image: { formats: ['png'] },
+        video: { formats: ['mp4'], maxDurationSeconds: 3 },
+      },
+      unconfirmed,
+    });
+  writeModel(
+    dir,
+    model('acme/unsure', ['input.style.enum', 'limits.image', 'limits.video.maxDurationSeconds']),
+  );
+  writeModel(dir, model('acme/sure', []));
+  const models = createModelRegistry({ userDirs: [dir] });
+  const input = {
+    prompt: 'x',
+    style: 'watercolor',
+    image_url: `${FIXTURES}photo-320x240.jpg`,
+    video_url: `${FIXTURES}ok-1280x720-4s.mp4`,
+  };
+
+  it('an unconfirmed enum, image format or video limit only warns', async () => {
+    const report = await models.validate('acme/unsure', input);
+    expect(report.issues).toEqual([]);
+    expect(report.warnings.map((w) => w.message)).toEqual([
+      'style must be one of "photo", "anime"; got string "watercolor" (this limit is not confirmed by fal; the input is sent anyway)',
+      'image_url: …/photo-320x240.jpg is JPG (image/jpeg); accepted: .png (this limit is not confirmed by fal; the input is sent anyway)'.replace(
+        '…',
+        FIXTURES.slice(0, -1),
+      ),
+      'video_url: the video is 4 s long; it must be at most 3 s (this limit is not confirmed by fal; the input is sent anyway)',
+    ]);
+  });
+
+  it('the same rules, confirmed, refuse', async () => {
+    const report = await models.validate('acme/sure', input);
+    expect(report.warnings).toEqual([]);
+    expect(report.issues.map((i) => [i.path.join('.'), i.kind])).toEqual([
+      ['style', 'enum'],
+      ['image_url', 'media'],
+      ['video_url', 'media'],
+    ]);
+  });
+
+  it('a 64-bit integer beyond a field maximum is refused with every digit shown', async () => {
+    const report = await models.validate('acme/sure', { prompt: 'x', seed: 17454220438242315174n });
+    expect(report.issues.map((i) => i.message)).toEqual([
+      'seed must be between 0 and 4294967295; got number 17454220438242315174',
+    ]);
+    const inRange = await models.validate('acme/sure', { prompt: 'x', seed: 4294967295n });
+    expect(inRange.ok).toBe(true);
+  });
+});
+
+describe('model files cannot reach object internals', () => {
+  it('refuses __proto__, constructor and prototype keys and bounds JSON cannot hold', () => {
+    const dir = join(tmp, 'hostile');
+    const file = writeModel(dir, tiny('acme/hostile'));
+    writeFileSync(
+      file,
+      JSON.stringify(tiny('acme/hostile')).replace(
+        '"input":{',
+        '"input":{"constructor":{"type":"string"},',
+      ),
+    );
+    const huge = writeModel(dir, {
+      ...tiny('acme/huge'),
+      input: { seed: { type: 'integer', maximum: 0 } },
+      example: {},
+    });
+    // 2^64 - 1 as fal's OpenAPI might write it; JSON.parse rounds it to 18446744073709552000.
+    writeFileSync(
+      huge,
+      readFileSync(huge, 'utf8').replace('"maximum":0', '"maximum":18446744073709551615'),
+    );
+    const models = createModelRegistry({ userDirs: [dir] });
+    expect(models.has('acme/hostile')).toBe(false);
+    expect(models.has('acme/huge')).toBe(false);
+    expect(models.problems().map((p) => [p.field, p.message])).toEqual([
+      [
+        'input.constructor',
+        '"constructor" is not allowed as a key in a model file (__proto__, constructor and prototype reach into JavaScript objects); rename or remove it',
+      ],
+      [
+        'input.seed.maximum',
+        '18446744073709552000 is beyond 2^53, where a JSON number loses digits; leave the bound out (fal still enforces it) or give one within ±9007199254740991',
+      ],
+    ]);
+  });
+});
+
+describe('assertValid names the override', () => {
+  const error = (fn: () => void) => {
+    try {
+      fn();
+    } catch (e) {
+      return e as InputError;
+    }
+    throw new Error('did not throw');
+  };
+
+  it('when every issue is the definition’s call, the message ends with the override', async () => {
+    const report = await registry.validate('fal-ai/nano-banana-pro', { prompt: 'x', numimages: 2 });
+    const err = error(() => assertValid(report, { override: '--force-input' }));
+    expect(err.code).toBe('INPUT_INVALID');
+    expect(err.message).toBe(
+      [
+        'Invalid input for fal-ai/nano-banana-pro:',
+        '❌ Validation failed:',
+        '   - Unknown field: numimages (the model does not declare it) (did you mean "num_images"?)',
+        "Nothing was sent. If fal's model accepts this and falai's definition is behind, send it as it is with --force-input (fal may still refuse it, or charge for it).",
+      ].join('\n'),
+    );
+    expect(err.toJSON().details).toMatchObject({ override: '--force-input' });
+  });
+
+  it('no override is offered when it would not help (a missing local file)', async () => {
+    const report = await registry.validate('fal-ai/flux/dev/image-to-image', {
+      prompt: 'x',
+      image_url: './no-such-file.png',
+      numimages: 2,
+    });
+    const err = error(() => assertValid(report, { override: '--force-input' }));
+    expect(err.message).not.toContain('--force-input');
+    expect(err.toJSON().details).not.toHaveProperty('override');
   });
 });
