@@ -4,22 +4,40 @@ import type { Emulator, EmulatorOptions, FaultAction, FaultRule, ModelBehaviour 
 /** Thrown for bad command-line flags; the bin prints the message and exits 2. */
 export class UsageError extends Error {}
 
-const USAGE = `Usage: falai-emulator [options]
+/** Thrown when the chosen port is taken; the message says how to pick another. */
+export class PortInUseError extends UsageError {
+  constructor(readonly port: number | undefined) {
+    super(`port ${port ?? ''} is in use; pick another with --port (0 picks a free one)`);
+  }
+}
+
+/** The flags, as `--help` prints them (the `falai emulator` command takes the same). */
+export const USAGE = `Usage: falai-emulator [options]
   --port <n>           port to listen on (default 8787; 0 picks a free one)
   --host <addr>        address to bind (default 127.0.0.1)
   --models-dir <dir>   model definition folder (repeatable; default: the repo's models/)
   --deterministic      sequential request ids and fixed timings
-  --seed <n>           PRNG seed for fault draws and ranged latencies
+  --seed <n>           PRNG seed for fault draws, ranged latencies and output seeds
   --latency-ms <n>     run time of each job in ms (queue time is a sixth of it)
   --fail-rate <0..1>   fraction of queue calls failing with random 429/5xx/drops
-  --concurrency <n>    jobs IN_PROGRESS at once; the rest wait IN_QUEUE
+  --concurrency <n>    jobs IN_PROGRESS at once per key, the rest wait IN_QUEUE
+                       (default 2, fal's limit for new accounts; "unlimited" lifts it)
+  --rate-limit <n>[/<s>]  at most n queue calls per key every s seconds (default 1);
+                       more answer 429 with Retry-After (default: no limit)
+  --strict             404 for unknown endpoint ids at submit, 405 for status, result
+                       and cancel under the full endpoint id (as the live service)
+  --time-scale <x>     multiply fal's own durations (result retention 1 h / 6 min,
+                       webhook retries over 2 h), e.g. 0.001 for tests (default 1)
+  --bandwidth <rate>   bytes per second for each upload and download, e.g. 65536 or 64k
   --model <id>=<json>  per-model behaviour (repeatable), e.g.
                        --model 'fal-ai/nano-banana-pro={"runMs":5000,"queueDepth":3}'
-                       keys: queueMs, runMs, queueDepth, logs, ignoreCancel,
+                       keys: queueMs, runMs, queueDepth, logs, cancelAware, nsfw,
+                       webhookPayloadError, billableUnits, output,
                        completeWithError {"status":422,"detail":"…","error_type":"…"}
   --fault <json>       a fault rule (repeatable), e.g.
                        --fault '{"match":{"kind":"status"},"action":{"type":"status","status":429,"retryAfterSeconds":2},"times":3}'
-                       actions: status, drop, delay {"ms":…}, drop-after-accept
+                       actions: status, drop, delay {"ms":…}, drop-after-accept,
+                       stall {"afterBytes":…} (downloads and upload bodies)
   --log-file <path>    write the request log (NDJSON, keys redacted) there on exit
   --help               show this help`;
 
@@ -60,7 +78,34 @@ function jsonObject(
 
 const MODEL_EXAMPLE = `'acme/app={"runMs":2000}'`;
 const FAULT_EXAMPLE = `'{"match":{"kind":"submit"},"action":{"type":"status","status":503},"times":1}'`;
-const FAULT_ACTIONS = ['status', 'drop', 'delay', 'drop-after-accept'];
+const FAULT_ACTIONS = ['status', 'drop', 'delay', 'drop-after-accept', 'stall'];
+
+const UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** `65536`, `64k`, `1.5m` (binary multiples) → bytes per second. */
+function bandwidthValue(raw: string | undefined): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?(?:\/s)?$/i.exec(raw?.trim() ?? '');
+  const value = match ? Number(match[1]) * (UNITS[(match[2] ?? '').toLowerCase()] ?? 1) : 0;
+  if (!match || !(value >= 1)) {
+    throw new UsageError(
+      `--bandwidth expects bytes per second, e.g. 65536, 64k or 1m; got "${raw ?? ''}"`,
+    );
+  }
+  return Math.floor(value);
+}
+
+/** `100` or `100/60` → at most 100 calls per key every 60 s. */
+function rateLimitValue(raw: string | undefined): { requests: number; windowMs: number } {
+  const match = /^(\d+)(?:\/(\d+(?:\.\d+)?))?$/.exec(raw?.trim() ?? '');
+  const requests = Number(match?.[1]);
+  const seconds = Number(match?.[2] ?? 1);
+  if (!match || requests < 1 || !(seconds > 0)) {
+    throw new UsageError(
+      `--rate-limit expects <calls>[/<seconds>], e.g. 10 or 600/60; got "${raw ?? ''}"`,
+    );
+  }
+  return { requests, windowMs: seconds * 1000 };
+}
 
 /** Parses the emulator's flags; throws `UsageError` with a fix-it message on bad input. */
 export function parseArgs(argv: readonly string[]): CliOptions {
@@ -102,8 +147,25 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       case '--fail-rate':
         failRate = number('--fail-rate', value(), 0, 1);
         break;
-      case '--concurrency':
-        options.concurrency = number('--concurrency', value(), 1, 1_000_000);
+      case '--concurrency': {
+        const raw = value();
+        options.concurrency =
+          raw === 'unlimited'
+            ? Number.POSITIVE_INFINITY
+            : number('--concurrency', raw, 1, 1_000_000);
+        break;
+      }
+      case '--rate-limit':
+        options.rateLimit = rateLimitValue(value());
+        break;
+      case '--strict':
+        options.strict = true;
+        break;
+      case '--time-scale':
+        options.timeScale = number('--time-scale', value(), 0.000001, 1000);
+        break;
+      case '--bandwidth':
+        options.bandwidth = bandwidthValue(value());
         break;
       case '--model': {
         const raw = value() ?? '';
@@ -165,6 +227,50 @@ export interface MainIo {
 }
 
 /**
+ * Starts an emulator from parsed flags and applies their scenario controls (`--fail-rate`,
+ * `--model`, `--fault`). `extra` overrides options (the `falai emulator` command passes its
+ * model folders). Throws `PortInUseError` when the port is taken.
+ */
+export async function startFromArgs(
+  parsed: CliOptions,
+  extra: EmulatorOptions = {},
+): Promise<Emulator> {
+  const options = { ...parsed.options, ...extra };
+  let emulator: Emulator;
+  try {
+    emulator = await startEmulator(options);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new PortInUseError(options.port);
+    }
+    throw error;
+  }
+  if (parsed.failRate > 0) {
+    emulator.inject({
+      match: { kind: ['submit', 'status', 'result', 'cancel', 'upload-initiate'] },
+      probability: parsed.failRate,
+      action: { type: 'one-of', actions: RANDOM_FAILURES },
+    });
+  }
+  for (const [endpointId, behaviour] of parsed.models) emulator.setModel(endpointId, behaviour);
+  for (const rule of parsed.faults) emulator.inject(rule);
+  return emulator;
+}
+
+/** Closes an emulator started by `startFromArgs` and writes `--log-file`, if asked. */
+export async function stopFromArgs(emulator: Emulator, parsed: CliOptions): Promise<void> {
+  await emulator.close();
+  if (parsed.logFile) {
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(
+      parsed.logFile,
+      emulator.log.map((entry) => JSON.stringify(entry)).join('\n') +
+        (emulator.log.length ? '\n' : ''),
+    );
+  }
+}
+
+/**
  * Runs the emulator from a command line until SIGINT/SIGTERM (or `io.signal`); resolves with
  * the exit code.
  */
@@ -190,25 +296,14 @@ export async function main(
   }
   let emulator: Emulator;
   try {
-    emulator = await startEmulator(parsed.options);
+    emulator = await startFromArgs(parsed);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      writeError(
-        `falai-emulator: port ${parsed.options.port} is already in use; pick another with --port <n> (0 chooses a free one).`,
-      );
+    if (error instanceof PortInUseError) {
+      writeError(`falai-emulator: ${error.message}.`);
       return 1;
     }
     throw error;
   }
-  if (parsed.failRate > 0) {
-    emulator.inject({
-      match: { kind: ['submit', 'status', 'result', 'cancel', 'upload-initiate'] },
-      probability: parsed.failRate,
-      action: { type: 'one-of', actions: RANDOM_FAILURES },
-    });
-  }
-  for (const [endpointId, behaviour] of parsed.models) emulator.setModel(endpointId, behaviour);
-  for (const rule of parsed.faults) emulator.inject(rule);
   write(`falai emulator listening on ${emulator.url}`);
   write(`export FALAI_BASE_URL=${emulator.url}`);
   io.onReady?.(emulator);
@@ -224,14 +319,6 @@ export async function main(
     if (io.signal?.aborted) stop();
     else io.signal?.addEventListener('abort', stop);
   });
-  await emulator.close();
-  if (parsed.logFile) {
-    const { writeFile } = await import('node:fs/promises');
-    await writeFile(
-      parsed.logFile,
-      emulator.log.map((entry) => JSON.stringify(entry)).join('\n') +
-        (emulator.log.length ? '\n' : ''),
-    );
-  }
+  await stopFromArgs(emulator, parsed);
   return 0;
 }

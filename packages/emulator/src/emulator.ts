@@ -13,14 +13,16 @@ import {
   sendJson,
 } from './http-util.js';
 import { createRequestIdFactory, parseEndpointId, preciseNow } from './ids.js';
-import { type Job, Scheduler } from './jobs.js';
+import { FAL_RETENTION, isExpired, type Job, Scheduler } from './jobs.js';
+import { loggable } from './json.js';
 import { defaultModelsDir, loadModels } from './models.js';
-import { generateOutput } from './outputs.js';
+import { billableUnits, generateOutput } from './outputs.js';
 import { createPrng } from './prng.js';
 import { classify, METHODS, type Route } from './routes.js';
 import { serveStatusStream } from './sse.js';
 import { statusBody } from './status-body.js';
 import { Storage } from './storage.js';
+import type { TransferShape } from './transfer.js';
 import type {
   Emulator,
   EmulatorOptions,
@@ -30,7 +32,13 @@ import type {
   ModelBehaviour,
   RequestKind,
 } from './types.js';
-import { deliverWebhook } from './webhook-delivery.js';
+import {
+  DEFAULT_PAYLOAD_ERROR,
+  deliverWebhook,
+  FAL_WEBHOOK_RETRIES,
+  FAL_WEBHOOK_SPAN_MS,
+  retrySchedule,
+} from './webhook-delivery.js';
 import { userIdFor, WebhookSigner } from './webhooks.js';
 
 const KINDS: RequestKind[] = [
@@ -46,8 +54,12 @@ const KINDS: RequestKind[] = [
   'file',
   'jwks',
   'webhook-delivery',
+  'admin',
   'other',
 ];
+
+/** fal's concurrency limit for new accounts (reference §8): 2 requests IN_PROGRESS. */
+export const FAL_DEFAULT_CONCURRENCY = 2;
 
 const copyJob = (job: Job): JobInfo => ({ ...job.info, logs: [...job.info.logs] });
 
@@ -74,6 +86,28 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   // Separate streams so that fault draws do not depend on when outputs happen to be made.
   const prng = createPrng(seed);
   const faultPrng = createPrng(seed ^ 0x9e3779b9);
+  const deliveryPrng = createPrng(seed ^ 0x5bd1e995);
+  const timeScale = options.timeScale ?? 1;
+  if (!(timeScale > 0) || !Number.isFinite(timeScale)) {
+    throw new RangeError(`timeScale must be a positive number, got ${String(options.timeScale)}`);
+  }
+  const strict = options.strict ?? false;
+  const bandwidth = options.bandwidth;
+  const concurrency = options.concurrency ?? FAL_DEFAULT_CONCURRENCY;
+  const webhookRetryDelays =
+    options.webhook?.retryDelayMs !== undefined
+      ? Array.from(
+          { length: options.webhook.retries ?? FAL_WEBHOOK_RETRIES },
+          () => options.webhook?.retryDelayMs ?? 0,
+        )
+      : retrySchedule(
+          options.webhook?.retries ?? FAL_WEBHOOK_RETRIES,
+          (options.webhook?.spanMs ?? FAL_WEBHOOK_SPAN_MS) * timeScale,
+        );
+  const payloadErrorRate = options.webhook?.payloadErrorRate ?? 0;
+  const rateLimit = options.rateLimit;
+  const rateWindows = new Map<string, { start: number; count: number }>();
+  let rateLimitedCount = 0;
   const nextRequestId = createRequestIdFactory(deterministic);
   const { models } = loadModels(options.modelsDirs ?? [defaultModelsDir()]);
   const files = await FileStore.create();
@@ -108,7 +142,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   const storage = new Storage(files, () => origin, deterministic);
 
-  const scheduler = new Scheduler(options.concurrency ?? Number.POSITIVE_INFINITY, deterministic, {
+  const retention = {
+    ...FAL_RETENTION,
+    smallMs: FAL_RETENTION.smallMs * timeScale,
+    largeMs: FAL_RETENTION.largeMs * timeScale,
+  };
+  const scheduler = new Scheduler(concurrency, deterministic, retention, {
     generateOutput: (job) =>
       generateOutput({
         endpointId: job.info.endpointId,
@@ -120,14 +159,27 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         files,
         origin,
         runSeconds: job.runMs / 1000,
+        nsfw: job.behaviour.nsfw,
       }),
+    successHeaders: async (job, output): Promise<Record<string, string>> => {
+      const units = job.behaviour.billableUnits ?? (await billableUnits(output));
+      return units !== undefined ? { 'x-fal-billable-units': String(units) } : {};
+    },
     onCompleted: (job) => {
       emitter.emit('completed', copyJob(job));
       if (job.info.webhookUrl) {
+        const configured = job.behaviour.webhookPayloadError;
+        const payloadError =
+          typeof configured === 'string'
+            ? configured
+            : configured === true ||
+                (payloadErrorRate > 0 && deliveryPrng.next() < payloadErrorRate)
+              ? DEFAULT_PAYLOAD_ERROR
+              : undefined;
         const delivery = deliverWebhook(job, {
           signer,
-          retries: options.webhook?.retries ?? 10,
-          retryDelayMs: options.webhook?.retryDelayMs ?? 100,
+          retryDelays: webhookRetryDelays,
+          payloadError,
           record,
           signal: shutdown.signal,
         }).finally(() => deliveries.delete(delivery));
@@ -136,11 +188,46 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     },
   });
 
+  /**
+   * Applies the `rateLimit` option to one call of a key: true (and a 429 sent) when the key has
+   * used up its window. [?] fal's queue publishes no such limit and its 429 body is unknown.
+   */
+  const rateLimited = (res: ServerResponse, keyId: string): boolean => {
+    if (!rateLimit) return false;
+    const windowMs = rateLimit.windowMs ?? 1000;
+    const now = Date.now();
+    let window = rateWindows.get(keyId);
+    if (!window || now - window.start >= windowMs) {
+      window = { start: now, count: 0 };
+      rateWindows.set(keyId, window);
+    }
+    window.count += 1;
+    if (window.count <= rateLimit.requests) return false;
+    rateLimitedCount += 1;
+    const retryAfter = Math.max(1, Math.ceil((window.start + windowMs - now) / 1000));
+    sendJson(
+      res,
+      429,
+      {
+        detail: `Rate limit exceeded: at most ${rateLimit.requests} requests per ${windowMs} ms. Retry after ${retryAfter} s.`,
+      },
+      { 'retry-after': String(retryAfter) },
+    );
+    return true;
+  };
+
+  /** Endpoint ids strict mode accepts: loaded definitions and models given a behaviour. */
+  const known = (endpointId: string) =>
+    models.has(endpointId) || (endpointId !== '*' && behaviours.has(endpointId));
+
   const findJob = (prefix: string, requestId: string): Job | undefined => {
     const job = jobs.get(requestId);
-    // Served under the owner/alias base and under the full id (reference §2); another
-    // app's request id is a 404.
+    // Served under the owner/alias base and (unless strict) under the full id (reference
+    // §2); another app's request id is a 404.
     if (!job || (prefix !== job.base && prefix !== job.info.endpointId)) return undefined;
+    // [?] After its retention period a request is gone: status, result and cancel are 404
+    // like an unknown id (fal documents the retention, not the answer after it).
+    if (isExpired(job)) return undefined;
     return job;
   };
 
@@ -157,11 +244,18 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   ): Promise<void> {
     const auth = checkAuth(req, keyPolicy, true);
     const input = parseJson(await readBody(req));
-    entry.body = input;
+    entry.body = loggable(input);
     if (!auth.ok) return sendJson(res, auth.status, auth.body);
+    if (rateLimited(res, auth.keyId)) return;
     const parsed = parseEndpointId(endpointId);
     if (!parsed) {
       return sendJson(res, 404, { detail: `Invalid app id: ${endpointId}` });
+    }
+    if (strict && !known(endpointId)) {
+      // [?] The live body for an unknown endpoint is not recorded; the 404 is.
+      return sendJson(res, 404, {
+        detail: `Endpoint '${endpointId}' not found. Check the endpoint id (owner/alias[/path]).`,
+      });
     }
     const timeoutHeader = req.headers['x-fal-request-timeout'];
     let startTimeoutSeconds: number | undefined;
@@ -192,6 +286,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         startTimeoutSeconds,
         lifecyclePreference: parseLifecycle(typeof lifecycle === 'string' ? lifecycle : undefined),
         webhookUrl: url.searchParams.get('fal_webhook') ?? undefined,
+        userId: userIdFor(auth.keyId),
         logs: [],
       },
       base: parsed.base,
@@ -202,7 +297,6 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       runMs: prng.duration(behaviour.runMs, prng.duration(defaults.runMs, 300)),
       eligible: false,
       queuedAtMono: performance.now(),
-      userId: userIdFor(auth.keyId),
       timers: new Set(),
       changes: new EventEmitter(),
     };
@@ -214,7 +308,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       res.destroy();
       return;
     }
-    const body = statusBody(job, origin, scheduler.queuePosition(job), []);
+    // `gateway_request_id` equals `request_id` until a server-side retry (reference §3).
+    const body = {
+      ...statusBody(job, origin, scheduler.queuePosition(job), []),
+      gateway_request_id: requestId,
+    };
     sendJson(res, 200, body, { 'x-fal-request-id': requestId });
   }
 
@@ -268,6 +366,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         if (res.destroyed) return;
       }
     }
+    const transfer: TransferShape = {
+      bandwidth,
+      stallAfter: fault?.type === 'stall' ? Math.max(0, fault.afterBytes ?? 0) : undefined,
+    };
 
     const allowed = METHODS[route.kind];
     if (allowed && !allowed.includes(method)) {
@@ -285,6 +387,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         req.resume();
         const auth = checkAuth(req, keyPolicy, false);
         if (!auth.ok) return sendJson(res, auth.status, auth.body);
+        if (rateLimited(res, auth.keyId)) return;
+        if (strict && parseEndpointId(route.prefix)?.path !== undefined) {
+          // The live queue answers 405 for status under the full id (reference §2, 3P): the
+          // gateway reads owner/alias/<path> as a call to the app, which takes only POST.
+          return sendJson(res, 405, { detail: 'Method Not Allowed' });
+        }
         const job = findJob(route.prefix, route.requestId);
         if (!job) return notFound(res, route.requestId);
         const idHeader = { 'x-fal-request-id': job.info.requestId };
@@ -324,21 +432,33 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
           req.resume();
           return sendJson(res, auth.status, auth.body);
         }
-        entry.body = await storage.initiate(req, res, route.multipart);
+        if (rateLimited(res, auth.keyId)) {
+          req.resume();
+          return;
+        }
+        entry.body = loggable(
+          await storage.initiate(req, res, route.multipart, url.searchParams.get('storage_type')),
+        );
         return;
       }
       case 'upload-put':
-        entry.body = await storage.put(route.token, req, res);
+        entry.body = await storage.put(route.token, req, res, transfer);
         return;
       case 'upload-part':
-        entry.body = await storage.putPart(route.token, route.part, req, res);
+        entry.body = await storage.putPart(route.token, route.part, req, res, transfer);
         return;
       case 'upload-complete':
         entry.body = await storage.complete(route.token, req, res);
         return;
       case 'file':
         req.resume();
-        return files.serve(url.pathname, res, method === 'HEAD');
+        return files.serve(url.pathname, res, method === 'HEAD', transfer);
+      case 'admin':
+        req.resume();
+        return sendJson(res, 200, {
+          ...stats(),
+          concurrency: Number.isFinite(concurrency) ? concurrency : null,
+        });
       case 'jwks':
         req.resume();
         return sendJson(res, 200, signer.jwks, { 'cache-control': 'max-age=60' });
@@ -399,6 +519,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       fileCalls: counts.file,
       webhookDeliveries: counts['webhook-delivery'],
       faults: faultCount,
+      rateLimited: rateLimitedCount,
+      peakRunning: Object.fromEntries(scheduler.peaks),
       total: KINDS.reduce((sum, kind) => sum + counts[kind], 0),
       byKind: { ...counts },
     };
@@ -443,6 +565,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     resetStats() {
       for (const kind of KINDS) counts[kind] = 0;
       faultCount = 0;
+      rateLimitedCount = 0;
+      scheduler.resetPeaks();
     },
     on(event, listener) {
       emitter.on(event, listener);
@@ -455,5 +579,6 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     },
     rotateWebhookKey: (rotateOptions) => signer.rotate(rotateOptions?.keepPrevious ?? false),
     models: [...models.keys()].sort(),
+    userId: (key) => userIdFor(key.includes(':') ? key.slice(0, key.indexOf(':')) : key),
   };
 }

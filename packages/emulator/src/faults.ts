@@ -14,6 +14,9 @@ export interface FaultTarget {
   endpointId?: string;
 }
 
+/** Request kinds a `stall` applies to: downloads and upload bodies. */
+const STALLABLE: RequestKind[] = ['file', 'upload-put', 'upload-part'];
+
 /** A concrete action once `one-of` has been resolved. */
 export type ResolvedFault = Exclude<FaultAction, { type: 'one-of' }>;
 
@@ -68,6 +71,7 @@ export class FaultInjector {
         action = action.actions[this.prng.int(0, action.actions.length - 1)] as FaultAction;
       }
       if (action.type === 'drop-after-accept' && target.kind !== 'submit') continue;
+      if (action.type === 'stall' && !STALLABLE.includes(target.kind)) continue;
       active.used += 1;
       return action;
     }

@@ -4,6 +4,7 @@ import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sendJson } from './http-util.js';
+import { sendBody, type TransferShape } from './transfer.js';
 
 /** A file the emulator serves under `/files/...`. */
 export interface StoredFile {
@@ -42,8 +43,16 @@ export class FileStore {
     return this.files.get(urlPath);
   }
 
-  /** Streams a stored file with its Content-Type and Content-Length; 404 JSON otherwise. */
-  serve(urlPath: string, res: ServerResponse, headOnly: boolean): void {
+  /**
+   * Streams a stored file with its Content-Type and Content-Length; 404 JSON otherwise. The
+   * transfer shape caps its bandwidth or stalls it after the headers (and some bytes).
+   */
+  async serve(
+    urlPath: string,
+    res: ServerResponse,
+    headOnly: boolean,
+    shape: TransferShape = {},
+  ): Promise<void> {
     const file = this.files.get(urlPath);
     if (!file) {
       sendJson(res, 404, { detail: `File not found: ${urlPath}` });
@@ -57,9 +66,19 @@ export class FileStore {
       res.end();
       return;
     }
+    if (shape.stallAfter !== undefined) res.flushHeaders();
     const stream = createReadStream(file.path);
     stream.on('error', () => res.destroy());
-    stream.pipe(res);
+    if (shape.bandwidth === undefined && shape.stallAfter === undefined) {
+      stream.pipe(res);
+      return;
+    }
+    res.on('close', () => stream.destroy());
+    try {
+      await sendBody(stream, res, shape);
+    } finally {
+      if (shape.stallAfter !== undefined) stream.destroy();
+    }
   }
 
   /** Deletes the temp folder. */

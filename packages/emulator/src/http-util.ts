@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parseExact, stringifyExact } from './json.js';
 
 /** Largest JSON body accepted (data URIs of big images fit; uploads stream instead). */
 export const MAX_JSON_BYTES = 64 * 1024 * 1024;
@@ -13,7 +14,10 @@ export class BodyError extends Error {
   }
 }
 
-/** Sends a JSON response; every emulator answer is JSON, as fal's are (reference §13). */
+/**
+ * Sends a JSON response; every emulator answer is JSON, as fal's are (reference §13). `bigint`
+ * values (64-bit seeds) are written as their exact digits.
+ */
 export function sendJson(
   res: ServerResponse,
   status: number,
@@ -21,7 +25,7 @@ export function sendJson(
   headers: Record<string, string> = {},
 ): void {
   if (res.headersSent || res.destroyed) return;
-  const text = body === undefined ? '' : JSON.stringify(body);
+  const text = body === undefined ? '' : stringifyExact(body);
   res.writeHead(status, {
     'content-type': 'application/json',
     'content-length': String(Buffer.byteLength(text)),
@@ -43,11 +47,11 @@ export async function readBody(req: IncomingMessage, limit = MAX_JSON_BYTES): Pr
   return Buffer.concat(chunks);
 }
 
-/** Parses a JSON body; an empty body yields undefined. */
+/** Parses a JSON body exactly (integers beyond 2^53 become `bigint`); empty yields undefined. */
 export function parseJson(raw: Buffer): unknown {
   if (raw.length === 0) return undefined;
   try {
-    return JSON.parse(raw.toString('utf8'));
+    return parseExact(raw.toString('utf8'));
   } catch {
     throw new BodyError(400, 'Request body is not valid JSON');
   }

@@ -6,12 +6,17 @@ export {
   type CliOptions,
   type MainIo,
   main,
+  PortInUseError,
   parseArgs,
   RANDOM_FAILURES,
+  startFromArgs,
+  stopFromArgs,
+  USAGE,
   UsageError,
 } from './cli.js';
-export { startEmulator } from './emulator.js';
+export { FAL_DEFAULT_CONCURRENCY, startEmulator } from './emulator.js';
 export { parseEndpointId } from './ids.js';
+export { parseExact, pythonDumps, stringifyExact } from './json.js';
 export type {
   CompleteWithError,
   Duration,

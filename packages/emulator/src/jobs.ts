@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import { preciseNow } from './ids.js';
+import { stringifyExact } from './json.js';
 import { type ModelDefinition, validateInput } from './models.js';
 import type { JobInfo, LogEntry, ModelBehaviour } from './types.js';
 
@@ -24,7 +25,6 @@ export interface Job {
   runMs: number;
   eligible: boolean;
   queuedAtMono: number;
-  userId: string;
   result?: JobResult;
   timers: Set<NodeJS.Timeout>;
   /** Notified on every status change and new log line (SSE streams listen here). */
@@ -37,7 +37,30 @@ export interface Job {
 /** Hooks the scheduler calls; the emulator wires output generation and webhooks here. */
 export interface SchedulerHooks {
   generateOutput(job: Job): Promise<unknown>;
+  /** Extra headers of a successful result (e.g. `x-fal-billable-units`). */
+  successHeaders(job: Job, output: unknown): Promise<Record<string, string>>;
   onCompleted(job: Job): void;
+}
+
+/** How long results stay fetchable after completion, in (already time-scaled) ms. */
+export interface Retention {
+  smallMs: number;
+  largeMs: number;
+  /** Results of this many bytes or more keep only `largeMs`. */
+  largeBytes: number;
+}
+
+/** fal keeps a result 1 h after completion, only 6 min when it is 10 KB or more (§5). */
+export const FAL_RETENTION: Retention = {
+  smallMs: 60 * 60 * 1000,
+  largeMs: 6 * 60 * 1000,
+  // [?] fal says "10 KB"; whether that is 10,000 or 10,240 bytes is not documented.
+  largeBytes: 10 * 1024,
+};
+
+/** Whether a completed job's result has passed its retention period (then it is a 404). */
+export function isExpired(job: Job, now = preciseNow()): boolean {
+  return job.info.expiresAt !== undefined && now >= job.info.expiresAt;
 }
 
 /** A flat infrastructure error body plus header, as fal sends them (reference §5). */
@@ -56,19 +79,33 @@ export function infrastructureError(
 }
 
 /**
- * The queue: jobs wait `queueMs`, then run when a concurrency slot is free (normal priority
- * before low, then in submission order), run for `runMs` and complete with an output or error.
+ * The queue: jobs wait `queueMs`, then run when their account has a concurrency slot free
+ * (fal's per-account limit: normal priority before low, then in submission order), run for
+ * `runMs` and complete with an output or error.
  */
 export class Scheduler {
   private readonly waiting: Job[] = [];
-  private running = 0;
+  private readonly running = new Map<string, number>();
+  /** Most jobs IN_PROGRESS at once per account, since start or `resetPeaks()`. */
+  readonly peaks = new Map<string, number>();
   private closed = false;
 
   constructor(
     private readonly concurrency: number,
     private readonly deterministic: boolean,
+    private readonly retention: Retention,
     private readonly hooks: SchedulerHooks,
   ) {}
+
+  /** Restarts the peak counts from the jobs running now. */
+  resetPeaks(): void {
+    this.peaks.clear();
+    for (const [user, count] of this.running) if (count > 0) this.peaks.set(user, count);
+  }
+
+  private runningFor(user: string): number {
+    return this.running.get(user) ?? 0;
+  }
 
   private timer(job: Job, ms: number, fn: () => void): void {
     if (this.closed) return;
@@ -133,8 +170,7 @@ export class Scheduler {
   private pump(): void {
     if (this.closed) return;
     for (const job of this.ordered()) {
-      if (this.running >= this.concurrency) break;
-      if (job.eligible) this.start(job);
+      if (job.eligible && this.runningFor(job.info.userId) < this.concurrency) this.start(job);
     }
     // Positions of the jobs still waiting may have changed.
     for (const job of this.waiting) job.changes.emit('change');
@@ -142,7 +178,10 @@ export class Scheduler {
 
   private start(job: Job): void {
     this.removeWaiting(job);
-    this.running += 1;
+    const user = job.info.userId;
+    const count = this.runningFor(user) + 1;
+    this.running.set(user, count);
+    if (count > (this.peaks.get(user) ?? 0)) this.peaks.set(user, count);
     job.info.status = 'IN_PROGRESS';
     job.info.startedAt = preciseNow();
     job.changes.emit('change');
@@ -191,10 +230,12 @@ export class Scheduler {
         statusError: { error: detail, error_type: error.error_type },
       };
     } else if (job.behaviour.output !== undefined) {
-      result = { status: 200, body: job.behaviour.output, headers: {} };
+      const body = job.behaviour.output;
+      result = { status: 200, body, headers: await this.hooks.successHeaders(job, body) };
     } else {
       try {
-        result = { status: 200, body: await job.output, headers: {} };
+        const body = await job.output;
+        result = { status: 200, body, headers: await this.hooks.successHeaders(job, body) };
       } catch (cause) {
         result = infrastructureError(
           500,
@@ -207,10 +248,15 @@ export class Scheduler {
     this.complete(job, result);
   }
 
-  /** Cancels a job (reference §6); returns false when it had already completed. */
+  /**
+   * Cancels a job (reference §6); returns false when it had already completed. A queued job is
+   * removed. A running job only gets the signal: by default the app ignores it, finishes and
+   * delivers, as fal documents; a `cancelAware` app stops with a 499.
+   */
   cancel(job: Job): boolean {
     if (job.info.status === 'COMPLETED') return false;
-    if (job.info.status === 'IN_PROGRESS' && job.behaviour.ignoreCancel) return true;
+    job.info.cancelRequestedAt ??= Date.now();
+    if (job.info.status === 'IN_PROGRESS' && !job.behaviour.cancelAware) return true;
     job.info.cancelled = true;
     this.removeWaiting(job);
     // [?] status/result after a cancel are unconfirmed; we follow the reference's suggestion:
@@ -224,12 +270,19 @@ export class Scheduler {
 
   private complete(job: Job, result: JobResult): void {
     if (job.info.status === 'COMPLETED') return;
-    if (job.info.status === 'IN_PROGRESS') this.running -= 1;
+    if (job.info.status === 'IN_PROGRESS') {
+      this.running.set(job.info.userId, this.runningFor(job.info.userId) - 1);
+    }
     for (const handle of job.timers) clearTimeout(handle);
     job.timers.clear();
     job.result = result;
     job.info.status = 'COMPLETED';
     job.info.completedAt = preciseNow();
+    const size =
+      result.body === undefined ? 0 : Buffer.byteLength(stringifyExact(result.body), 'utf8');
+    job.info.expiresAt =
+      job.info.completedAt +
+      (size >= this.retention.largeBytes ? this.retention.largeMs : this.retention.smallMs);
     const { startedAt, completedAt } = job.info;
     // Deterministic mode reports the configured run time so snapshots stay stable.
     job.inferenceTime =

@@ -9,6 +9,9 @@ export interface FieldDefinition {
   enum?: unknown[];
   default?: unknown;
   minItems?: number;
+  maxItems?: number;
+  minLength?: number;
+  maxLength?: number;
   /** `type` of array items, when the definition says. */
   itemsType?: string;
   minimum?: number;
@@ -25,11 +28,17 @@ export interface ModelDefinition {
   outputFields: string[];
 }
 
-/** A pydantic-style error item, as fal returns in a 422 `detail` array. */
+/**
+ * One item of a 422 `detail` array as pydantic v2 writes it (`type`, `loc`, `msg`, `input`,
+ * `ctx` when the type has one) plus the `url` fal's error docs call required (reference §5).
+ */
 export interface ValidationIssue {
+  type: string;
   loc: (string | number)[];
   msg: string;
-  type: string;
+  input: unknown;
+  ctx?: Record<string, unknown>;
+  url: string;
 }
 
 /**
@@ -90,6 +99,9 @@ export function parseDefinition(raw: unknown, fallbackId: string): ModelDefiniti
         enum: Array.isArray(field.enum) ? field.enum : undefined,
         default: field.default,
         minItems: typeof field.minItems === 'number' ? field.minItems : undefined,
+        maxItems: typeof field.maxItems === 'number' ? field.maxItems : undefined,
+        minLength: typeof field.minLength === 'number' ? field.minLength : undefined,
+        maxLength: typeof field.maxLength === 'number' ? field.maxLength : undefined,
         itemsType:
           isRecord(field.items) && typeof field.items.type === 'string'
             ? field.items.type
@@ -140,80 +152,273 @@ export function loadModels(dirs: string[]): {
 
 const URL_OR_DATA = /^(https?:\/\/|data:)/i;
 
-function typeMatches(type: string | undefined, value: unknown): boolean {
+/**
+ * [?] fal's docs say every error item carries a `url` to its documentation
+ * (`https://docs.fal.ai/errors#<type>`); pydantic's own `errors.pydantic.dev` link may be what
+ * some apps send instead.
+ */
+const docsUrl = (type: string) => `https://docs.fal.ai/errors#${type}`;
+
+function issue(
+  type: string,
+  loc: (string | number)[],
+  msg: string,
+  input: unknown,
+  ctx?: Record<string, unknown>,
+): ValidationIssue {
+  return ctx
+    ? { type, loc, msg, input, ctx, url: docsUrl(type) }
+    : { type, loc, msg, input, url: docsUrl(type) };
+}
+
+/** Python's `repr` of a literal option, as pydantic quotes them in messages. */
+function pyRepr(value: unknown): string {
+  if (typeof value === 'string') return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  if (value === true) return 'True';
+  if (value === false) return 'False';
+  if (value === null) return 'None';
+  return String(value);
+}
+
+/** pydantic's list of expected literals: `'a'`, `'a' or 'b'`, `'a', 'b' or 'c'`. */
+function expectedList(options: unknown[]): string {
+  const items = options.map(pyRepr);
+  if (items.length <= 1) return items.join('');
+  return `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
+}
+
+const plural = (count: number) => (count === 1 ? '' : 's');
+
+const BOOL_TEXT = new Set([
+  '0',
+  'off',
+  'f',
+  'false',
+  'n',
+  'no',
+  '1',
+  'on',
+  't',
+  'true',
+  'y',
+  'yes',
+]);
+
+/**
+ * Checks one value against a scalar type in pydantic v2's lax mode (what a FastAPI model does
+ * with JSON): `"3"` is a valid integer, `2.0` too, `"two"` and `2.5` are not; strings are never
+ * coerced from numbers. Returns the issue, or undefined when the value passes.
+ */
+function checkType(
+  type: string | undefined,
+  value: unknown,
+  loc: (string | number)[],
+): ValidationIssue | undefined {
+  const isNumber = typeof value === 'number' || typeof value === 'bigint';
   switch (type) {
     case 'string':
     case 'file':
-      return typeof value === 'string';
-    case 'integer':
-      return typeof value === 'number' && Number.isInteger(value);
-    case 'number':
-      return typeof value === 'number' && Number.isFinite(value);
-    case 'boolean':
-      return typeof value === 'boolean';
+      return typeof value === 'string'
+        ? undefined
+        : issue('string_type', loc, 'Input should be a valid string', value);
+    case 'integer': {
+      if (typeof value === 'bigint' || typeof value === 'boolean') return undefined;
+      if (typeof value === 'number') {
+        if (Number.isInteger(value)) return undefined;
+        return issue(
+          'int_from_float',
+          loc,
+          'Input should be a valid integer, got a number with a fractional part',
+          value,
+        );
+      }
+      if (typeof value === 'string') {
+        if (/^\s*[-+]?\d+(\.0*)?\s*$/.test(value.replace(/_/g, ''))) return undefined;
+        return issue(
+          'int_parsing',
+          loc,
+          'Input should be a valid integer, unable to parse string as an integer',
+          value,
+        );
+      }
+      return issue('int_type', loc, 'Input should be a valid integer', value);
+    }
+    case 'number': {
+      if (isNumber || typeof value === 'boolean') return undefined;
+      if (typeof value === 'string') {
+        const text = value.trim();
+        if (text !== '' && Number.isFinite(Number(text))) return undefined;
+        return issue(
+          'float_parsing',
+          loc,
+          'Input should be a valid number, unable to parse string as a number',
+          value,
+        );
+      }
+      return issue('float_type', loc, 'Input should be a valid number', value);
+    }
+    case 'boolean': {
+      if (typeof value === 'boolean') return undefined;
+      if (
+        (isNumber && (Number(value) === 0 || Number(value) === 1)) ||
+        (typeof value === 'string' && BOOL_TEXT.has(value.trim().toLowerCase()))
+      ) {
+        return undefined;
+      }
+      if (isNumber || typeof value === 'string') {
+        return issue(
+          'bool_parsing',
+          loc,
+          'Input should be a valid boolean, unable to interpret input',
+          value,
+        );
+      }
+      return issue('bool_type', loc, 'Input should be a valid boolean', value);
+    }
     case 'array':
-      return Array.isArray(value);
+      return Array.isArray(value)
+        ? undefined
+        : issue('list_type', loc, 'Input should be a valid list', value);
     case 'object':
-      return isRecord(value);
+      return isRecord(value)
+        ? undefined
+        : issue('dict_type', loc, 'Input should be a valid dictionary', value);
     default:
-      return true;
+      return undefined;
   }
 }
 
 /**
- * Checks input the way a model would when it runs: required fields, enum values and basic
- * types. Submit never calls this; the 422 appears at result time (reference §3, §5).
+ * [?] A file field fal cannot fetch: the type fal documents for it is `file_download_error`;
+ * the exact text is a guess.
+ */
+function fileIssue(value: string, loc: (string | number)[]): ValidationIssue | undefined {
+  if (URL_OR_DATA.test(value)) return undefined;
+  return issue(
+    'file_download_error',
+    loc,
+    'Failed to download the file. Please check if the URL is accessible.',
+    value,
+  );
+}
+
+/**
+ * Checks input the way a pydantic v2 model would when the app runs: required fields
+ * (`missing`), lax types (`string_type`, `int_parsing`, …), literals (`literal_error`), numeric
+ * bounds (`greater_than_equal`, `less_than_equal`), lengths (`too_short`, `too_long`,
+ * `string_too_short`, `string_too_long`) and file URLs. Extra fields are ignored, and `null`
+ * is accepted for an optional field (fal's schemas make them `Optional`). Submit never calls
+ * this; the 422 appears at result time (reference §3, §5).
  */
 export function validateInput(definition: ModelDefinition, input: unknown): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   if (!isRecord(input)) {
-    return [{ loc: ['body'], msg: 'Input should be a valid dictionary', type: 'value_error' }];
+    return [issue('dict_type', ['body'], 'Input should be a valid dictionary', input ?? null)];
   }
   for (const [name, field] of Object.entries(definition.input)) {
+    const loc = ['body', name];
     const value = input[name];
-    if (value === undefined || value === null) {
-      if (field.required)
-        issues.push({ loc: ['body', name], msg: 'Field required', type: 'value_error' });
+    if (value === undefined) {
+      if (field.required) issues.push(issue('missing', loc, 'Field required', input));
       continue;
     }
-    if (!typeMatches(field.type, value)) {
-      issues.push({
-        loc: ['body', name],
-        msg: `Input should be a valid ${field.type}`,
-        type: 'value_error',
-      });
+    // A required field sent as null fails its type check, as pydantic does.
+    if (value === null && !field.required) continue;
+    const typeIssue = checkType(field.type, value, loc);
+    if (typeIssue) {
+      issues.push(typeIssue);
       continue;
     }
-    const push = (msg: string) => issues.push({ loc: ['body', name], msg, type: 'value_error' });
-    if (Array.isArray(value) && field.itemsType) {
-      value.forEach((item, index) => {
-        const ok =
-          field.itemsType === 'file'
-            ? typeof item === 'string' && URL_OR_DATA.test(item)
-            : typeMatches(field.itemsType, item);
-        if (!ok) {
-          issues.push({
-            loc: ['body', name, index],
-            msg: `Input should be a valid ${field.itemsType === 'file' ? 'URL or data URI' : field.itemsType}`,
-            type: 'value_error',
-          });
-        }
-      });
+    if (field.type === 'file') {
+      const bad = fileIssue(value as string, loc);
+      if (bad) issues.push(bad);
+      continue;
     }
-    if (field.type === 'file' && !URL_OR_DATA.test(value as string)) {
-      push('Input should be a valid URL or data URI');
-    } else if (field.enum && !field.enum.includes(value)) {
-      push(`Input should be ${field.enum.map((option) => `'${String(option)}'`).join(', ')}`);
-    } else if (
-      Array.isArray(value) &&
-      field.minItems !== undefined &&
-      value.length < field.minItems
-    ) {
-      push(`List should have at least ${field.minItems} item(s)`);
-    } else if (typeof value === 'number' && field.minimum !== undefined && value < field.minimum) {
-      push(`Input should be greater than or equal to ${field.minimum}`);
-    } else if (typeof value === 'number' && field.maximum !== undefined && value > field.maximum) {
-      push(`Input should be less than or equal to ${field.maximum}`);
+    if (field.enum && !field.enum.includes(value)) {
+      const expected = expectedList(field.enum);
+      issues.push(issue('literal_error', loc, `Input should be ${expected}`, value, { expected }));
+      continue;
+    }
+    if (Array.isArray(value)) {
+      if (field.minItems !== undefined && value.length < field.minItems) {
+        issues.push(
+          issue(
+            'too_short',
+            loc,
+            `List should have at least ${field.minItems} item${plural(field.minItems)} after validation, not ${value.length}`,
+            value,
+            { field_type: 'List', min_length: field.minItems, actual_length: value.length },
+          ),
+        );
+      } else if (field.maxItems !== undefined && value.length > field.maxItems) {
+        issues.push(
+          issue(
+            'too_long',
+            loc,
+            `List should have at most ${field.maxItems} item${plural(field.maxItems)} after validation, not ${value.length}`,
+            value,
+            { field_type: 'List', max_length: field.maxItems, actual_length: value.length },
+          ),
+        );
+      }
+      if (field.itemsType) {
+        value.forEach((item, index) => {
+          const itemLoc = [...loc, index];
+          const bad =
+            checkType(field.itemsType, item, itemLoc) ??
+            (field.itemsType === 'file' ? fileIssue(item as string, itemLoc) : undefined);
+          if (bad) issues.push(bad);
+        });
+      }
+      continue;
+    }
+    if (typeof value === 'string' && field.type === 'string') {
+      if (field.minLength !== undefined && value.length < field.minLength) {
+        issues.push(
+          issue(
+            'string_too_short',
+            loc,
+            `String should have at least ${field.minLength} character${plural(field.minLength)}`,
+            value,
+            { min_length: field.minLength },
+          ),
+        );
+      } else if (field.maxLength !== undefined && value.length > field.maxLength) {
+        issues.push(
+          issue(
+            'string_too_long',
+            loc,
+            `String should have at most ${field.maxLength} character${plural(field.maxLength)}`,
+            value,
+            { max_length: field.maxLength },
+          ),
+        );
+      }
+      continue;
+    }
+    if (field.type === 'integer' || field.type === 'number') {
+      const number = Number(value);
+      if (field.minimum !== undefined && number < field.minimum) {
+        issues.push(
+          issue(
+            'greater_than_equal',
+            loc,
+            `Input should be greater than or equal to ${field.minimum}`,
+            value,
+            { ge: field.minimum },
+          ),
+        );
+      } else if (field.maximum !== undefined && number > field.maximum) {
+        issues.push(
+          issue(
+            'less_than_equal',
+            loc,
+            `Input should be less than or equal to ${field.maximum}`,
+            value,
+            { le: field.maximum },
+          ),
+        );
+      }
     }
   }
   return issues;

@@ -1,4 +1,4 @@
-import { stat, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { FileStore } from './files.js';
 import type { ModelDefinition } from './models.js';
@@ -14,6 +14,8 @@ export interface OutputContext {
   files: FileStore;
   origin: string;
   runSeconds: number;
+  /** `true` flags every image as NSFW, a number is the chance per image. */
+  nsfw?: boolean | number;
 }
 
 const FORMATS = {
@@ -47,20 +49,33 @@ function pickFormat(input: Record<string, unknown>, definition?: ModelDefinition
   return typeof requested === 'string' && requested in FORMATS ? (requested as ImageFormat) : 'png';
 }
 
-async function makeImages(context: OutputContext, input: Record<string, unknown>) {
+/** One generated image and whether the safety checker flagged it (then it is black). */
+interface MadeImage {
+  file: Record<string, unknown>;
+  nsfw: boolean;
+}
+
+async function makeImages(
+  context: OutputContext,
+  input: Record<string, unknown>,
+): Promise<MadeImage[]> {
   const { default: sharp } = await import('sharp');
   const format = pickFormat(input, context.definition);
   const requestedCount = Number(input.num_images ?? 1);
   const count = Number.isInteger(requestedCount) ? Math.min(Math.max(requestedCount, 1), 8) : 1;
   const ratio = input.aspect_ratio ?? context.definition?.input.aspect_ratio?.default;
   const { width, height } = imageSize(ratio);
-  const images = [];
+  const images: MadeImage[] = [];
   for (let index = 0; index < count; index++) {
-    const background = {
+    const colour = {
       r: context.prng.int(0, 255),
       g: context.prng.int(0, 255),
       b: context.prng.int(0, 255),
     };
+    const nsfw =
+      typeof context.nsfw === 'number' ? context.prng.next() < context.nsfw : context.nsfw === true;
+    // fal replaces flagged images with black ones (reference §14).
+    const background = nsfw ? { r: 0, g: 0, b: 0 } : colour;
     const data = await sharp({ create: { width, height, channels: 3, background } })
       .toFormat(format)
       .toBuffer();
@@ -70,15 +85,57 @@ async function makeImages(context: OutputContext, input: Record<string, unknown>
     const urlPath = `/files/outputs/${fileName}`;
     context.files.register(urlPath, { path, contentType: FORMATS[format], size: data.length });
     images.push({
-      url: `${context.origin}${urlPath}`,
-      content_type: FORMATS[format],
-      file_name: fileName,
-      file_size: data.length,
-      width,
-      height,
+      file: {
+        url: `${context.origin}${urlPath}`,
+        content_type: FORMATS[format],
+        file_name: fileName,
+        file_size: data.length,
+        width,
+        height,
+      },
+      nsfw,
     });
   }
   return images;
+}
+
+/**
+ * A 64-bit seed as fal's apps draw them (reference §14: 17454220438242315174): nearly all
+ * are above 2^53, so they are `bigint` and only exact JSON keeps their digits.
+ */
+export function seed64(prng: Prng): bigint {
+  const high = BigInt(prng.int(0, 2 ** 32 - 1));
+  const low = BigInt(prng.int(0, 2 ** 32 - 1));
+  return (high << 32n) | low;
+}
+
+let sampleSeconds: Promise<number> | undefined;
+
+/** Length of the sample video in seconds, read from its `mvhd` box (video bills per second). */
+export function sampleVideoSeconds(): Promise<number> {
+  sampleSeconds ??= readFile(SAMPLE_VIDEO).then((bytes) => {
+    const at = bytes.indexOf('mvhd', 0, 'latin1');
+    if (at < 0) return 0;
+    const version = bytes[at + 4];
+    const base = at + 8;
+    const [timescale, duration] =
+      version === 1
+        ? [bytes.readUInt32BE(base + 16), Number(bytes.readBigUInt64BE(base + 20))]
+        : [bytes.readUInt32BE(base + 8), bytes.readUInt32BE(base + 12)];
+    return timescale > 0 ? duration / timescale : 0;
+  });
+  return sampleSeconds;
+}
+
+/**
+ * `x-fal-billable-units` for a successful output [?]: fal bills images per image and video
+ * per second of output (fal-platform-api §2); the exact unit of each model is not known here.
+ */
+export async function billableUnits(output: unknown): Promise<string | undefined> {
+  if (!isRecord(output)) return undefined;
+  if (Array.isArray(output.images)) return String(output.images.length);
+  if (isRecord(output.video)) return (await sampleVideoSeconds()).toFixed(3);
+  return undefined;
 }
 
 async function makeVideo(context: OutputContext) {
@@ -102,23 +159,29 @@ function isFluxShaped(context: OutputContext): boolean {
 }
 
 /**
- * Builds the model's output with real media files: the shape follows the definition's output
- * fields (nano-banana: images + description; flux: images, has_nsfw_concepts, prompt, seed,
- * timings; video models: video). Models without a definition get `{images, seed}`.
+ * Builds the model's output with real media files, shaped like a real delivery (reference
+ * §14): the fields follow the definition's output schema (nano-banana: images + description;
+ * flux: images, has_nsfw_concepts, prompt, seed, timings; video models: video). Models without
+ * a definition get the flux-like shape of the delivery in §14. Seeds are 64-bit `bigint`s
+ * unless the input gave one, which is echoed exactly.
  */
 export async function generateOutput(context: OutputContext): Promise<unknown> {
   const input = isRecord(context.input) ? context.input : {};
   if (context.definition?.outputKind === 'video') {
     return { video: await makeVideo(context) };
   }
-  const images = await makeImages(context, input);
-  const seed = typeof input.seed === 'number' ? input.seed : context.prng.int(0, 2 ** 31 - 1);
+  const made = await makeImages(context, input);
+  const images = made.map((image) => image.file);
+  const seed =
+    typeof input.seed === 'bigint' ||
+    (typeof input.seed === 'number' && Number.isInteger(input.seed))
+      ? input.seed
+      : seed64(context.prng);
   const prompt = typeof input.prompt === 'string' ? input.prompt : '';
-  if (!context.definition) return { images, seed };
-  if (isFluxShaped(context)) {
+  if (!context.definition || isFluxShaped(context)) {
     return {
       images,
-      has_nsfw_concepts: images.map(() => false),
+      has_nsfw_concepts: made.map((image) => image.nsfw),
       prompt,
       seed,
       timings: { inference: context.runSeconds },
@@ -126,6 +189,9 @@ export async function generateOutput(context: OutputContext): Promise<unknown> {
   }
   const output: Record<string, unknown> = { images };
   const fields = context.definition.outputFields;
+  if (fields.includes('has_nsfw_concepts')) {
+    output.has_nsfw_concepts = made.map((image) => image.nsfw);
+  }
   if (fields.length === 0 || fields.includes('description')) {
     output.description = `Emulated image for: ${prompt}`;
   }

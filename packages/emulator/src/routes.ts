@@ -14,9 +14,13 @@ export type Route =
       prefix: string;
       requestId: string;
     }
+  | { kind: 'admin' }
   | { kind: 'other'; token?: boolean };
 
-const RESERVED = new Set(['storage', 'files', '.well-known', 'tokens']);
+const RESERVED = new Set(['storage', 'files', '.well-known', 'tokens', '_emulator']);
+
+/** The emulator's own read-only view of its counters, for out-of-process callers. */
+export const ADMIN_STATS_PATH = '/_emulator/stats';
 
 /**
  * Classifies a request by method and path. Queue paths accept a trailing slash (the fal SDK
@@ -27,6 +31,7 @@ export function classify(method: string, pathname: string): Route {
   const segments = trimmed.split('/').filter((segment) => segment.length > 0);
   const first = segments[0] ?? '';
   if (trimmed === '/.well-known/jwks.json') return { kind: 'jwks' };
+  if (trimmed === ADMIN_STATS_PATH) return { kind: 'admin' };
   if (first === 'files') return { kind: 'file' };
   if (first === 'tokens') return { kind: 'other', token: true };
   if (first === 'storage') {
@@ -66,6 +71,7 @@ export function classify(method: string, pathname: string): Route {
 /** The HTTP method each route kind answers to. */
 export const METHODS: Partial<Record<RequestKind, string[]>> = {
   jwks: ['GET', 'HEAD'],
+  admin: ['GET'],
   file: ['GET', 'HEAD'],
   'upload-initiate': ['POST'],
   'upload-put': ['PUT'],

@@ -5,6 +5,7 @@ import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FileStore } from './files.js';
 import { parseJson, readBody, sendJson } from './http-util.js';
+import { paced, stallUpload, type TransferShape } from './transfer.js';
 
 interface PendingUpload {
   multipart: boolean;
@@ -23,13 +24,46 @@ function safeName(name: string): string {
   return cleaned.length > 0 ? cleaned : 'file';
 }
 
-/** Streams a request body to disk (never buffering it) and returns its size and MD5. */
-async function streamToFile(req: IncomingMessage, path: string) {
+/** Storage types fal's clients send (reference §9): JS `fal-cdn-v3`, Python's fallback `gcs`. */
+export const STORAGE_TYPES = ['fal-cdn-v3', 'fal-cdn', 'gcs'];
+
+/**
+ * [?] fal's answer to a missing or unknown `storage_type` is not documented; the emulator
+ * refuses both with a pydantic-style 422 on the query parameter so a client that forgets it
+ * is caught.
+ */
+export function storageTypeIssue(value: string | null): object | undefined {
+  const loc = ['query', 'storage_type'];
+  if (value === null) {
+    return {
+      type: 'missing',
+      loc,
+      msg: 'Field required',
+      input: null,
+      url: 'https://docs.fal.ai/errors#missing',
+    };
+  }
+  if (STORAGE_TYPES.includes(value)) return undefined;
+  const expected = "'fal-cdn-v3', 'fal-cdn' or 'gcs'";
+  return {
+    type: 'literal_error',
+    loc,
+    msg: `Input should be ${expected}`,
+    input: value,
+    ctx: { expected },
+    url: 'https://docs.fal.ai/errors#literal_error',
+  };
+}
+
+/**
+ * Streams a request body to disk (never buffering it) at the transfer's pace and returns its
+ * size and MD5.
+ */
+async function streamToFile(req: IncomingMessage, path: string, bandwidth?: number) {
   const out = createWriteStream(path);
   const hash = createHash('md5');
   let size = 0;
-  for await (const chunk of req) {
-    const buffer = chunk as Buffer;
+  for await (const buffer of paced(req, bandwidth)) {
     size += buffer.length;
     hash.update(buffer);
     if (!out.write(buffer)) await once(out, 'drain');
@@ -58,9 +92,21 @@ export class Storage {
     return this.deterministic ? `upload-${this.counter}` : randomUUID();
   }
 
-  /** `POST /storage/upload/initiate[-multipart]` with `{content_type, file_name}`. */
-  async initiate(req: IncomingMessage, res: ServerResponse, multipart: boolean): Promise<unknown> {
+  /**
+   * `POST /storage/upload/initiate[-multipart]?storage_type=…` with `{content_type, file_name}`.
+   */
+  async initiate(
+    req: IncomingMessage,
+    res: ServerResponse,
+    multipart: boolean,
+    storageType: string | null,
+  ): Promise<unknown> {
     const body = parseJson(await readBody(req));
+    const bad = storageTypeIssue(storageType);
+    if (bad) {
+      sendJson(res, 422, { detail: [bad] });
+      return body;
+    }
     const input = isRecord(body) ? body : {};
     const contentType =
       typeof input.content_type === 'string' ? input.content_type : 'application/octet-stream';
@@ -77,15 +123,21 @@ export class Storage {
   }
 
   /** `PUT <upload_url>`: the whole file. Returns the byte count for the request log. */
-  async put(token: string, req: IncomingMessage, res: ServerResponse): Promise<number> {
+  async put(
+    token: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+    shape: TransferShape = {},
+  ): Promise<number> {
     const upload = this.uploads.get(token);
     if (!upload || upload.multipart) {
       req.resume();
       sendJson(res, 404, { detail: 'Unknown or expired upload URL' });
       return 0;
     }
+    if (shape.stallAfter !== undefined) return stallUpload(req, shape.stallAfter);
     const path = this.files.tempPath('-upload');
-    const { size } = await streamToFile(req, path);
+    const { size } = await streamToFile(req, path, shape.bandwidth);
     const contentType =
       upload.contentType || req.headers['content-type'] || 'application/octet-stream';
     this.files.register(upload.fileUrlPath, { path, contentType, size });
@@ -100,6 +152,7 @@ export class Storage {
     partNumber: number,
     req: IncomingMessage,
     res: ServerResponse,
+    shape: TransferShape = {},
   ): Promise<number> {
     const upload = this.uploads.get(token);
     if (!upload?.multipart || upload.done) {
@@ -112,8 +165,9 @@ export class Storage {
       sendJson(res, 400, { detail: 'Part numbers run from 1 to 10000' });
       return 0;
     }
+    if (shape.stallAfter !== undefined) return stallUpload(req, shape.stallAfter);
     const path = this.files.tempPath(`-part-${partNumber}`);
-    const { size, etag } = await streamToFile(req, path);
+    const { size, etag } = await streamToFile(req, path, shape.bandwidth);
     upload.parts.set(partNumber, { path, etag, size });
     sendJson(res, 200, { partNumber, etag });
     return size;

@@ -39,8 +39,26 @@ export interface ModelBehaviour extends LatencyProfile {
   logs?: Array<string | { message: string; atMs?: number; level?: LogEntry['level'] }>;
   /** Replace the generated output with this JSON (no files are made). */
   output?: unknown;
-  /** Emulate an app that ignores cancel signals: a running job then finishes normally. */
+  /**
+   * An app that honours cancel signals: cancelling it while IN_PROGRESS stops it with a 499
+   * (`client_cancelled`). By default a running app ignores the signal, finishes and delivers,
+   * as fal documents for apps that do not handle it (reference §6).
+   */
+  cancelAware?: boolean;
+  /** @deprecated Running apps ignore cancel signals by default now; see `cancelAware`. */
   ignoreCancel?: boolean;
+  /**
+   * Images flagged as NSFW: `true` flags every image, a number is the chance per image (seeded
+   * PRNG). Flagged images are black and `has_nsfw_concepts` says `true`, as fal does (§14).
+   */
+  nsfw?: boolean | number;
+  /**
+   * Webhook deliveries of this model carry `payload: null` and this `payload_error` text (`true`
+   * uses a default text), as fal sends when the output cannot go in the delivery (§7).
+   */
+  webhookPayloadError?: boolean | string;
+  /** `x-fal-billable-units` on the result; default: images made, or seconds of video. */
+  billableUnits?: number | string;
 }
 
 /** Which kind of call a request was, for the log, stats and fault matching. */
@@ -57,6 +75,7 @@ export type RequestKind =
   | 'file'
   | 'jwks'
   | 'webhook-delivery'
+  | 'admin'
   | 'other';
 
 /** One recorded HTTP exchange; secrets are redacted before it is stored. */
@@ -105,7 +124,17 @@ export interface JobInfo {
   submittedAt: number;
   startedAt?: number;
   completedAt?: number;
+  /** True when a cancel stopped the job (queued, or running with `cancelAware`). */
   cancelled: boolean;
+  /** Epoch ms of the first cancel request, also when the app ignored it and finished. */
+  cancelRequestedAt?: number;
+  /**
+   * Epoch ms after which status, result and cancel answer 404: fal keeps a result 1 h after
+   * completion, 6 min when it is 10 KB or more (reference §5), times `timeScale`.
+   */
+  expiresAt?: number;
+  /** Id of the account the job runs under (`user-<hash of the key id>`), for concurrency. */
+  userId: string;
   /** Set when the job completed with an error (cancel, timeout, 422, injected error). */
   error?: { status: number; detail: unknown; error_type?: string };
   /** The output JSON when the job succeeded. */
@@ -132,6 +161,13 @@ export type FaultAction =
   | { type: 'drop' }
   | { type: 'delay'; ms: number }
   | { type: 'drop-after-accept' }
+  /**
+   * Accept, then stop: a download sends its headers (and `afterBytes` of the body) and then
+   * nothing; an upload PUT is read up to `afterBytes` and never answered. Only for `file`,
+   * `upload-put` and `upload-part` requests; the connection stays open until the client gives
+   * up or the emulator closes.
+   */
+  | { type: 'stall'; afterBytes?: number }
   | { type: 'one-of'; actions: FaultAction[] };
 
 /** A scripted failure: the first matching active rule shapes the response. */
@@ -163,12 +199,51 @@ export interface EmulatorOptions {
   seed?: number;
   /** @default { queueMs: 50, runMs: 300 } */
   defaultLatency?: LatencyProfile;
-  /** Jobs IN_PROGRESS at once across the emulator; the rest wait IN_QUEUE. @default unlimited */
+  /**
+   * Jobs IN_PROGRESS at once per key (fal's per-account concurrency limit); the rest wait
+   * IN_QUEUE. `Infinity` lifts the limit. @default 2 (fal's limit for new accounts, §8)
+   */
   concurrency?: number;
+  /**
+   * Per-key rate limit on queue and upload-initiate calls: more than `requests` calls in a
+   * window of `windowMs` (real ms, not time-scaled) answer 429 with `Retry-After`.
+   * @default none (fal publishes no per-minute limit for inference)
+   */
+  rateLimit?: { requests: number; windowMs?: number };
   /** `accept: 'any'` (default) takes any `id:secret`; `locked` keys get 403 at submit. */
   keys?: { accept?: string[] | 'any'; locked?: string[] };
-  /** Webhook retries on non-2xx or connection errors. @default { retries: 10, retryDelayMs: 100 } */
-  webhook?: { retries?: number; retryDelayMs?: number };
+  /**
+   * Webhook delivery. fal retries 10 times over 2 hours (reference §7): the emulator spreads
+   * `retries` attempts exponentially (each wait twice the last) over `spanMs` (fal time,
+   * multiplied by `timeScale`). `retryDelayMs` replaces that schedule with a fixed wait in
+   * real ms. `payloadErrorRate` (0..1, seeded PRNG) makes that share of deliveries carry
+   * `payload: null` plus `payload_error`.
+   * @default { retries: 10, spanMs: 7_200_000, payloadErrorRate: 0 }
+   */
+  webhook?: {
+    retries?: number;
+    spanMs?: number;
+    retryDelayMs?: number;
+    payloadErrorRate?: number;
+  };
+  /**
+   * Multiplies fal's own durations: result retention (1 h, 6 min for results of 10 KB or more)
+   * and the webhook retry span (2 h). `0.001` turns an hour into 3.6 s for tests. Latencies
+   * set with `defaultLatency`/`setModel` are not scaled. @default 1
+   */
+  timeScale?: number;
+  /**
+   * Strict routing, as the live service answers: submitting to an endpoint id the emulator
+   * does not know (no model definition, no `setModel`) is a 404, and status, result, cancel
+   * and stream under the full endpoint id (owner/alias plus a path) are a 405; only the
+   * owner/alias form works (reference §2). Off, both forms are served. @default false
+   */
+  strict?: boolean;
+  /**
+   * Bytes per second for each upload body (PUT, parts) and each download from `/files/`, to
+   * test slow links. @default unlimited
+   */
+  bandwidth?: number;
   /** Keep the request log. @default true */
   logRequests?: boolean;
   /** Interval of SSE keep-alive comments. @default 15000 (like fal) */
@@ -186,6 +261,13 @@ export interface EmulatorStats {
   fileCalls: number;
   webhookDeliveries: number;
   faults: number;
+  /** Calls answered 429 by the `rateLimit` option. */
+  rateLimited: number;
+  /**
+   * Most jobs IN_PROGRESS at once per account (`user-<hash>`, see `emulator.userId(key)`) since
+   * start or `resetStats()`.
+   */
+  peakRunning: Record<string, number>;
   total: number;
   byKind: Record<RequestKind, number>;
 }
@@ -217,4 +299,6 @@ export interface Emulator {
   rotateWebhookKey(options?: { keepPrevious?: boolean }): string;
   /** Endpoint ids of the loaded model definitions. */
   readonly models: readonly string[];
+  /** The account id the emulator files a key's jobs under (never the key itself). */
+  userId(key: string): string;
 }

@@ -12,7 +12,7 @@ afterEach(async () => {
 const key = (value: string) => ({ authorization: `Key ${value}` });
 
 describe('authentication', () => {
-  it('answers 401 without a header, with a colon-less key and with an unknown key', async () => {
+  it('[?] answers 401 without a header (text guessed), with a colon-less key and with an unknown key', async () => {
     const { emulator } = ctx;
     const url = `${emulator.url}/acme/painter`;
     const missing = await fetch(url, { method: 'POST', body: '{}' });
@@ -52,34 +52,73 @@ describe('authentication', () => {
 });
 
 describe('model errors', () => {
-  it('completes invalid input normally and answers 422 with field errors at result', async () => {
+  it('[?] completes invalid input normally (no error on the status) and answers 422 with pydantic errors at result', async () => {
     const { emulator } = ctx;
-    const job = await submit(
-      emulator,
-      'acme/painter',
-      { aspect_ratio: '7:3', num_images: 'two' },
-      key('good:key'),
-    );
+    const input = { aspect_ratio: '7:3', num_images: 'two' };
+    const job = await submit(emulator, 'acme/painter', input, key('good:key'));
     await completion(emulator, job.request_id);
     const status = await get(job.status_url, key('good:key'));
     expect(status.status).toBe(200);
-    expect((await json(status)).status).toBe('COMPLETED');
+    const statusBody = await json(status);
+    expect(statusBody.status).toBe('COMPLETED');
+    expect(statusBody.error).toBeUndefined();
     const result = await get(job.response_url, key('good:key'));
     expect(result.status).toBe(422);
     expect(result.headers.get('x-fal-request-id')).toBe(job.request_id);
     const body = await json(result);
+    // pydantic v2's shape: type, loc, msg, input, ctx where the type has one; plus fal's url.
     expect(body.detail).toEqual([
-      { loc: ['body', 'prompt'], msg: 'Field required', type: 'value_error' },
-      { loc: ['body', 'num_images'], msg: 'Input should be a valid integer', type: 'value_error' },
       {
+        type: 'missing',
+        loc: ['body', 'prompt'],
+        msg: 'Field required',
+        input,
+        url: 'https://docs.fal.ai/errors#missing',
+      },
+      {
+        type: 'int_parsing',
+        loc: ['body', 'num_images'],
+        msg: 'Input should be a valid integer, unable to parse string as an integer',
+        input: 'two',
+        url: 'https://docs.fal.ai/errors#int_parsing',
+      },
+      {
+        type: 'literal_error',
         loc: ['body', 'aspect_ratio'],
-        msg: "Input should be '1:1', '16:9', '9:16'",
-        type: 'value_error',
+        msg: "Input should be '1:1', '16:9' or '9:16'",
+        input: '7:3',
+        ctx: { expected: "'1:1', '16:9' or '9:16'" },
+        url: 'https://docs.fal.ai/errors#literal_error',
       },
     ]);
   });
 
-  it('checks array sizes and numeric bounds', async () => {
+  it('uses lax pydantic types: numeric strings pass, a float is not an integer, null is fine for optional fields', async () => {
+    const { emulator } = ctx;
+    const lax = await submit(
+      emulator,
+      'acme/painter',
+      { prompt: 'p', num_images: '2', aspect_ratio: null, seed: 7 },
+      key('good:key'),
+    );
+    await completion(emulator, lax.request_id);
+    expect((await get(lax.response_url, key('good:key'))).status).toBe(200);
+    const wrong = await submit(
+      emulator,
+      'acme/painter',
+      { prompt: null, num_images: 1.5 },
+      key('good:key'),
+    );
+    await completion(emulator, wrong.request_id);
+    const body = await json(await get(wrong.response_url, key('good:key')));
+    expect(body.detail.map((item: { type: string }) => item.type)).toEqual([
+      'string_type',
+      'int_from_float',
+    ]);
+    expect(body.detail[0]).toMatchObject({ loc: ['body', 'prompt'], input: null });
+  });
+
+  it('[?] checks array sizes, numeric bounds and file URLs (file_download_error)', async () => {
     const { emulator } = ctx;
     const job = await submit(
       emulator,
@@ -91,14 +130,19 @@ describe('model errors', () => {
     const body = await json(await get(job.response_url, key('good:key')));
     expect(body.detail).toEqual([
       {
+        type: 'file_download_error',
         loc: ['body', 'video_url'],
-        msg: 'Input should be a valid URL or data URI',
-        type: 'value_error',
+        msg: 'Failed to download the file. Please check if the URL is accessible.',
+        input: 'v.mp4',
+        url: 'https://docs.fal.ai/errors#file_download_error',
       },
       {
+        type: 'too_short',
         loc: ['body', 'image_urls'],
-        msg: 'List should have at least 1 item(s)',
-        type: 'value_error',
+        msg: 'List should have at least 1 item after validation, not 0',
+        input: [],
+        ctx: { field_type: 'List', min_length: 1, actual_length: 0 },
+        url: 'https://docs.fal.ai/errors#too_short',
       },
     ]);
     const items = await submit(
@@ -111,9 +155,11 @@ describe('model errors', () => {
     const itemsBody = await json(await get(items.response_url, key('good:key')));
     expect(itemsBody.detail).toEqual([
       {
+        type: 'string_type',
         loc: ['body', 'image_urls', 1],
-        msg: 'Input should be a valid URL or data URI',
-        type: 'value_error',
+        msg: 'Input should be a valid string',
+        input: 3,
+        url: 'https://docs.fal.ai/errors#string_type',
       },
     ]);
     const big = await submit(
@@ -124,7 +170,29 @@ describe('model errors', () => {
     );
     await completion(emulator, big.request_id);
     const bigBody = await json(await get(big.response_url, key('good:key')));
-    expect(bigBody.detail[0].msg).toBe('Input should be less than or equal to 4');
+    expect(bigBody.detail).toEqual([
+      {
+        type: 'less_than_equal',
+        loc: ['body', 'num_images'],
+        msg: 'Input should be less than or equal to 4',
+        input: 9,
+        ctx: { le: 4 },
+        url: 'https://docs.fal.ai/errors#less_than_equal',
+      },
+    ]);
+    const small = await submit(
+      emulator,
+      'acme/painter',
+      { prompt: 'p', num_images: 0 },
+      key('good:key'),
+    );
+    await completion(emulator, small.request_id);
+    const smallBody = await json(await get(small.response_url, key('good:key')));
+    expect(smallBody.detail[0]).toMatchObject({
+      type: 'greater_than_equal',
+      msg: 'Input should be greater than or equal to 1',
+      ctx: { ge: 1 },
+    });
   });
 
   it('completes with a configured error: status error fields, result code and header', async () => {
@@ -162,7 +230,7 @@ describe('model errors', () => {
 describe('cancel', () => {
   const cancel = (url: string) => fetch(url, { method: 'PUT', headers: key('good:key') });
 
-  it('cancels a queued job: 202, then COMPLETED with client_cancelled and a 499 result', async () => {
+  it('[?] cancels a queued job: 202, then COMPLETED with client_cancelled and a 499 result', async () => {
     const { emulator } = ctx;
     emulator.setModel('acme/painter', { queueMs: 60_000 });
     const job = await submit(emulator, 'acme/painter', { prompt: 'p' }, key('good:key'));
@@ -177,25 +245,44 @@ describe('cancel', () => {
     expect(result.headers.get('x-fal-error-type')).toBe('client_cancelled');
   });
 
-  it('cancels a running job, unless the app ignores cancel signals', async () => {
+  it('only asks a running job to stop by default: the app finishes and its result is delivered', async () => {
     const { emulator } = ctx;
-    emulator.setModel('acme/painter', { runMs: 60_000 });
+    emulator.setModel('acme/painter', { runMs: 150 });
+    const job = await submit(emulator, 'acme/painter', { prompt: 'p' }, key('good:key'));
+    await until(() => emulator.job(job.request_id)?.status === 'IN_PROGRESS', 'start');
+    const response = await cancel(job.cancel_url);
+    expect(response.status).toBe(202);
+    expect(await json(response)).toEqual({ status: 'CANCELLATION_REQUESTED' });
+    expect(emulator.job(job.request_id)).toMatchObject({
+      status: 'IN_PROGRESS',
+      cancelled: false,
+      cancelRequestedAt: expect.any(Number),
+    });
+    const done = await completion(emulator, job.request_id);
+    expect(done.cancelled).toBe(false);
+    expect(done.error).toBeUndefined();
+    const result = await get(job.response_url, key('good:key'));
+    expect(result.status).toBe(200);
+    expect((await json(result)).images).toHaveLength(1);
+  });
+
+  it('stops a running cancel-aware app with a 499, also through the full-id cancel URL', async () => {
+    const { emulator } = ctx;
+    emulator.setModel('acme/painter', { runMs: 60_000, cancelAware: true });
     const job = await submit(emulator, 'acme/painter', { prompt: 'p' }, key('good:key'));
     await until(() => emulator.job(job.request_id)?.status === 'IN_PROGRESS', 'start');
     const full = `${emulator.url}/acme/painter/requests/${job.request_id}/cancel`;
     expect((await cancel(full)).status).toBe(202);
-    expect(emulator.job(job.request_id)?.error?.status).toBe(499);
-
-    emulator.setModel('acme/painter', { runMs: 50, ignoreCancel: true });
-    const stubborn = await submit(emulator, 'acme/painter', { prompt: 'p' }, key('good:key'));
-    await until(() => emulator.job(stubborn.request_id)?.status === 'IN_PROGRESS', 'start');
-    expect((await cancel(stubborn.cancel_url)).status).toBe(202);
-    const done = await completion(emulator, stubborn.request_id);
-    expect(done.cancelled).toBe(false);
-    expect(done.output).toBeDefined();
+    expect(emulator.job(job.request_id)).toMatchObject({
+      status: 'COMPLETED',
+      cancelled: true,
+      error: { status: 499, error_type: 'client_cancelled' },
+    });
+    const result = await get(job.response_url, key('good:key'));
+    expect(result.status).toBe(499);
   });
 
-  it('answers 400 ALREADY_COMPLETED and 404 NOT_FOUND', async () => {
+  it('[?] answers 400 ALREADY_COMPLETED and 404 NOT_FOUND', async () => {
     const { emulator } = ctx;
     const job = await submit(emulator, 'acme/painter', { prompt: 'p' }, key('good:key'));
     await completion(emulator, job.request_id);

@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startEmulator } from '../src/index.js';
+import { parseExact } from '../src/json.js';
 import { imageSize } from '../src/outputs.js';
 import { completion, get, type Json, json, setup, submit } from './helpers.js';
 
@@ -17,7 +18,8 @@ async function resultOf(endpointId: string, input: unknown): Promise<Json> {
   await completion(ctx.emulator, job.request_id);
   const response = await get(job.response_url);
   expect(response.status).toBe(200);
-  return json(response);
+  // Exact: seeds above 2^53 keep their digits.
+  return parseExact(await response.text());
 }
 
 async function decode(image: Json) {
@@ -64,11 +66,61 @@ describe('image outputs', () => {
     expect(meta).toMatchObject({ format: 'jpeg', width: 64, height: 64 });
   });
 
-  it('gives unknown models a generic PNG output', async () => {
-    const output = await resultOf('someone/unknown-model', { prompt: 'p' });
-    expect(Object.keys(output).sort()).toEqual(['images', 'seed']);
+  it('gives unknown models the shape of a real delivery: nsfw flags beside images, a 64-bit seed', async () => {
+    const output = await resultOf('someone/unknown-model', { prompt: 'p', num_images: 2 });
+    expect(Object.keys(output).sort()).toEqual([
+      'has_nsfw_concepts',
+      'images',
+      'prompt',
+      'seed',
+      'timings',
+    ]);
+    expect(output.has_nsfw_concepts).toEqual([false, false]);
+    expect(typeof output.seed).toBe('bigint');
+    expect(output.seed).toBeGreaterThanOrEqual(0n);
+    expect(output.seed).toBeLessThan(2n ** 64n);
     const meta = await decode(output.images[0]);
     expect(meta.format).toBe('png');
+  });
+
+  it('draws most seeds above 2^53, so JSON.parse would round them', async () => {
+    const seeds: bigint[] = [];
+    for (let index = 0; index < 8; index++) {
+      seeds.push((await resultOf('someone/unknown-model', { prompt: `p${index}` })).seed);
+    }
+    const large = seeds.filter((seed) => seed > 2n ** 53n);
+    expect(large.length).toBeGreaterThan(0);
+    const one = large[0] as bigint;
+    expect(BigInt(Number(one))).not.toBe(one);
+  });
+
+  it('flags images as NSFW when told to: black pixels and has_nsfw_concepts true', async () => {
+    ctx.emulator.setModel('acme/flux/dev/image-to-image', { nsfw: true });
+    const output = await resultOf('acme/flux/dev/image-to-image', {
+      prompt: 'p',
+      image_url: 'http://127.0.0.1/in.png',
+      output_format: 'png',
+    });
+    expect(output.has_nsfw_concepts).toEqual([true]);
+    const bytes = Buffer.from(await (await fetch(output.images[0].url)).arrayBuffer());
+    const stats = await sharp(bytes).stats();
+    expect(stats.channels.slice(0, 3).map((channel) => channel.max)).toEqual([0, 0, 0]);
+  });
+
+  it('[?] sends x-fal-billable-units on results: images made, seconds of video, or as set', async () => {
+    const { emulator } = ctx;
+    const images = await submit(emulator, 'acme/painter', { prompt: 'p', num_images: 3 });
+    const video = await submit(emulator, 'acme/video/v1/edit', {
+      prompt: 'p',
+      video_url: 'http://127.0.0.1/in.mp4',
+    });
+    emulator.setModel('acme/painter', { billableUnits: '3.14159265' });
+    const set = await submit(emulator, 'acme/painter', { prompt: 'p' });
+    for (const job of [images, video, set]) await completion(emulator, job.request_id);
+    const units = async (url: string) => (await get(url)).headers.get('x-fal-billable-units');
+    expect(await units(images.response_url)).toBe('3');
+    expect(Number(await units(video.response_url))).toBeGreaterThan(0);
+    expect(await units(set.response_url)).toBe('3.14159265');
   });
 
   it('keeps aspect ratios in small pixel sizes', () => {

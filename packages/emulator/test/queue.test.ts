@@ -10,7 +10,7 @@ afterEach(async () => {
 });
 
 describe('submit', () => {
-  it('answers 200 with the queue fields, owner/alias URLs and a sequential id', async () => {
+  it('answers 200 with the queue fields, gateway_request_id, owner/alias URLs and a sequential id', async () => {
     const { emulator } = ctx;
     const response = await post(`${emulator.url}/acme/flux/dev/image-to-image`, {
       prompt: 'x',
@@ -28,6 +28,7 @@ describe('submit', () => {
       status_url: `${emulator.url}/acme/flux/requests/${id}/status`,
       cancel_url: `${emulator.url}/acme/flux/requests/${id}/cancel`,
       queue_position: 0,
+      gateway_request_id: id,
     });
     const second = await submit(emulator, 'acme/painter', { prompt: 'y' });
     expect(second.request_id).toBe('00000000-0000-4000-8000-000000000002');
@@ -71,7 +72,7 @@ describe('submit', () => {
     });
   });
 
-  it('refuses a malformed x-fal-request-timeout with a clear 400', async () => {
+  it('[?] refuses a malformed x-fal-request-timeout with a clear 400', async () => {
     const response = await post(
       `${ctx.emulator.url}/acme/painter`,
       { prompt: 'x' },
@@ -85,7 +86,7 @@ describe('submit', () => {
 });
 
 describe('status', () => {
-  it('answers 202 while queued/running and 200 once COMPLETED, under both path forms', async () => {
+  it('[?] answers 202 while queued/running and 200 once COMPLETED, under both path forms; logs [] with logs=0', async () => {
     const { emulator } = ctx;
     emulator.setModel('acme/flux/dev/image-to-image', { queueMs: 60_000 });
     const queued = await submit(emulator, 'acme/flux/dev/image-to-image', {});
@@ -145,6 +146,8 @@ describe('status', () => {
     await ctx.stop();
     ctx = await setup({ concurrency: 1, defaultLatency: { queueMs: 0, runMs: 60_000 } });
     const { emulator } = ctx;
+    // Cancel must free the slot, so this app honours cancel signals.
+    emulator.setModel('acme/painter', { cancelAware: true });
     const first = await submit(emulator, 'acme/painter', { prompt: '1' });
     await until(() => emulator.job(first.request_id)?.status === 'IN_PROGRESS', 'first start');
     const low = await submit(
@@ -201,7 +204,7 @@ describe('status', () => {
 });
 
 describe('result', () => {
-  it('answers 400 before completion, then 200 with the output and x-fal-request-id', async () => {
+  it('[?] answers 400 before completion, then 200 with the output and x-fal-request-id', async () => {
     const { emulator } = ctx;
     emulator.setModel('acme/painter', { runMs: 200 });
     const job = await submit(emulator, 'acme/painter', { prompt: 'p' });

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { json, post, setup } from './helpers.js';
+import { json, post, setup, until } from './helpers.js';
 
 let ctx: Awaited<ReturnType<typeof setup>>;
 let dir: string;
@@ -109,9 +110,131 @@ describe('multipart upload', () => {
   it('rejects bad part numbers and an empty parts list', async () => {
     const { emulator } = ctx;
     const { upload_url } = await json(
-      await post(`${emulator.url}/storage/upload/initiate-multipart`, { file_name: 'x' }),
+      await post(`${emulator.url}/storage/upload/initiate-multipart?storage_type=fal-cdn-v3`, {
+        file_name: 'x',
+      }),
     );
     expect((await fetch(`${upload_url}/0`, { method: 'PUT', body: 'x' })).status).toBe(400);
     expect((await post(`${upload_url}/complete`, { parts: [] })).status).toBe(400);
+  });
+});
+
+describe('storage_type', () => {
+  it('[?] refuses a missing or unknown storage_type on initiate with a pydantic 422', async () => {
+    const { emulator } = ctx;
+    const missing = await post(`${emulator.url}/storage/upload/initiate`, { file_name: 'a.png' });
+    expect(missing.status).toBe(422);
+    expect((await json(missing)).detail).toEqual([
+      expect.objectContaining({ type: 'missing', loc: ['query', 'storage_type'] }),
+    ]);
+    const unknown = await post(`${emulator.url}/storage/upload/initiate?storage_type=s3`, {
+      file_name: 'a.png',
+    });
+    expect(unknown.status).toBe(422);
+    expect((await json(unknown)).detail).toEqual([
+      expect.objectContaining({
+        type: 'literal_error',
+        loc: ['query', 'storage_type'],
+        input: 's3',
+        ctx: { expected: "'fal-cdn-v3', 'fal-cdn' or 'gcs'" },
+      }),
+    ]);
+    for (const type of ['fal-cdn-v3', 'gcs']) {
+      const ok = await post(`${emulator.url}/storage/upload/initiate?storage_type=${type}`, {
+        file_name: 'a.png',
+      });
+      expect(ok.status).toBe(200);
+    }
+  });
+});
+
+/** Initiates a single upload and returns its URLs. */
+async function initiate(url: string, name = 'f.bin') {
+  const response = await post(`${url}/storage/upload/initiate?storage_type=fal-cdn-v3`, {
+    content_type: 'application/octet-stream',
+    file_name: name,
+  });
+  return (await json(response)) as { upload_url: string; file_url: string };
+}
+
+describe('bandwidth', () => {
+  it('moves uploads and downloads in small paced pieces when a bandwidth is set', async () => {
+    await ctx.stop();
+    // 64 KiB/s: a 40 KiB file arrives in ~13 pieces of 3,276 bytes (one per 50 ms).
+    ctx = await setup({ bandwidth: 64 * 1024 });
+    const { emulator } = ctx;
+    const bytes = randomBytes(40 * 1024);
+    const { upload_url, file_url } = await initiate(emulator.url);
+    expect((await fetch(upload_url, { method: 'PUT', body: bytes })).status).toBe(200);
+    const response = await fetch(file_url);
+    const reader = response.body?.getReader();
+    const received: Buffer[] = [];
+    for (;;) {
+      const { done, value } = (await reader?.read()) ?? { done: true, value: undefined };
+      if (done) break;
+      received.push(Buffer.from(value));
+    }
+    expect(Buffer.concat(received).equals(bytes)).toBe(true);
+    // Unthrottled, the whole file arrives in one chunk; paced, in many small ones (a busy
+    // machine may merge a few neighbours, so the bounds are loose).
+    expect(received.length).toBeGreaterThanOrEqual(4);
+    expect(Math.max(...received.map((chunk) => chunk.length))).toBeLessThanOrEqual(16 * 1024);
+  });
+});
+
+describe('stall', () => {
+  it('stalls a download after the headers and some bytes, until the client gives up', async () => {
+    const { emulator } = ctx;
+    const bytes = randomBytes(64 * 1024);
+    const { upload_url, file_url } = await initiate(emulator.url);
+    await fetch(upload_url, { method: 'PUT', body: bytes });
+    emulator.inject({
+      match: { kind: 'file' },
+      action: { type: 'stall', afterBytes: 1000 },
+      times: 1,
+    });
+    const controller = new AbortController();
+    const response = await fetch(file_url, { signal: controller.signal });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-length')).toBe(String(bytes.length));
+    const reader = response.body?.getReader();
+    let got = 0;
+    while (got < 1000) {
+      const chunk = await reader?.read();
+      if (!chunk || chunk.done) break;
+      got += chunk.value.length;
+    }
+    expect(got).toBe(1000);
+    // Nothing more comes: the next read only ends because the client aborts.
+    const next = reader?.read().then(
+      () => 'data',
+      () => 'aborted',
+    );
+    await until(() => emulator.log.some((entry) => entry.fault === 'stall'), 'stall logged');
+    controller.abort();
+    expect(await next).toBe('aborted');
+    // The rule was used once: the next download is whole.
+    const whole = Buffer.from(await (await fetch(file_url)).arrayBuffer());
+    expect(whole.equals(bytes)).toBe(true);
+  });
+
+  it('stalls an upload body: bytes are not read past afterBytes and no answer comes', async () => {
+    const { emulator } = ctx;
+    const { upload_url, file_url } = await initiate(emulator.url);
+    emulator.inject({
+      match: { kind: 'upload-put' },
+      action: { type: 'stall', afterBytes: 0 },
+      times: 1,
+    });
+    const outcome = await new Promise<string>((resolve) => {
+      const req = request(upload_url, { method: 'PUT' }, () => resolve('answered'));
+      req.on('error', () => resolve('gave up'));
+      req.setTimeout(300, () => req.destroy());
+      // 8 MiB cannot fit in socket buffers: the writes back up while the server reads nothing.
+      req.end(randomBytes(8 * 1024 * 1024));
+    });
+    expect(outcome).toBe('gave up');
+    expect(emulator.log.find((entry) => entry.kind === 'upload-put')?.fault).toBe('stall');
+    expect((await fetch(file_url)).status).toBe(404);
   });
 });

@@ -2,6 +2,8 @@ import { createHash, createPublicKey, verify } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseExact, pythonDumps } from '../src/json.js';
+import { retrySchedule } from '../src/webhook-delivery.js';
 import { completion, type Json, json, setup, submit, until } from './helpers.js';
 
 interface Delivery {
@@ -31,6 +33,8 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   await ctx.stop();
+  // Idle keep-alive sockets from the emulator's fetch would hold close() for seconds.
+  receiver.closeAllConnections();
   await new Promise((resolve) => receiver.close(resolve));
 });
 
@@ -116,7 +120,7 @@ describe('webhooks', () => {
       request_id: job.request_id,
       status: 'ERROR',
       error: 'Invalid status code: 422',
-      payload: { detail: [{ loc: ['body', 'prompt'], type: 'value_error' }] },
+      payload: { detail: [{ loc: ['body', 'prompt'], type: 'missing' }] },
     });
     for (const delivery of deliveries) {
       expect(await verifies(delivery, `${emulator.url}/.well-known/jwks.json`)).toBe(true);
@@ -180,5 +184,143 @@ describe('webhooks', () => {
     expect(await verifies(deliveries[0] as Delivery, `${emulator.url}/.well-known/jwks.json`)).toBe(
       true,
     );
+  });
+
+  it('serialises the body as fal does: Python json.dumps, sorted keys, error null, exact 64-bit seed', async () => {
+    const { emulator } = ctx;
+    const seed = 17454220438242315174n;
+    const job = await submit(
+      emulator,
+      'acme/flux/dev/image-to-image',
+      { prompt: 'dog', image_url: 'http://127.0.0.1/in.png', seed: null },
+      {},
+      `?fal_webhook=${encodeURIComponent(hookUrl)}`,
+    );
+    await until(() => deliveries.length === 1, 'delivery');
+    const first = deliveries[0] as Delivery;
+    const text = first.raw.toString('utf8');
+    const parsed = parseExact(text) as Json;
+    expect(Object.keys(parsed)).toEqual([
+      'error',
+      'gateway_request_id',
+      'payload',
+      'request_id',
+      'status',
+    ]);
+    expect(parsed).toMatchObject({ error: null, status: 'OK', request_id: job.request_id });
+    expect(text).toBe(pythonDumps(parsed));
+    expect(text.startsWith('{"error": null, "gateway_request_id": "')).toBe(true);
+    expect(Object.keys(parsed.payload)).toEqual([
+      'has_nsfw_concepts',
+      'images',
+      'prompt',
+      'seed',
+      'timings',
+    ]);
+    // Without a seed the app draws a 64-bit one.
+    expect(typeof parsed.payload.seed).toBe('bigint');
+
+    // A seed above 2^53 goes in and comes back digit for digit, on the wire and at result.
+    deliveries = [];
+    const response = await fetch(
+      `${emulator.url}/acme/flux/dev/image-to-image?fal_webhook=${encodeURIComponent(hookUrl)}`,
+      {
+        method: 'POST',
+        headers: { authorization: 'Key test-id:test-secret', 'content-type': 'application/json' },
+        body: `{"prompt":"dog","image_url":"http://127.0.0.1/in.png","seed":${seed}}`,
+      },
+    );
+    const exact = (await response.json()) as { request_id: string; response_url: string };
+    await completion(emulator, exact.request_id);
+    expect(emulator.job(exact.request_id)?.input).toMatchObject({ seed });
+    await until(() => deliveries.length === 1, 'second delivery');
+    const raw = (deliveries[0] as Delivery).raw.toString('utf8');
+    expect(raw).toContain(`"seed": ${seed},`);
+    const result = await fetch(exact.response_url, {
+      headers: { authorization: 'Key test-id:test-secret' },
+    });
+    expect(await result.text()).toContain(`"seed":${seed},`);
+    expect(await verifies(deliveries[0] as Delivery, `${emulator.url}/.well-known/jwks.json`)).toBe(
+      true,
+    );
+  });
+
+  it('[?] carries payload: null and payload_error when the model is set up so (text guessed)', async () => {
+    const { emulator } = ctx;
+    emulator.setModel('acme/painter', { webhookPayloadError: true });
+    const job = await submit(
+      emulator,
+      'acme/painter',
+      { prompt: 'p' },
+      {},
+      `?fal_webhook=${encodeURIComponent(hookUrl)}`,
+    );
+    await until(() => deliveries.length === 1, 'delivery');
+    const body = JSON.parse((deliveries[0] as Delivery).raw.toString('utf8'));
+    expect(body).toEqual({
+      error: null,
+      gateway_request_id: job.request_id,
+      payload: null,
+      payload_error: expect.stringContaining('response_url'),
+      request_id: job.request_id,
+      status: 'OK',
+    });
+    // The output itself is still there for a poll.
+    await completion(emulator, job.request_id);
+    expect(emulator.job(job.request_id)?.output).toBeDefined();
+  });
+
+  it('makes a share of deliveries carry payload_error with webhook.payloadErrorRate', async () => {
+    await ctx.stop();
+    ctx = await setup({ webhook: { retries: 0, retryDelayMs: 0, payloadErrorRate: 1 } });
+    const { emulator } = ctx;
+    emulator.setModel('acme/painter', { webhookPayloadError: 'too big' });
+    await submit(
+      emulator,
+      'acme/painter',
+      { prompt: 'p' },
+      {},
+      `?fal_webhook=${encodeURIComponent(hookUrl)}`,
+    );
+    emulator.setModel('acme/painter', {});
+    await submit(
+      emulator,
+      'acme/painter',
+      { prompt: 'q' },
+      {},
+      `?fal_webhook=${encodeURIComponent(hookUrl)}`,
+    );
+    await until(() => deliveries.length === 2, 'deliveries');
+    const errors = deliveries.map((d) => JSON.parse(d.raw.toString('utf8')).payload_error).sort();
+    expect(errors).toEqual([expect.stringContaining('response_url'), 'too big']);
+  });
+
+  it("[?] spreads 10 retries exponentially over fal's 2 hours, scaled by timeScale", async () => {
+    const schedule = retrySchedule(10, 7_200_000);
+    expect(schedule).toHaveLength(10);
+    expect(schedule.reduce((sum, wait) => sum + wait, 0)).toBeCloseTo(7_200_000, 3);
+    for (let index = 1; index < schedule.length; index++) {
+      expect(schedule[index]).toBeCloseTo((schedule[index - 1] as number) * 2, 6);
+    }
+    expect(schedule[0]).toBeCloseTo(7_038.1, 1);
+    expect(retrySchedule(0, 1000)).toEqual([]);
+
+    // The default schedule, at 1/100,000 of fal's time (72 ms in all): 11 attempts, then stop.
+    await ctx.stop();
+    ctx = await setup({ webhook: {}, timeScale: 0.00001 });
+    const { emulator } = ctx;
+    failFirst = 100;
+    const job = await submit(
+      emulator,
+      'acme/painter',
+      { prompt: 'p' },
+      {},
+      `?fal_webhook=${encodeURIComponent(hookUrl)}`,
+    );
+    await completion(emulator, job.request_id);
+    await until(() => emulator.stats.webhookDeliveries === 11, 'eleven attempts');
+    // Let a (wrong) twelfth attempt show up if there were one.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(deliveries).toHaveLength(11);
   });
 });
