@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import {
   type ClaimOutcome,
   compareRecords,
@@ -16,26 +18,46 @@ import {
   type UpdateCondition,
   type UpdateOutcome,
 } from '@falai/core';
-import { type Entry, entryOf, parseFile, serialise } from './format.js';
 import {
-  atomicWrite,
+  type Entry,
+  emptyJournal,
+  entryOf,
+  type JournalState,
+  journalLine,
+  parseFile,
+  replay,
+  serialise,
+} from './format.js';
+import {
   backupFile,
   ensureParent,
-  readWithSignature,
-  removeStaleTemps,
-  signatureOf,
+  type FileInfo,
+  fileInfo,
+  JournalWriter,
+  journalPath,
+  readJournal,
+  readSnapshot,
+  removeLeftovers,
+  renameInto,
+  resolveTarget,
+  writeTemp,
 } from './io.js';
+import { acquireLock, type HeldLock } from './lock.js';
+
+/** Where a write is about to become visible: the snapshot rename or a journal append. */
+export type CommitPoint = 'snapshot' | 'journal';
 
 /** Options of `createFileStore`. */
 export interface FileStoreOptions {
   /**
    * The JSON file. Use `defaultPendingFile()` from `@falai/core` for the default
    * (`FAL_PENDING_FILE`, the OpenClaw workspace's `fal-pending.json`, or
-   * `~/.local/state/falai/pending.json`).
+   * `~/.local/state/falai/pending.json`). A symlink stays a symlink: falai writes its target.
    */
   readonly path: string;
   /**
-   * A lock older than this is taken to belong to a crashed process and is broken.
+   * A lock not refreshed for this long belongs to a crashed or stalled process and is broken.
+   * The holder refreshes it every quarter of this while it holds it.
    * @default 10000
    */
   readonly lockStaleMs?: number;
@@ -50,50 +72,111 @@ export interface FileStoreOptions {
    * @default true
    */
   readonly fsync?: boolean;
+  /**
+   * The journal is folded into the snapshot once it passes this many bytes (or an eighth of
+   * the snapshot, whichever is larger).
+   * @default 262144
+   */
+  readonly compactBytes?: number;
   /** Called with what a seed migration could not map exactly (one line each). */
   readonly onWarning?: (message: string) => void;
+  /**
+   * For tests only: called right before a write becomes visible (after the temp file is
+   * written, before the rename; before a journal append), so a test can pause the writer there.
+   */
+  readonly beforeCommit?: (point: CommitPoint) => void | Promise<void>;
 }
 
-interface State {
-  readonly signature: string | undefined;
+/** Everything a reader knows about the file: the snapshot, the journal replayed on it. */
+interface View {
+  readonly target: string;
+  readonly snapshot: FileInfo | undefined;
+  readonly generation: string | undefined;
   readonly entries: Map<string, Entry>;
+  readonly journal: JournalState;
+  journalIno: number | undefined;
+  /** The journal's size when last read (a torn tail past `journal.offset` included). */
+  journalSize: number;
 }
 
-type Mutation<T> = (entries: Map<string, Entry>) => {
-  readonly result: T;
-  readonly changed: boolean;
-};
+/** What a mutation sees: the current records plus the changes of the batch so far. */
+interface Table {
+  get(requestId: string): Entry | undefined;
+  set(requestId: string, entry: Entry): void;
+  delete(requestId: string): boolean;
+}
+
+type Mutation<T> = (table: Table) => { readonly result: T; readonly changed: boolean };
+
+class Overlay implements Table {
+  readonly changes = new Map<string, Entry | null>();
+  constructor(private readonly base: ReadonlyMap<string, Entry>) {}
+  get(requestId: string): Entry | undefined {
+    const change = this.changes.get(requestId);
+    return change === undefined ? this.base.get(requestId) : (change ?? undefined);
+  }
+  set(requestId: string, entry: Entry): void {
+    this.changes.set(requestId, entry);
+  }
+  delete(requestId: string): boolean {
+    if (this.get(requestId) === undefined) return false;
+    this.changes.set(requestId, null);
+    return true;
+  }
+  applyTo(entries: Map<string, Entry>): Map<string, Entry> {
+    for (const [id, entry] of this.changes) {
+      if (entry) entries.set(id, entry);
+      else entries.delete(id);
+    }
+    return entries;
+  }
+}
 
 /** A file store: a `PendingStore` plus a bulk insert, for imports and large migrations. */
 export interface FileStore extends PendingStore {
   readonly kind: 'file';
   /** Inserts or replaces many records with one write (one lock, one rewrite). */
   putMany(records: readonly PendingRecord[]): Promise<void>;
+  /** Folds the journal into the snapshot now (it also happens on its own as the journal grows). */
+  compact(): Promise<void>;
 }
 
+/** Lines bigger than this are not appended: the batch rewrites the snapshot instead. */
+const MAX_APPEND_BYTES = 1024 * 1024;
+/** A writer that loses its lock this many times in a row gives up with `STORE_CONFLICT`. */
+const MAX_ATTEMPTS = 8;
+
+class LostLock extends Error {}
+
 /**
- * The default store: one JSON file, replaced atomically under a cross-process lock.
- * Good for one machine and thousands of requests; for several machines use Redis.
+ * The default store: a JSON snapshot plus an append-only journal beside it, under a
+ * cross-process lock. Each write appends one line and syncs it; the journal is folded into the
+ * snapshot (written to a temp file, renamed into place) as it grows. Good for one machine and
+ * tens of thousands of requests; for several machines use Redis.
  */
 export function createFileStore(options: FileStoreOptions): FileStore {
   const path = options.path;
   const lockStaleMs = Math.max(2_000, options.lockStaleMs ?? 10_000);
   const lockTimeoutMs = options.lockTimeoutMs ?? 30_000;
   const fsync = options.fsync ?? true;
-  let cache: State | undefined;
+  const compactBytes = options.compactBytes ?? 256 * 1024;
+  let cache: View | undefined;
   let closed = false;
-  let tempsChecked = false;
+  let leftoversChecked = false;
+  const journalWriter = new JournalWriter();
 
   const fail = (operation: string, error: unknown): never => {
     if (error instanceof StoreError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     const hint =
-      code === 'EACCES' || code === 'EPERM'
+      code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
         ? ' Check the permissions of the file and its directory.'
         : code === 'ELOCKED'
           ? ` Another falai process held the lock for over ${lockTimeoutMs} ms; if none is ` +
             `running, remove ${path}.lock.`
-          : '';
+          : code === 'ENOSPC'
+            ? ' The disk is full: free some space and retry.'
+            : '';
     throw new StoreError(
       'STORE_ERROR',
       `The file store at ${path} failed to ${operation}: ${(error as Error).message}.${hint}`,
@@ -111,123 +194,334 @@ export function createFileStore(options: FileStoreOptions): FileStore {
     }
   };
 
-  /** The current records, re-read only when the file changed since we last saw it. */
-  async function load(): Promise<State | { seed: unknown }> {
-    // One stat is enough to confirm the cache; the read below re-checks on the descriptor.
-    if (cache?.signature !== undefined && (await signatureOf(path)) === cache.signature) {
-      return cache;
-    }
-    const read = await readWithSignature(path, cache?.signature);
-    if (!read) {
-      cache = { signature: undefined, entries: new Map() };
-      return cache;
-    }
-    if (read.text === undefined && cache) return cache;
-    const parsed = parseFile(read.text ?? '', path);
-    if (parsed.kind === 'seed') return { seed: parsed.json };
-    cache = { signature: read.signature, entries: parsed.entries };
-    return cache;
+  /** Reads the journal of `view` from where it stopped; false when it must be read anew. */
+  async function catchUp(view: View): Promise<boolean> {
+    if (view.generation === undefined) return true;
+    const file = journalPath(view.target, view.generation);
+    const read = await readJournal(
+      file,
+      view.journal.offset,
+      view.journalSize === view.journal.offset ? view.journalIno : undefined,
+    );
+    if (!read) return view.journal.offset === 0;
+    if (view.journalIno !== undefined && read.ino !== view.journalIno) return false;
+    if (read.size < view.journal.offset) return false;
+    view.journalIno = read.ino;
+    view.journalSize = read.size;
+    replay(read.chunk, view.journal, view.generation, view.entries, file);
+    return true;
   }
 
-  /** Holds the cross-process lock around `fn`; the in-process batching keeps one holder. */
-  async function withFileLock<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    await ensureParent(path).catch((error) => fail(operation, error));
-    const lockfile = await import('proper-lockfile');
-    let compromised: Error | undefined;
-    const interval = 25;
-    const release = await lockfile
-      .lock(path, {
-        realpath: false,
-        stale: lockStaleMs,
-        update: Math.floor(lockStaleMs / 2),
-        retries: {
-          retries: Math.ceil(lockTimeoutMs / interval),
-          minTimeout: 2,
-          maxTimeout: interval,
-          factor: 1.5,
-          randomize: true,
-        },
-        onCompromised: (error) => {
-          compromised = error;
-        },
-      })
-      .catch((error) => fail(operation, error));
-    try {
-      if (!tempsChecked) {
-        tempsChecked = true;
-        await removeStaleTemps(path);
+  /**
+   * The current records: the snapshot (re-read only when it changed) and the journal lines
+   * appended since. Takes no lock; the snapshot is checked again after the journal was read,
+   * so a compaction in between cannot pair a new journal with an old snapshot.
+   */
+  async function load(locked?: {
+    readonly target: string;
+  }): Promise<View | { seed: unknown; target: string; info: FileInfo }> {
+    const target = locked?.target ?? (await resolveTarget(path));
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const info = await fileInfo(target);
+      let view: View | undefined;
+      if (
+        cache &&
+        cache.target === target &&
+        info !== undefined &&
+        cache.snapshot?.signature === info.signature
+      ) {
+        view = cache;
+        // Only this object changes the cached view, and never while a write holds it.
+        if (!(await catchUp(view).catch(dropCache))) view = undefined;
       }
-      const result = await fn();
-      if (compromised) fail(operation, compromised);
-      return result;
-    } finally {
-      await release().catch(() => undefined);
+      if (!view) {
+        cache = undefined;
+        const read = await readSnapshot(target);
+        if (!read) {
+          view = {
+            target,
+            snapshot: undefined,
+            generation: undefined,
+            entries: new Map(),
+            journal: emptyJournal(),
+            journalIno: undefined,
+            journalSize: 0,
+          };
+        } else {
+          const parsed = parseFile(read.data, target);
+          if (parsed.kind === 'seed') return { seed: parsed.json, target, info: read.info };
+          view = {
+            target,
+            snapshot: read.info,
+            generation: parsed.generation,
+            entries: parsed.entries,
+            journal: emptyJournal(),
+            journalIno: undefined,
+            journalSize: 0,
+          };
+          if (!(await catchUp(view))) continue;
+        }
+      }
+      // Under the lock only a writer that broke it can change the snapshot, and every commit
+      // checks for that; a lock-free reader checks here that it did not read across a rewrite.
+      const after = locked ? view.snapshot : await fileInfo(target);
+      if (after?.signature !== view.snapshot?.signature) {
+        cache = undefined;
+        continue;
+      }
+      cache = view.snapshot ? view : undefined;
+      return view;
+    }
+    throw new StoreError(
+      'STORE_ERROR',
+      `The file store at ${path} kept changing while it was read; retry.`,
+      { store: 'file', operation: 'read', location: path },
+    );
+  }
+
+  function dropCache(error: unknown): never {
+    cache = undefined;
+    throw error;
+  }
+
+  function checkWritable(info: FileInfo | undefined, target: string): void {
+    if (info && (info.mode & 0o200) === 0) {
+      throw new StoreError(
+        'STORE_ERROR',
+        `The file store at ${target} is read-only (mode ${info.mode.toString(8).padStart(4, '0')}); ` +
+          `falai changed nothing. Make it writable (chmod u+w ${target}) or choose another ` +
+          'store with --store / FALAI_STORE.',
+        { store: 'file', operation: 'write', location: target },
+      );
     }
   }
 
   interface Pending {
     readonly operation: string;
     readonly change: Mutation<unknown>;
+    readonly compact: boolean;
     readonly resolve: (value: unknown) => void;
     readonly reject: (error: unknown) => void;
   }
   let pending: Pending[] = [];
   let draining: Promise<void> | undefined;
 
+  type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+  /**
+   * One attempt at committing a batch under the lock. Throws `LostLock` when the lock was lost
+   * (or the file changed under us) before the commit: nothing of ours became visible, and the
+   * caller redoes the whole batch from the current file.
+   */
+  async function attempt(
+    target: string,
+    batch: readonly Pending[],
+    lock: HeldLock,
+  ): Promise<Outcome[]> {
+    const state = await load({ target });
+    let base: Map<string, Entry>;
+    let mustCompact = batch.some((item) => item.compact);
+    let view: View | undefined;
+    if ('seed' in state) {
+      checkWritable(state.info, target);
+      const now = new Date();
+      await backupFile(target, now).catch((error) => fail('back up the seed file', error));
+      const { records, warnings } = migrateSeedPending(state.seed, { now });
+      for (const warning of warnings) options.onWarning?.(`${path}: ${warning}`);
+      base = new Map(records.map((record) => [record.requestId, entryOf(record)]));
+      mustCompact = true;
+    } else {
+      view = state;
+      checkWritable(view.snapshot, target);
+      base = view.entries;
+      if (!leftoversChecked) {
+        leftoversChecked = true;
+        await removeLeftovers(target, view.generation);
+      }
+    }
+    const table = new Overlay(base);
+    const outcomes: Outcome[] = [];
+    let changed = false;
+    for (const item of batch) {
+      try {
+        const outcome = item.change(table);
+        changed ||= outcome.changed;
+        outcomes.push({ ok: true, value: outcome.result });
+      } catch (error) {
+        outcomes.push({ ok: false, error });
+      }
+    }
+    if (!changed && !mustCompact) return outcomes;
+
+    const generation = view?.generation;
+    const nonce = randomBytes(8).toString('hex');
+    const line =
+      view && generation !== undefined
+        ? journalLine(generation, view.journal.count + 1, nonce, table.changes)
+        : undefined;
+    const journalBytes = view?.journal.offset ?? 0;
+    const limit = Math.max(compactBytes, (view?.snapshot?.size ?? 0) / 8);
+    if (
+      !mustCompact &&
+      view &&
+      generation !== undefined &&
+      line &&
+      line.length <= MAX_APPEND_BYTES &&
+      journalBytes + line.length <= limit
+    ) {
+      await appendLine(view, generation, line, nonce, table, lock);
+    } else {
+      const entries = table.applyTo(view ? new Map(base) : base);
+      const before = 'seed' in state ? state.info : view?.snapshot;
+      const journal =
+        view && generation !== undefined
+          ? { file: journalPath(target, generation), size: view.journalSize }
+          : undefined;
+      await writeSnapshot(target, before, journal, entries, lock);
+    }
+    return outcomes;
+  }
+
+  async function appendLine(
+    view: View,
+    generation: string,
+    line: Buffer,
+    nonce: string,
+    table: Overlay,
+    lock: HeldLock,
+  ): Promise<void> {
+    const file = journalPath(view.target, generation);
+    const data = view.journal.clean ? line : Buffer.concat([Buffer.from('\n'), line]);
+    // Where the line was counted from; a read by this process meanwhile moves the view on.
+    const offset = view.journal.offset;
+    const count = view.journal.count;
+    const size = view.journalSize;
+    await options.beforeCommit?.('journal');
+    if (!(await lock.verify())) throw new LostLock();
+    const expected = size + data.length;
+    const written = await journalWriter.append(file, data, view.snapshot?.mode ?? 0o600, fsync);
+    const snapshotNow = await fileInfo(view.target);
+    const sameFile =
+      view.journal.offset === offset &&
+      view.journal.count === count &&
+      view.journalSize === size &&
+      (view.journalIno === undefined || written.ino === view.journalIno) &&
+      written.size === expected &&
+      snapshotNow?.signature === view.snapshot?.signature;
+    if (sameFile) {
+      // Nothing else was appended before ours: it is line n, valid for every reader.
+      table.applyTo(view.entries);
+      view.journal.offset = expected;
+      view.journalSize = expected;
+      view.journal.count++;
+      view.journal.clean = true;
+      view.journal.doubtful = undefined;
+      view.journal.applied.add(nonce);
+      view.journalIno = written.ino;
+      if (cache !== view) cache = undefined;
+      return;
+    }
+    // Someone else wrote meanwhile (we had lost the lock): our line counts only if the replay
+    // of the current file applies it. Read everything again and look.
+    cache = undefined;
+    const now = await load();
+    if ('seed' in now || !now.journal.applied.has(nonce)) throw new LostLock();
+  }
+
+  async function writeSnapshot(
+    target: string,
+    before: FileInfo | undefined,
+    journal: { readonly file: string; readonly size: number } | undefined,
+    entries: Map<string, Entry>,
+    lock: HeldLock,
+  ): Promise<void> {
+    const generation = randomBytes(8).toString('hex');
+    const data = serialise(entries.values(), generation);
+    const temp = await writeTemp(target, data, before?.mode ?? 0o600, before, fsync);
+    try {
+      await options.beforeCommit?.('snapshot');
+      // Compare-and-swap on the file's identity: the lock must still be ours and fresh, the
+      // snapshot exactly the one we read, and its journal not grown since, or nothing is renamed.
+      if (!(await lock.verify())) throw new LostLock();
+      if ((await fileInfo(target))?.signature !== before?.signature) throw new LostLock();
+      if (journal && ((await fileInfo(journal.file))?.size ?? 0) !== journal.size) {
+        throw new LostLock();
+      }
+      try {
+        await renameInto(temp, target, fsync);
+      } catch (error) {
+        // Our temp file was removed by a writer that broke our lock.
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new LostLock();
+        throw error;
+      }
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+    const info = await fileInfo(target);
+    cache = info
+      ? {
+          target,
+          snapshot: info,
+          generation,
+          entries,
+          journal: emptyJournal(),
+          journalIno: undefined,
+          journalSize: 0,
+        }
+      : undefined;
+    await removeLeftovers(target, generation);
+  }
+
   /**
    * Group commit: mutations queued while a write is in flight are applied together, in order,
-   * under one lock and one atomic write. Each still sees the result of the ones before it,
-   * exactly as if they ran one by one, and resolves only once its change is on disk.
+   * under one lock and one write. Each still sees the result of the ones before it, exactly as
+   * if they ran one by one, and resolves only once its change is on disk. A batch whose lock
+   * was lost before its commit is decided again from the current file.
    */
   async function drain(): Promise<void> {
     while (pending.length > 0) {
       const batch = pending;
       pending = [];
       const operation = batch.length === 1 ? (batch[0]?.operation ?? 'write') : 'write';
-      const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
-      try {
-        await withFileLock(operation, async () => {
-          let state: State | { seed: unknown };
-          try {
-            state = await load();
-          } catch (error) {
-            return fail(operation, error);
-          }
-          let entries: Map<string, Entry>;
-          let changed = false;
-          if ('seed' in state) {
-            const now = new Date();
-            await backupFile(path, now).catch((error) => fail('back up the seed file', error));
-            const { records, warnings } = migrateSeedPending(state.seed, { now });
-            for (const warning of warnings) options.onWarning?.(`${path}: ${warning}`);
-            entries = new Map(records.map((record) => [record.requestId, entryOf(record)]));
-            changed = true;
-          } else {
-            // Changed in place: on any failure below the cache is dropped and re-read from disk.
-            entries = state.entries;
-          }
-          for (const item of batch) {
-            try {
-              const outcome = item.change(entries);
-              changed ||= outcome.changed;
-              outcomes.push({ ok: true, value: outcome.result });
-            } catch (error) {
-              outcomes.push({ ok: false, error });
-            }
-          }
+      let outcomes: Outcome[] | undefined;
+      let failure: unknown;
+      for (let round = 1; outcomes === undefined && failure === undefined; round++) {
+        if (round > MAX_ATTEMPTS) {
+          failure = new StoreError(
+            'STORE_CONFLICT',
+            `The file store at ${path} lost its lock ${MAX_ATTEMPTS} times in a row while ` +
+              'writing (the process was paused, or the disk stalled, for longer than the ' +
+              `${lockStaleMs} ms stale-lock period); nothing of this write was committed. Retry.`,
+            { store: 'file', operation, location: path },
+          );
+          break;
+        }
+        let lock: HeldLock | undefined;
+        try {
+          const target = await resolveTarget(path);
+          const lockOptions = { staleMs: lockStaleMs, timeoutMs: lockTimeoutMs };
+          lock = await acquireLock(`${target}.lock`, lockOptions).catch(async (error) => {
+            if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+            await ensureParent(target);
+            return acquireLock(`${target}.lock`, lockOptions);
+          });
+          outcomes = await attempt(target, batch, lock);
+        } catch (error) {
           cache = undefined;
-          if (changed) {
+          if (!(error instanceof LostLock)) {
             try {
-              await atomicWrite(path, serialise(entries.values()), fsync);
-            } catch (error) {
               fail(operation, error);
+            } catch (typed) {
+              failure = typed;
             }
           }
-          cache = { signature: await signatureOf(path), entries };
-        });
-      } catch (error) {
-        cache = undefined;
-        for (const item of batch) item.reject(error);
+        } finally {
+          await lock?.release();
+        }
+      }
+      if (failure !== undefined || !outcomes) {
+        for (const item of batch) item.reject(failure);
         continue;
       }
       batch.forEach((item, i) => {
@@ -238,12 +532,13 @@ export function createFileStore(options: FileStoreOptions): FileStore {
     }
   }
 
-  function mutate<T>(operation: string, change: Mutation<T>): Promise<T> {
+  function mutate<T>(operation: string, change: Mutation<T>, compact = false): Promise<T> {
     guard(operation);
     return new Promise<T>((resolve, reject) => {
       pending.push({
         operation,
         change: change as Mutation<unknown>,
+        compact,
         resolve: resolve as (value: unknown) => void,
         reject,
       });
@@ -262,10 +557,11 @@ export function createFileStore(options: FileStoreOptions): FileStore {
 
   async function current(operation: string): Promise<Map<string, Entry>> {
     guard(operation);
-    let state: State | { seed: unknown };
+    let state: Awaited<ReturnType<typeof load>>;
     try {
       state = await load();
     } catch (error) {
+      cache = undefined;
       return fail(operation, error);
     }
     if ('seed' in state) {
@@ -286,18 +582,22 @@ export function createFileStore(options: FileStoreOptions): FileStore {
     async put(record: PendingRecord): Promise<void> {
       const valid = prepareRecordForWrite(record, context('put'));
       const entry = entryOf(valid);
-      await mutate('put', (entries) => {
-        entries.set(valid.requestId, entry);
+      await mutate('put', (table) => {
+        table.set(valid.requestId, entry);
         return { result: undefined, changed: true };
       });
     },
 
     async putMany(records: readonly PendingRecord[]): Promise<void> {
       const valid = records.map((record) => entryOf(prepareRecordForWrite(record, context('put'))));
-      await mutate('put', (entries) => {
-        for (const entry of valid) entries.set(entry.record.requestId, entry);
+      await mutate('put', (table) => {
+        for (const entry of valid) table.set(entry.record.requestId, entry);
         return { result: undefined, changed: valid.length > 0 };
       });
+    },
+
+    async compact(): Promise<void> {
+      await mutate('compact', () => ({ result: undefined, changed: false }), true);
     },
 
     async get(requestId: string): Promise<PendingRecord | undefined> {
@@ -317,42 +617,42 @@ export function createFileStore(options: FileStoreOptions): FileStore {
       patch: PendingPatch,
       condition?: UpdateCondition,
     ): Promise<UpdateOutcome> {
-      return mutate<UpdateOutcome>('update', (entries) => {
-        const outcome = planUpdate(entries.get(requestId)?.record, patch, condition);
+      return mutate<UpdateOutcome>('update', (table) => {
+        const outcome = planUpdate(table.get(requestId)?.record, patch, condition);
         if (outcome.kind !== 'updated') return { result: outcome, changed: false };
-        entries.set(requestId, entryOf(outcome.record));
+        table.set(requestId, entryOf(outcome.record));
         return { result: outcome, changed: true };
       });
     },
 
     remove(requestId: string): Promise<boolean> {
-      return mutate('remove', (entries) => {
-        const removed = entries.delete(requestId);
+      return mutate('remove', (table) => {
+        const removed = table.delete(requestId);
         return { result: removed, changed: removed };
       });
     },
 
     claim(requestId: string, owner: string, ttlMs: number): Promise<ClaimOutcome> {
-      return mutate<ClaimOutcome>('claim', (entries) => {
-        const outcome = planClaim(entries.get(requestId)?.record, owner, ttlMs);
+      return mutate<ClaimOutcome>('claim', (table) => {
+        const outcome = planClaim(table.get(requestId)?.record, owner, ttlMs);
         if (outcome.kind !== 'claimed') return { result: outcome, changed: false };
-        entries.set(requestId, entryOf(outcome.record));
+        table.set(requestId, entryOf(outcome.record));
         return { result: outcome, changed: true };
       });
     },
 
     renew(requestId: string, owner: string, ttlMs: number): Promise<boolean> {
-      return mutate('renew', (entries) => {
-        const next = planRenew(entries.get(requestId)?.record, owner, ttlMs);
-        if (next) entries.set(requestId, entryOf(next));
+      return mutate('renew', (table) => {
+        const next = planRenew(table.get(requestId)?.record, owner, ttlMs);
+        if (next) table.set(requestId, entryOf(next));
         return { result: next !== undefined, changed: next !== undefined };
       });
     },
 
     release(requestId: string, owner: string): Promise<boolean> {
-      return mutate('release', (entries) => {
-        const next = planRelease(entries.get(requestId)?.record, owner);
-        if (next) entries.set(requestId, entryOf(next));
+      return mutate('release', (table) => {
+        const next = planRelease(table.get(requestId)?.record, owner);
+        if (next) table.set(requestId, entryOf(next));
         return { result: next !== undefined, changed: next !== undefined };
       });
     },
@@ -360,6 +660,7 @@ export function createFileStore(options: FileStoreOptions): FileStore {
     async close(): Promise<void> {
       closed = true;
       while (draining) await draining;
+      await journalWriter.close();
       cache = undefined;
     },
   };

@@ -1,6 +1,11 @@
 /**
- * `@falai/store-file`: the default `PendingStore`, one JSON file replaced atomically under a
- * cross-process lock. See the README for the file format and the default path.
+ * `@falai/store-file`: the default `PendingStore`, a JSON snapshot plus an append-only journal
+ * under a cross-process lock. See the README for the file format and the default path.
  */
-export { createFileStore, type FileStore, type FileStoreOptions } from './file-store.js';
-export { FILE_FORMAT_VERSION } from './format.js';
+export {
+  type CommitPoint,
+  createFileStore,
+  type FileStore,
+  type FileStoreOptions,
+} from './file-store.js';
+export { FILE_FORMAT_VERSION, MAX_LINE_BYTES } from './format.js';

@@ -1,13 +1,49 @@
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { chmod, copyFile, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { constants, type Stats } from 'node:fs';
+import {
+  chmod,
+  copyFile,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readlink,
+  realpath,
+  rename,
+  rm,
+  stat,
+} from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 
-/** Identifies one version of the file: any rewrite (rename) changes the inode or the times. */
-export async function signatureOf(path: string): Promise<string | undefined> {
+/** Identifies one version of a file: any rewrite (rename) changes the inode or the times. */
+function signature(st: Stats): string {
+  return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+}
+
+/** What the snapshot looks like on disk right now. */
+export interface FileInfo {
+  readonly signature: string;
+  readonly size: number;
+  /** Permission bits (`mode & 0o7777`). */
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+}
+
+function infoOf(st: Stats): FileInfo {
+  return {
+    signature: signature(st),
+    size: st.size,
+    mode: st.mode & 0o7777,
+    uid: st.uid,
+    gid: st.gid,
+  };
+}
+
+/** The snapshot's current identity, or undefined when there is none. */
+export async function fileInfo(path: string): Promise<FileInfo | undefined> {
   try {
-    const st = await stat(path, { bigint: true });
-    return `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+    return infoOf(await stat(path));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
@@ -15,13 +51,44 @@ export async function signatureOf(path: string): Promise<string | undefined> {
 }
 
 /**
- * Reads the file and the signature of exactly those bytes (stat of the open descriptor),
- * so a concurrent rename cannot pair old bytes with a new signature.
+ * The file the store really writes: `path` itself, or where its symlink (chain) points, so a
+ * symlinked store file stays a symlink and the data goes to its target. A dangling link
+ * resolves to the path it names (created on the first write).
  */
-export async function readWithSignature(
+export async function resolveTarget(path: string): Promise<string> {
+  let current = path;
+  for (let hops = 0; hops < 40; hops++) {
+    let st: Stats;
+    try {
+      st = await lstat(current);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        // A missing final file under a symlinked directory still resolves its directory.
+        if (current === path) return path;
+        try {
+          return join(await realpath(dirname(current)), basename(current));
+        } catch {
+          return current;
+        }
+      }
+      throw error;
+    }
+    if (!st.isSymbolicLink()) return current === path ? path : await realpath(current);
+    current = resolve(dirname(current), await readlink(current));
+  }
+  const error = new Error(`too many levels of symbolic links at ${path}`) as NodeJS.ErrnoException;
+  error.code = 'ELOOP';
+  throw error;
+}
+
+/**
+ * Reads the snapshot and the identity of exactly those bytes (stat of the open descriptor), so
+ * a concurrent rename cannot pair old bytes with a new identity. Bytes, never one string: a
+ * file of any size is read (or refused) line by line.
+ */
+export async function readSnapshot(
   path: string,
-  known?: string,
-): Promise<{ signature: string; text?: string } | undefined> {
+): Promise<{ info: FileInfo; data: Buffer } | undefined> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
     handle = await open(path, 'r');
@@ -30,27 +97,138 @@ export async function readWithSignature(
     throw error;
   }
   try {
-    const st = await handle.stat({ bigint: true });
-    const signature = `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
-    if (signature === known) return { signature };
-    return { signature, text: await handle.readFile('utf8') };
+    const st = await handle.stat();
+    return { info: infoOf(st), data: await readAll(handle, 0, st.size) };
   } finally {
     await handle.close();
   }
 }
 
-const TEMP_SUFFIX = /\.\d+\.[0-9a-f]{12}\.tmp$/;
+async function readAll(
+  handle: Awaited<ReturnType<typeof open>>,
+  from: number,
+  to: number,
+): Promise<Buffer> {
+  const out = Buffer.allocUnsafe(Math.max(0, to - from));
+  let done = 0;
+  while (done < out.length) {
+    const { bytesRead } = await handle.read(out, done, out.length - done, from + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done === out.length ? out : out.subarray(0, done);
+}
+
+/** The journal beside a snapshot of `generation`. */
+export function journalPath(target: string, generation: string): string {
+  return `${target}.${generation}.journal`;
+}
+
+/** Journal bytes from `offset`, with the file's inode (a replaced journal starts over). */
+export async function readJournal(
+  path: string,
+  offset: number,
+  known?: number,
+): Promise<{ ino: number; size: number; chunk: Buffer } | undefined> {
+  if (known !== undefined) {
+    // The common case (nothing appended since): one stat, no open.
+    let st: Stats;
+    try {
+      st = await stat(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    if (st.ino === known && st.size === offset) {
+      return { ino: st.ino, size: st.size, chunk: Buffer.alloc(0) };
+    }
+  }
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    const st = await handle.stat();
+    const chunk = st.size > offset ? await readAll(handle, offset, st.size) : Buffer.alloc(0);
+    return { ino: st.ino, size: st.size, chunk };
+  } finally {
+    await handle.close();
+  }
+}
 
 /**
- * Replaces `path` atomically: write a temp file in the same directory (mode 0600), fsync it,
- * rename it over the target, fsync the directory. A crash leaves either the old or the new
- * file, never a torn one.
+ * Appends lines to the journal, each with a single write, synced before it returns; keeps the
+ * file open between appends. Says where the file ends now, so the writer can tell whether its
+ * line landed where it counted it.
  */
-export async function atomicWrite(path: string, data: Buffer, fsync: boolean): Promise<void> {
-  const temp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+export class JournalWriter {
+  #path: string | undefined;
+  #handle: Awaited<ReturnType<typeof open>> | undefined;
+
+  async append(
+    path: string,
+    data: Buffer,
+    mode: number,
+    fsync: boolean,
+  ): Promise<{ ino: number; size: number }> {
+    if (this.#path !== path) {
+      await this.close();
+      let handle: Awaited<ReturnType<typeof open>>;
+      try {
+        handle = await open(path, constants.O_WRONLY | constants.O_APPEND);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT;
+        handle = await open(path, flags, mode);
+        await handle.chmod(mode);
+      }
+      this.#path = path;
+      this.#handle = handle;
+    }
+    const handle = this.#handle as Awaited<ReturnType<typeof open>>;
+    try {
+      let done = 0;
+      while (done < data.length) {
+        const { bytesWritten } = await handle.write(data, done, data.length - done);
+        done += bytesWritten;
+      }
+      if (fsync) await handle.datasync();
+      const st = await handle.stat();
+      return { ino: st.ino, size: st.size };
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    const handle = this.#handle;
+    this.#handle = undefined;
+    this.#path = undefined;
+    await handle?.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Writes `data` to a new temp file beside `target` (mode `mode`, owner kept when we can), and
+ * syncs it. The caller renames it into place once it checked nothing changed meanwhile.
+ */
+export async function writeTemp(
+  target: string,
+  data: Buffer,
+  mode: number,
+  owner: { uid: number; gid: number } | undefined,
+  fsync: boolean,
+): Promise<string> {
+  const temp = `${target}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   const handle = await open(temp, 'wx', 0o600);
   try {
-    // Mode 0600 comes from open(); a umask can only remove bits, never add them.
+    // open() applies the umask; set the mode exactly (the existing file's, or 0600).
+    await handle.chmod(mode);
+    if (owner && process.getuid?.() === 0) await handle.chown(owner.uid, owner.gid);
     await handle.writeFile(data);
     if (fsync) await handle.sync();
   } catch (error) {
@@ -59,16 +237,16 @@ export async function atomicWrite(path: string, data: Buffer, fsync: boolean): P
     throw error;
   }
   await handle.close();
-  try {
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
-  if (fsync) await syncDir(dirname(path));
+  return temp;
 }
 
-async function syncDir(dir: string): Promise<void> {
+/** Renames the temp file over the target and syncs the directory. */
+export async function renameInto(temp: string, target: string, fsync: boolean): Promise<void> {
+  await rename(temp, target);
+  if (fsync) await syncDir(dirname(target));
+}
+
+export async function syncDir(dir: string): Promise<void> {
   let handle: Awaited<ReturnType<typeof open>> | undefined;
   try {
     handle = await open(dir, 'r');
@@ -85,22 +263,32 @@ export async function ensureParent(path: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
 }
 
+const TEMP_SUFFIX = /^\.\d+\.[0-9a-f]{12}\.tmp$/;
+const JOURNAL_SUFFIX = /^\.([0-9a-f]{1,64})\.journal$/;
+
 /**
- * Removes temp files a killed writer left behind. Only called while holding the lock, when
- * no other writer can be between its temp write and its rename.
+ * Removes what earlier writers left behind: temp files of killed writers and journals of older
+ * generations (folded into the snapshot). Only called while holding the lock, when no writer
+ * that still holds it can be between its temp write and its rename.
  */
-export async function removeStaleTemps(path: string): Promise<void> {
-  const base = basename(path);
+export async function removeLeftovers(target: string, keepGeneration?: string): Promise<void> {
+  const base = basename(target);
   let names: string[];
   try {
-    names = await readdir(dirname(path));
+    names = await readdir(dirname(target));
   } catch {
     return;
   }
   await Promise.all(
     names
-      .filter((name) => name.startsWith(`${base}.`) && TEMP_SUFFIX.test(name.slice(base.length)))
-      .map((name) => rm(join(dirname(path), name), { force: true })),
+      .filter((name) => {
+        if (!name.startsWith(`${base}.`)) return false;
+        const tail = name.slice(base.length);
+        if (TEMP_SUFFIX.test(tail)) return true;
+        const journal = JOURNAL_SUFFIX.exec(tail);
+        return journal !== null && keepGeneration !== undefined && journal[1] !== keepGeneration;
+      })
+      .map((name) => rm(join(dirname(target), name), { force: true })),
   );
 }
 

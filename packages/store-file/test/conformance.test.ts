@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { describeStoreConformance, minimalRecord, randomId } from '@falai/store-conformance';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createFileStore } from '../src/index.js';
+import { createFileStore, FILE_FORMAT_VERSION } from '../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'falai-store-file-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -38,7 +38,7 @@ describeStoreConformance({
       expect((await stat(store.location)).mode & 0o777).toBe(0o600);
       expect((await stat(dirname(store.location))).mode & 0o777).toBe(0o700);
       const json = JSON.parse(await readFile(store.location, 'utf8'));
-      expect(json.version).toBe(2);
+      expect(json.version).toBe(FILE_FORMAT_VERSION);
       expect(json.requests).toHaveLength(1);
     });
 

@@ -1,8 +1,8 @@
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { useTempDir } from '@falai/store-conformance';
 import { describe, expect, it } from 'vitest';
-import { createFileStore } from '../src/index.js';
+import { createFileStore, FILE_FORMAT_VERSION } from '../src/index.js';
 
 const jpeg = Buffer.alloc(4096, 0xab);
 const b64 = jpeg.toString('base64');
@@ -42,7 +42,8 @@ describe('file store: migrating the seed fal-pending.json', () => {
 
   it('migrates on first open, keeps a backup, and drops the base64', async () => {
     const path = join(tmp.dir, 'fal-pending.json');
-    await writeFile(path, seedText, { mode: 0o644 });
+    await writeFile(path, seedText);
+    await chmod(path, 0o644);
     const warnings: string[] = [];
     const store = createFileStore({ path, onWarning: (w) => warnings.push(w) });
 
@@ -71,9 +72,10 @@ describe('file store: migrating the seed fal-pending.json', () => {
     const migrated = await readFile(path, 'utf8');
     expect(migrated).not.toContain(b64.slice(0, 64));
     const json = JSON.parse(migrated);
-    expect(json.version).toBe(2);
+    expect(json.version).toBe(FILE_FORMAT_VERSION);
     expect(json.requests).toHaveLength(2);
-    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    // The seed's file is the user's: it keeps its mode (the backup is private).
+    expect((await stat(path)).mode & 0o777).toBe(0o644);
 
     // Afterwards it is an ordinary store: no second backup, writes work.
     await store.update('019c8f3e-seed-0001', { status: 'completed' }, { status: 'queued' });
