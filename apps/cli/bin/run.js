@@ -5,7 +5,7 @@
 //   probing the system, goes through oclif.
 // - oclif comes from dist/main.js, the build's bundle (scripts/bundle.mjs), not from
 //   node_modules: the commands in dist/ use that same copy.
-// - The oclif plugins (autocomplete, not-found) are loaded only when they can matter: not
+// - The oclif plugin (autocomplete) is loaded only when it can matter: not
 //   when argv names one of falai's own commands (listed in oclif.manifest.json).
 // - oclif's own Node-version check (it loads `semver`) is skipped: package.json `engines`
 //   already states the supported Node versions to npm.
