@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 // `pnpm bench`: runs every scenario in bench/scenarios against the emulator on 127.0.0.1
 // and writes bench/results/latest.md and latest.json. Figures are ratios measured side by
-// side in one run: absolute times on shared machines are noise.
+// side in one run: absolute times on shared machines are noise. Exits 1 when a target is
+// missed or a scenario fails, so a regression cannot pass unnoticed.
 //
 // Usage: node bench/run.mjs [--quick] [scenario ...]
+// A run of some scenarios or with --quick (smaller counts) prints its tables and checks its
+// targets but leaves bench/results alone: those files hold one full run.
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -63,14 +66,25 @@ const machine = {
   memoryGiB: Math.round(totalmem() / 2 ** 30),
 };
 const stamp = new Date().toISOString();
-mkdirSync(join(here, 'results'), { recursive: true });
-writeFileSync(
-  join(here, 'results', 'latest.json'),
-  `${JSON.stringify({ date: stamp, quick, machine, results }, null, 2)}\n`,
-);
-writeFileSync(join(here, 'results', 'latest.md'), renderMarkdown(stamp, machine, results));
-process.stderr.write(`bench: wrote bench/results/latest.md and latest.json\n`);
-if (failedTargets > 0) process.stderr.write(`bench: ${failedTargets} target(s) missed\n`);
+if (quick || only.length > 0) {
+  process.stderr.write(
+    'bench: partial run (--quick or named scenarios): bench/results left as is\n',
+  );
+} else {
+  mkdirSync(join(here, 'results'), { recursive: true });
+  writeFileSync(
+    join(here, 'results', 'latest.json'),
+    `${JSON.stringify({ date: stamp, quick, machine, results }, null, 2)}\n`,
+  );
+  writeFileSync(join(here, 'results', 'latest.md'), renderMarkdown(stamp, machine, results));
+  process.stderr.write(`bench: wrote bench/results/latest.md and latest.json\n`);
+}
+if (failedTargets > 0) {
+  process.stderr.write(`bench: ${failedTargets} target(s) missed or scenario(s) failed\n`);
+  process.exitCode = 1;
+} else {
+  process.stderr.write('bench: every target met\n');
+}
 
 function printTable(out) {
   console.log(`\n## ${out.title}`);

@@ -5,6 +5,10 @@
 // emulator's seeded PRNG) and waits for all of them; contenders run one after another in the
 // same process against the same emulator, so they see the same load and the same clock.
 // Delay = time the caller holds the result − the emulator's completion time of that job.
+//
+// The headline target compares falai with the official client at its best, its streaming
+// mode: falai must be no slower and spend no more requests. Against the official default
+// (polling) falai must be at least 10 times faster; that ratio is the second target.
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -22,7 +26,14 @@ export default async function run(ctx) {
   const falModule = await import(pathToFileURL(requireFromEmulator.resolve('@fal-ai/client')).href);
   const officialCreate = falModule.createFalClient ?? falModule.default.createFalClient;
 
-  const emulator = await startEmulator({ port: 0, seed: 20240601 });
+  // The account limit is lifted (fal's default lets 2 jobs run at once per key): this scenario
+  // measures the delay after completion, and 200 jobs two at a time would take minutes.
+  const emulator = await startEmulator({
+    port: 0,
+    seed: 20240601,
+    strict: true,
+    concurrency: Number.POSITIVE_INFINITY,
+  });
   // A fixed JSON output keeps the emulator's CPU on the queue, not on rendering images.
   emulator.setModel(ENDPOINT, {
     queueMs: 0,
@@ -114,6 +125,7 @@ export default async function run(ctx) {
 
   const [mine, polling, streaming] = contenders.map((c) => measured[c.name]);
   const ratio = polling.median / mine.median;
+  const overStreaming = mine.median - streaming.median;
   return {
     title: 'Waiting for results',
     description:
@@ -125,13 +137,25 @@ export default async function run(ctx) {
     rows,
     targets: [
       {
+        name: 'headline: falai median delay vs official streaming (its best mode)',
+        target: '<= streaming median + 5 ms',
+        measured: `${round(mine.median)} vs ${round(streaming.median)} ms (${overStreaming >= 0 ? '+' : ''}${round(overStreaming)} ms)`,
+        pass: overStreaming <= 5 && mine.failures === 0,
+      },
+      {
+        name: 'headline: falai requests per job vs official streaming',
+        target: '<= streaming requests/job',
+        measured: `${round(mine.perJob, 2)} vs ${round(streaming.perJob, 2)}`,
+        pass: mine.perJob <= streaming.perJob,
+      },
+      {
         name: 'falai median delay',
         target: '<= 25 ms',
         measured: `${round(mine.median)} ms`,
         pass: mine.median <= 25 && mine.failures === 0,
       },
       {
-        name: 'official polling median / falai median',
+        name: 'official polling (its default) median / falai median',
         target: '>= 10x',
         measured: `${round(ratio)}x`,
         pass: ratio >= 10,
@@ -144,7 +168,10 @@ export default async function run(ctx) {
       },
     ],
     notes:
-      `Official streaming mode for comparison: median ${round(streaming.median)} ms, ` +
-      `${round(streaming.perJob, 2)} requests/job.`,
+      'The headline is the comparison with the official client in streaming mode, the fairest ' +
+      'one: both follow the status stream. Polling is the official default, so the ratio to it ' +
+      `is what a user of the default sees: ${round(ratio)}x. Official streaming: median ` +
+      `${round(streaming.median)} ms, ${round(streaming.perJob, 2)} requests/job; official ` +
+      `polling: ${round(polling.median)} ms, ${round(polling.perJob, 2)} requests/job.`,
   };
 }
