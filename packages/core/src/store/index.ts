@@ -1,5 +1,6 @@
 export * from './memory.js';
 export * from './ops.js';
+export * from './output-summary.js';
 export * from './record.js';
 export * from './seed.js';
 export * from './spec.js';

@@ -5,6 +5,7 @@
  */
 export * from './handler.js';
 export * from './headers.js';
+export * from './inline-outputs.js';
 export {
   createJwksCache,
   DEFAULT_WEBHOOK_JWKS_URL,

@@ -10,6 +10,7 @@ import {
 } from './jwks.js';
 import type {
   WebhookFetch,
+  WebhookHeaders,
   WebhookRejectionReason,
   WebhookVerification,
   WebhookVerifyInput,
@@ -48,20 +49,113 @@ export interface WebhookVerifierOptions {
 /** Checks fal webhook deliveries against fal's published keys. */
 export interface WebhookVerifier {
   verify(input: WebhookVerifyInput): Promise<WebhookVerification>;
+  /**
+   * The checks that need no body and no keys (headers present and well formed, timestamp in
+   * the window), with this verifier's tolerance: a receiver runs them before reading a byte of
+   * the body. `now` in epoch ms defaults to the verifier's clock.
+   */
+  checkHeaders(headers: WebhookHeaders, now?: number): WebhookHeaderCheck;
   /** The JWKS URL in use, for start-up messages. */
   readonly jwksUrl: string;
   /** How many JWKS fetches were made so far (diagnostics). */
   readonly jwksFetches: number;
 }
 
-const reject = (reason: WebhookRejectionReason, message: string): WebhookVerification => ({
-  ok: false,
-  reason,
-  message,
-});
+const reject = (
+  reason: WebhookRejectionReason,
+  message: string,
+): Extract<WebhookVerification, { ok: false }> => ({ ok: false, reason, message });
 
 const HEX_SIGNATURE = /^[0-9a-fA-F]{128}$/;
 const UNIX_SECONDS = /^\d{1,12}$/;
+/**
+ * What a request id or user id header may hold: fal's ids are UUIDs and short tokens, so
+ * printable ASCII without spaces, at most 256 characters. Anything else (control characters,
+ * a megabyte of header) is refused before it reaches a log line or a store lookup.
+ */
+const HEADER_ID = /^[\x21-\x7e]{1,256}$/;
+
+/** The signature headers of one delivery, read and checked; see {@link checkWebhookHeaders}. */
+export type WebhookHeaderCheck =
+  | {
+      readonly ok: true;
+      readonly requestId: string;
+      readonly userId: string;
+      /** Unix seconds. */
+      readonly timestamp: number;
+      /** The timestamp exactly as signed (trimmed). */
+      readonly timestampText: string;
+      /** The signature, 128 hex characters. */
+      readonly signature: string;
+    }
+  | Extract<WebhookVerification, { ok: false }>;
+
+/**
+ * The part of fal's verification that needs neither the body nor the keys: the four headers
+ * are present and well formed (ids of printable ASCII, a Unix-seconds timestamp, a 128-hex
+ * Ed25519 signature) and the timestamp is within ±`toleranceSeconds` of `now`. Messages never
+ * echo a header's value: a public endpoint must not copy what strangers send into its logs.
+ */
+export function checkWebhookHeaders(
+  headers: WebhookHeaders,
+  options: { readonly now: number; readonly toleranceSeconds?: number },
+): WebhookHeaderCheck {
+  const toleranceSeconds = options.toleranceSeconds ?? DEFAULT_WEBHOOK_TOLERANCE_SECONDS;
+  const requestId = readHeader(headers, WEBHOOK_HEADERS.requestId);
+  const userId = readHeader(headers, WEBHOOK_HEADERS.userId);
+  const timestampText = readHeader(headers, WEBHOOK_HEADERS.timestamp)?.trim();
+  const signature = readHeader(headers, WEBHOOK_HEADERS.signature)?.trim();
+  const missing = [
+    [WEBHOOK_HEADERS.requestId, requestId],
+    [WEBHOOK_HEADERS.userId, userId],
+    [WEBHOOK_HEADERS.timestamp, timestampText],
+    [WEBHOOK_HEADERS.signature, signature],
+  ]
+    .filter(([, value]) => value === undefined)
+    .map(([name]) => name);
+  if (
+    missing.length > 0 ||
+    requestId === undefined ||
+    userId === undefined ||
+    timestampText === undefined ||
+    signature === undefined
+  ) {
+    return reject('missing-header', `Not a signed fal webhook: missing ${missing.join(', ')}.`);
+  }
+  if (!requestId || !userId) {
+    return reject('malformed-header', 'The webhook request id and user id must not be empty.');
+  }
+  if (!HEADER_ID.test(requestId) || !HEADER_ID.test(userId)) {
+    return reject(
+      'malformed-header',
+      `${WEBHOOK_HEADERS.requestId} and ${WEBHOOK_HEADERS.userId} must be 1 to 256 printable ASCII characters without spaces.`,
+    );
+  }
+  if (!UNIX_SECONDS.test(timestampText)) {
+    return reject('malformed-header', `${WEBHOOK_HEADERS.timestamp} must be Unix seconds.`);
+  }
+  if (!HEX_SIGNATURE.test(signature)) {
+    return reject(
+      'malformed-header',
+      `${WEBHOOK_HEADERS.signature} must be a 64-byte Ed25519 signature in hex (128 characters).`,
+    );
+  }
+  const timestamp = Number(timestampText);
+  const skew = timestamp - Math.floor(options.now / 1000);
+  if (skew < -toleranceSeconds) {
+    return reject(
+      'stale',
+      `The delivery was signed ${-skew} s ago, beyond the ${toleranceSeconds} s window; check this machine's clock if this repeats.`,
+    );
+  }
+  if (skew > toleranceSeconds) {
+    return reject(
+      'future',
+      `The delivery is timestamped ${skew} s in the future, beyond the ${toleranceSeconds} s window; check this machine's clock.`,
+    );
+  }
+  return { ok: true, requestId, userId, timestamp, timestampText, signature };
+}
 
 /** The lower-case hex SHA-256 of the exact bytes received. */
 function bodyDigest(rawBody: Uint8Array | string): string {
@@ -105,6 +199,9 @@ export function createWebhookVerifier(options: WebhookVerifierOptions = {}): Web
     get jwksFetches() {
       return cache.fetchCount;
     },
+    checkHeaders(headers, now) {
+      return checkWebhookHeaders(headers, { now: now ?? clock(), toleranceSeconds });
+    },
     async verify(input) {
       const nowMs =
         input.now === undefined
@@ -112,57 +209,16 @@ export function createWebhookVerifier(options: WebhookVerifierOptions = {}): Web
           : typeof input.now === 'number'
             ? input.now
             : input.now.getTime();
-      const requestId = readHeader(input.headers, WEBHOOK_HEADERS.requestId);
-      const userId = readHeader(input.headers, WEBHOOK_HEADERS.userId);
-      const timestampText = readHeader(input.headers, WEBHOOK_HEADERS.timestamp);
-      const signatureText = readHeader(input.headers, WEBHOOK_HEADERS.signature);
-      const missing = [
-        [WEBHOOK_HEADERS.requestId, requestId],
-        [WEBHOOK_HEADERS.userId, userId],
-        [WEBHOOK_HEADERS.timestamp, timestampText],
-        [WEBHOOK_HEADERS.signature, signatureText],
-      ]
-        .filter(([, value]) => value === undefined)
-        .map(([name]) => name);
-      if (missing.length > 0) {
-        return reject('missing-header', `Not a signed fal webhook: missing ${missing.join(', ')}.`);
-      }
-      if (!requestId || !userId) {
-        return reject('malformed-header', 'The webhook request id and user id must not be empty.');
-      }
-      if (!UNIX_SECONDS.test(timestampText!.trim())) {
-        return reject(
-          'malformed-header',
-          `${WEBHOOK_HEADERS.timestamp} must be Unix seconds, got "${timestampText!.slice(0, 32)}".`,
-        );
-      }
-      if (!HEX_SIGNATURE.test(signatureText!.trim())) {
-        return reject(
-          'malformed-header',
-          `${WEBHOOK_HEADERS.signature} must be a 64-byte Ed25519 signature in hex (128 characters).`,
-        );
-      }
-      const timestamp = Number(timestampText!.trim());
-      const skew = timestamp - Math.floor(nowMs / 1000);
-      if (skew < -toleranceSeconds) {
-        return reject(
-          'stale',
-          `The delivery was signed ${-skew} s ago, beyond the ${toleranceSeconds} s window; check this machine's clock if this repeats.`,
-        );
-      }
-      if (skew > toleranceSeconds) {
-        return reject(
-          'future',
-          `The delivery is timestamped ${skew} s in the future, beyond the ${toleranceSeconds} s window; check this machine's clock.`,
-        );
-      }
+      const checked = checkWebhookHeaders(input.headers, { now: nowMs, toleranceSeconds });
+      if (!checked.ok) return checked;
+      const { requestId, userId, timestamp } = checked;
 
       // The signed text uses the header values exactly as sent.
       const message = Buffer.from(
-        `${requestId}\n${userId}\n${timestampText!.trim()}\n${bodyDigest(input.rawBody)}`,
+        `${requestId}\n${userId}\n${checked.timestampText}\n${bodyDigest(input.rawBody)}`,
         'utf8',
       );
-      const signature = Buffer.from(signatureText!.trim(), 'hex');
+      const signature = Buffer.from(checked.signature, 'hex');
       const accepted = (key: WebhookKey): WebhookVerification => ({
         ok: true,
         requestId,

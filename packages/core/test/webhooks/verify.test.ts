@@ -269,4 +269,36 @@ describe('verifyWebhook', () => {
     const headers = signDelivery({ key, body, requestId: 'req-1' });
     expect((await verifyWebhook({ headers, rawBody: body, verifier })).ok).toBe(true);
   });
+
+  it('checks the headers alone, before any body, and never echoes what a stranger sent', async () => {
+    const key = makeKey();
+    const { verifier, jwks } = await setup([key]);
+    const headers = signDelivery({ key, body, requestId: 'req-1', timestamp: T0 });
+    expect(verifier.checkHeaders(headers)).toEqual({
+      ok: true,
+      requestId: 'req-1',
+      userId: 'user-1',
+      timestamp: T0,
+      timestampText: String(T0),
+      signature: headers['x-fal-webhook-signature'],
+    });
+    const hostile = 'secret-looking-value-0123456789';
+    const bad: [Record<string, string>, string][] = [
+      [{ ...headers, 'x-fal-webhook-timestamp': hostile }, 'malformed-header'],
+      [{ ...headers, 'x-fal-webhook-signature': hostile }, 'malformed-header'],
+      [{ ...headers, 'x-fal-webhook-request-id': `${hostile} with spaces` }, 'malformed-header'],
+      [{ ...headers, 'x-fal-webhook-user-id': 'u'.repeat(257) }, 'malformed-header'],
+      [{ ...headers, 'x-fal-webhook-request-id': 'a\u001b[31mred' }, 'malformed-header'],
+      [{ ...headers, 'x-fal-webhook-timestamp': String(T0 - 301) }, 'stale'],
+      [{ ...headers, 'x-fal-webhook-timestamp': String(T0 + 301) }, 'future'],
+    ];
+    for (const [input, reason] of bad) {
+      const checked = verifier.checkHeaders(input);
+      expect(checked).toMatchObject({ ok: false, reason });
+      if (!checked.ok) expect(checked.message).not.toContain(hostile);
+      // verify() applies the same checks.
+      expect(await verifier.verify({ headers: input, rawBody: body })).toMatchObject({ reason });
+    }
+    expect(jwks.fetches).toBe(0);
+  });
 });
