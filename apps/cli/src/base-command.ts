@@ -1,7 +1,8 @@
 import type { FalaiSettings, FalClient, ModelRegistry, PendingStore } from '@falai/core';
-import { FalaiError, toFalaiError } from '@falai/core';
+import { FalaiError, stringifyJsonExact, toFalaiError } from '@falai/core';
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
 import { exitCodeFor } from './exit-codes.js';
+import { escapeJsonText, maskUrlPassword, redactSecrets, sanitise } from './output.js';
 import { openStore } from './store.js';
 
 /** The flags every falai command accepts (shown under GLOBAL in help). */
@@ -84,10 +85,19 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return !this.jsonEnabled() && process.stderr.isTTY === true;
   }
 
-  /** An informational line on stderr; silent under `--json` and `--quiet`. */
+  /** An informational line on stderr; silent under `--json` and `--quiet`. Sanitised. */
   protected note(message: string): void {
     if (this.jsonEnabled() || this.flags?.quiet) return;
-    process.stderr.write(`${message}\n`);
+    process.stderr.write(`${sanitise(message)}\n`);
+  }
+
+  /**
+   * stdout in human mode. Whatever a command prints may hold text from fal (ids, logs,
+   * results, errors) or the user's files, so it all goes through `sanitise` (no terminal
+   * escapes, no key).
+   */
+  override log(message = '', ...args: unknown[]): void {
+    super.log(typeof message === 'string' ? sanitise(message) : message, ...args);
   }
 
   /** Settings resolved once: flags > env > config file > defaults, each with its source. */
@@ -109,14 +119,19 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return this.#store;
   }
 
-  /** The fal queue client; the key is resolved only when a request is built. */
   /**
    * The submit pipeline of `submit` and `run` (`submitFlags()`): read, validate, send local
-   * files, submit once and record. The module loads only when a command submits.
+   * files, submit once and record (core's `submitAndRecord`, signal-safe). The module loads
+   * only when a command submits. `extra.signal` (`--timeout`) stops validation and uploads;
+   * `extra.resume` names the command that resumes the request after an interrupt.
    */
   protected async submitFromFlags(
     args: Parameters<typeof import('./submit-request.js').submitOptions>[0],
     flags: Parameters<typeof import('./submit-request.js').submitOptions>[1],
+    extra: {
+      readonly signal?: AbortSignal;
+      readonly resume?: (requestId: string) => string;
+    } = {},
   ): Promise<import('./submit-request.js').SubmittedRequest> {
     const [{ submitOptions, submitRequest }, registry, client, store] = await Promise.all([
       import('./submit-request.js'),
@@ -130,6 +145,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       client,
       store,
       onNote: (line) => this.note(line),
+      ...extra,
     });
   }
 
@@ -144,6 +160,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return { env: process.env, settings, ...(key ? { explicitKey: key } : {}) };
   }
 
+  /** The fal queue client; the key is resolved only when a request is built. */
   protected client(): Promise<FalClient> {
     this.#client ??= (async () => {
       const settings = await this.settings();
@@ -177,14 +194,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    * `--json` output. oclif's own `logJson` runs the whole document through a regex tokeniser
    * to colour it, even when no theme is set and the colours are stripped: ~30 ms and heavy GC
    * for 1,000 records in `falai list --json`. Without a JSON theme the result is exactly
-   * `JSON.stringify(json, null, 2)`, so that is what is written.
+   * `JSON.stringify(json, null, 2)` (integers beyond 2^53 keep their digits), with any
+   * FAL_KEY redacted and C1 controls escaped, so that is what is written.
    */
   protected override logJson(json: unknown): void {
     if (this.config.theme?.json) {
       super.logJson(json);
       return;
     }
-    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+    process.stdout.write(`${jsonText(json)}\n`);
   }
 
   override async finally(error: Error | undefined): Promise<void> {
@@ -198,12 +216,19 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   override async catch(error: Error & { exitCode?: number }): Promise<void> {
     if (error instanceof Errors.ExitError) throw error;
     const falai = normaliseError(error);
-    process.exitCode = exitCodeFor(falai.code);
+    const signal = interruptSignal(falai);
+    process.exitCode = signal ? SIGNAL_EXIT[signal] : exitCodeFor(falai.code);
     if (this.jsonEnabled()) {
       this.logJson({ error: falai.toJSON() });
     } else {
-      process.stderr.write(`Error: ${falai.message}\n`);
-      if (process.env.FALAI_DEBUG === '1' && error.stack) process.stderr.write(`${error.stack}\n`);
+      process.stderr.write(`Error: ${sanitise(falai.message)}\n`);
+      if (process.env.FALAI_DEBUG === '1' && error.stack)
+        process.stderr.write(`${sanitise(error.stack)}\n`);
+    }
+    // Stopped on a second signal while the store was still busy (another process's lock):
+    // the id is printed; waiting for the store to close would only wait for that lock.
+    if (signal && (falai.details as { recorded?: unknown } | undefined)?.recorded === false) {
+      process.exit(process.exitCode);
     }
   }
 }
@@ -214,6 +239,32 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
  */
 export function bundledModelsDir(): string | undefined {
   return (globalThis as { __falaiBuiltinModelsDir?: string }).__falaiBuiltinModelsDir;
+}
+
+/** The shell's status for a command ended by a signal: 128 + its number. */
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/** The signal an `ABORTED` error reports in `details.signal`, if any. */
+function interruptSignal(error: FalaiError): keyof typeof SIGNAL_EXIT | undefined {
+  if (error.code !== 'ABORTED') return undefined;
+  const signal = (error.details as { signal?: unknown } | undefined)?.signal;
+  return signal === 'SIGINT' || signal === 'SIGTERM' ? signal : undefined;
+}
+
+/**
+ * A `--json` document as text: `JSON.stringify`, or exact JSON when a value is a bigint (a
+ * 64-bit seed); then FAL_KEY and URL passwords redacted, and C1 controls escaped (which
+ * parses to the same value).
+ */
+export function jsonText(json: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(json, null, 2);
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    text = stringifyJsonExact(json, 2);
+  }
+  return escapeJsonText(maskUrlPassword(redactSecrets(text)));
 }
 
 /** oclif's own parse errors (unknown flag, missing arg) become one-line `USAGE` errors. */

@@ -1,4 +1,5 @@
 import type { OutputFile, PendingRecord } from '@falai/core';
+import { knownSecrets } from '@falai/core';
 
 /** Human rendering helpers. Never used under `--json`. */
 
@@ -44,4 +45,111 @@ export function describeOutputs(outputs: readonly OutputFile[], urls: readonly s
 /** Seconds with one decimal. */
 export function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`;
+}
+
+/**
+ * Terminal escapes (CSI, OSC, DCS/SOS/PM/APC strings, and the two-byte ESC forms, 7- or
+ * 8-bit), then any other control character but tab and newline, and the bidirectional
+ * overrides that make text read differently from what it holds.
+ */
+const ESCAPE_SEQUENCES =
+  /(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?|(?:\x1b[\]PX^_]|[\x90\x98\x9d-\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?|\x1b[ -~]?/g;
+const CONTROL_CHARACTERS =
+  /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** Userinfo passwords in URLs (`redis://user:secret@host`). */
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s"\\:/?#@]*:)([^\s"\\/?#@]+)@/gi;
+
+/** What a secret is replaced with in anything falai prints. */
+export const REDACTED = '[redacted]';
+
+/**
+ * The one function every print path uses for text that may hold something from outside
+ * (fal's ids, logs and error messages, file contents, user input): terminal escapes and
+ * control characters go (tabs and newlines stay unless `singleLine`), FAL_KEY in any form
+ * becomes `[redacted]`, and URL passwords become `****`.
+ */
+export function sanitise(text: string, options: { singleLine?: boolean } = {}): string {
+  let out = maskUrlPassword(redactSecrets(text))
+    .replace(/\r\n?/g, '\n')
+    .replace(ESCAPE_SEQUENCES, '')
+    .replace(CONTROL_CHARACTERS, '');
+  if (options.singleLine) out = out.replace(/[\n\t]+/g, ' ');
+  return out;
+}
+
+/**
+ * Removes every FAL_KEY this process knows (from the environment or any other source), its
+ * key id and its secret half, whether written plainly or URL-encoded (any mix of `%XX`
+ * escapes, in either case), from text that is about to be printed. Safe on JSON text: the
+ * replacement holds no character JSON escapes.
+ */
+export function redactSecrets(text: string): string {
+  const pattern = secretPattern();
+  return pattern ? text.replace(pattern, REDACTED) : text;
+}
+
+/** Replaces the password in `scheme://user:password@host` URLs with `****`. */
+export function maskUrlPassword(text: string): string {
+  return text.replace(URL_PASSWORD, '$1****@');
+}
+
+/**
+ * Makes `--json` text safe for a terminal without changing what it parses to: JSON already
+ * escapes C0 controls; C1 controls and bidirectional overrides become `\u` escapes too.
+ */
+export function escapeJsonText(json: string): string {
+  return json.replace(
+    /[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+let cachedPattern: { key: string; pattern: RegExp | undefined } | undefined;
+
+/** One regular expression for every known secret, rebuilt when a new one becomes known. */
+function secretPattern(): RegExp | undefined {
+  const secrets = new Set<string>();
+  for (const name of ['FAL_KEY', 'FAL_KEY_SECRET', 'FAL_ADMIN_KEY']) {
+    const value = process.env[name]?.trim();
+    if (value) secrets.add(value);
+  }
+  for (const known of knownSecrets()) secrets.add(known);
+  for (const secret of [...secrets]) {
+    const colon = secret.indexOf(':');
+    if (colon < 0) continue;
+    secrets.add(secret.slice(0, colon));
+    secrets.add(secret.slice(colon + 1));
+  }
+  // Short values (a key id like `a1b2`) are never treated as secrets, so words stay intact.
+  const parts = [...secrets]
+    .filter((secret) => secret.length >= 8)
+    .sort((a, b) => b.length - a.length);
+  const key = parts.join('\n');
+  if (cachedPattern?.key !== key) {
+    cachedPattern = {
+      key,
+      pattern: parts.length === 0 ? undefined : new RegExp(parts.map(encodedForms).join('|'), 'g'),
+    };
+  }
+  if (cachedPattern.pattern) cachedPattern.pattern.lastIndex = 0;
+  return cachedPattern.pattern;
+}
+
+/** A pattern matching `secret` with any of its characters written as itself or `%XX`. */
+function encodedForms(secret: string): string {
+  let out = '';
+  for (const char of secret) {
+    const literal = char.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+    const bytes = [...Buffer.from(char, 'utf8')].map((byte) => `%${hexDigits(byte)}`).join('');
+    out += `(?:${literal}|${bytes})`;
+  }
+  return out;
+}
+
+/** The two hex digits of a byte, each in either case (`%2f` and `%2F` are the same). */
+function hexDigits(byte: number): string {
+  return [...byte.toString(16).padStart(2, '0')]
+    .map((digit) => (/[a-f]/.test(digit) ? `[${digit}${digit.toUpperCase()}]` : digit))
+    .join('');
 }

@@ -1,12 +1,12 @@
 import type { WaitProgress } from '@falai/core';
-import { seconds } from './output.js';
+import { sanitise, seconds } from './output.js';
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
 /**
  * Live progress while waiting: on a TTY a spinner line on stderr (state, queue position,
  * elapsed) with new log lines printed above it; elsewhere nothing but new log lines when
- * `logs` is on. Never used under `--json`.
+ * `logs` is on. Never used under `--json`. Everything fal said goes through `sanitise`.
  */
 export class ProgressLine {
   #frame = 0;
@@ -30,7 +30,9 @@ export class ProgressLine {
     this.#last = progress;
     if (progress.newLogs.length > 0) {
       this.#clear();
-      for (const line of progress.newLogs) this.stream.write(`  │ ${line.message}\n`);
+      for (const line of progress.newLogs) {
+        this.stream.write(`  │ ${sanitise(line.message, { singleLine: true })}\n`);
+      }
     }
     this.#draw();
   }

@@ -1,5 +1,6 @@
 import type { FalClient, ModelRegistry, PendingRecord, PendingStore } from '@falai/core';
 import { applySets, readInputArg } from './input.js';
+import { sanitise } from './output.js';
 
 export interface SubmitRequestOptions {
   readonly endpointId: string;
@@ -7,6 +8,8 @@ export interface SubmitRequestOptions {
   readonly sets?: readonly string[] | undefined;
   readonly strict?: boolean;
   readonly validate?: boolean;
+  /** Send an input the model definition objects to (`--force-input`): its issues only warn. */
+  readonly forceInput?: boolean;
   readonly uploadMode?: 'auto' | 'data-uri' | 'upload';
   readonly webhookUrl?: string | undefined;
   readonly registry: ModelRegistry;
@@ -14,6 +17,10 @@ export interface SubmitRequestOptions {
   readonly store: PendingStore;
   /** Called with each validation note/warning (human mode prints them on stderr). */
   readonly onNote?: (line: string) => void;
+  /** Stops validation and uploads (`--timeout`); never the POST once it is on its way. */
+  readonly signal?: AbortSignal;
+  /** The command that resumes this request, for the message after an interrupt. */
+  readonly resume?: (requestId: string) => string;
 }
 
 export interface SubmittedRequest {
@@ -31,12 +38,20 @@ export function submitOptions(
     readonly set?: readonly string[] | undefined;
     readonly strict: boolean;
     readonly validate: boolean;
+    readonly 'force-input'?: boolean;
     readonly 'upload-mode': 'auto' | 'data-uri' | 'upload';
     readonly webhook?: string | undefined;
   },
 ): Pick<
   SubmitRequestOptions,
-  'endpointId' | 'inputArg' | 'sets' | 'strict' | 'validate' | 'uploadMode' | 'webhookUrl'
+  | 'endpointId'
+  | 'inputArg'
+  | 'sets'
+  | 'strict'
+  | 'validate'
+  | 'forceInput'
+  | 'uploadMode'
+  | 'webhookUrl'
 > {
   return {
     endpointId: args.endpoint,
@@ -44,79 +59,62 @@ export function submitOptions(
     sets: flags.set,
     strict: flags.strict,
     validate: flags.validate,
+    forceInput: flags['force-input'] === true,
     uploadMode: flags['upload-mode'],
     webhookUrl: flags.webhook,
   };
 }
 
 /**
- * The submit pipeline shared by `submit` and `run`: read input, apply `--set`, validate
- * against the model (every issue at once), turn local files into data URIs or uploads,
- * submit once, and record the request (input summary only, never payloads or the key).
+ * The submit step of `submit` and `run`: read the input, apply `--set`, then core's
+ * `submitAndRecord` (store check, validation, files, one POST, the record), which holds back
+ * SIGINT/SIGTERM from the POST until the record is stored. A signal that arrived meanwhile
+ * ends the command afterwards with exit 130/143, the request id and how to resume; every
+ * signal is reported on stderr as it arrives (even under --json or --quiet: it is about a
+ * paid request).
  */
 export async function submitRequest(options: SubmitRequestOptions): Promise<SubmittedRequest> {
   const core = await import('@falai/core');
   const { endpointId, registry, client, store } = options;
   core.parseEndpointId(endpointId);
-  // Read the store once before anything is paid for: a damaged or unreachable store must stop
-  // the submit here, not after fal has accepted (and billed) a request we could not record.
-  await store.list({ limit: 1 });
   const input = await readInputArg(options.inputArg);
   applySets(input, options.sets ?? [], registry, endpointId);
-  const warnings: string[] = [];
-  if (options.validate !== false) {
-    const report = await registry.validate(endpointId, input, {
-      strict: options.strict ?? false,
-      checkMedia: true,
-    });
-    for (const note of report.notes) warnings.push(note);
-    for (const warning of report.warnings) warnings.push(warning.message);
-    // Throws an InputError whose message is the seed-like block ("❌ Validation failed: …").
-    core.assertValid(report);
-    const block = core.formatValidationReport(report);
-    if (block) options.onNote?.(block);
-  }
-  const prepared = await core.prepareInput(endpointId, input, {
+  const done = await core.submitAndRecord({
+    endpointId,
+    input,
     registry,
-    uploader: client,
-    mode: options.uploadMode ?? 'auto',
+    client,
+    store,
+    validate: options.validate !== false,
+    strict: options.strict ?? false,
+    // A mistyped field must never cost money: what the model definition decides blocks,
+    // and the message names the override (issue #11 item 13).
+    validation: { checkMedia: true, force: options.forceInput === true },
+    validationOverride: '--force-input',
+    uploadMode: options.uploadMode ?? 'auto',
     cwd: process.cwd(),
-  });
-  for (const warning of prepared.warnings) {
-    warnings.push(warning);
-    options.onNote?.(`⚠️  ${warning}`);
-  }
-  const submitted = await client.submit(
-    endpointId,
-    prepared.input,
-    options.webhookUrl ? { webhookUrl: options.webhookUrl } : {},
-  );
-  const record = core.newPendingRecord({
-    requestId: submitted.requestId,
-    endpointId,
-    ...(submitted.queuePosition === undefined ? {} : { queuePosition: submitted.queuePosition }),
-    urls: {
-      ...(submitted.statusUrl ? { status: submitted.statusUrl } : {}),
-      ...(submitted.responseUrl ? { response: submitted.responseUrl } : {}),
-      ...(submitted.cancelUrl ? { cancel: submitted.cancelUrl } : {}),
-    },
-    input: prepared.summary,
     ...(options.webhookUrl ? { webhookUrl: options.webhookUrl } : {}),
-    submitAttempts: submitted.attempts ?? 1,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onNote ? { onNote: options.onNote } : {}),
+    signals: {
+      replay: false,
+      onInterrupt: (event) => process.stderr.write(`${sanitise(event.message)}\n`),
+    },
   });
-  try {
-    await store.put(record);
-  } catch (error) {
-    // fal accepted (and may bill) the request: never lose its id.
-    const cause = core.toFalaiError(error);
-    throw new core.StoreError(
-      'STORE_ERROR',
-      `Request ${record.requestId} was submitted to ${endpointId} but could not be recorded (${cause.message}). Keep this id: falai wait ${endpointId} ${record.requestId}`,
+  const { record, submitted } = done;
+  if (done.interrupted) {
+    const resume = options.resume?.(record.requestId) ?? `falai wait ${record.requestId}`;
+    throw new core.AbortedError(
+      'ABORTED',
+      `Interrupted (${done.interrupted}) after request ${record.requestId} was submitted to ${endpointId} and recorded; it is still pending. Resume with: ${resume}`,
       {
-        store: store.kind,
-        operation: 'put',
-        cause: error,
-        details: { requestId: record.requestId, endpointId },
+        details: {
+          requestId: record.requestId,
+          endpointId,
+          recorded: true,
+          signal: done.interrupted,
+          resume,
+        },
       },
     );
   }
@@ -125,6 +123,6 @@ export async function submitRequest(options: SubmitRequestOptions): Promise<Subm
     ...(submitted.statusUrl ? { statusUrl: submitted.statusUrl } : {}),
     ...(submitted.responseUrl ? { responseUrl: submitted.responseUrl } : {}),
     ...(submitted.cancelUrl ? { cancelUrl: submitted.cancelUrl } : {}),
-    warnings,
+    warnings: done.warnings,
   };
 }

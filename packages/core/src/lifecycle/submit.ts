@@ -40,6 +40,11 @@ export interface SubmitAndRecordOptions {
   readonly strict?: boolean;
   /** Further validation options (media checks are on unless turned off here). */
   readonly validation?: Omit<ValidateOptions, 'strict'>;
+  /**
+   * How the user sends an input the model definition objects to (the CLI's `--force-input`),
+   * named in the validation error when it would let the input through.
+   */
+  readonly validationOverride?: string;
   /** How local files are sent (default `auto`: by size). */
   readonly uploadMode?: 'auto' | 'data-uri' | 'upload';
   /** Where relative paths start (default `process.cwd()`). */
@@ -122,7 +127,10 @@ export async function submitAndRecord(
     for (const note of report.notes) warnings.push(note);
     for (const warning of report.warnings) warnings.push(warning.message);
     // Throws an InputError whose message is the seed-like block ("❌ Validation failed: …").
-    assertValid(report);
+    assertValid(
+      report,
+      options.validationOverride === undefined ? {} : { override: options.validationOverride },
+    );
     const block = formatValidationReport(report);
     if (block) options.onNote?.(block);
   }

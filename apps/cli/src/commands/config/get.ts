@@ -2,11 +2,13 @@ import type { ConfigGetOutput } from '@falai/core';
 import { CONFIG_KEYS, maskKey, readConfigFile } from '@falai/core';
 import { Args } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
+import { maskUrlPassword } from '../../output.js';
 
 /** Reads one key of falai's config file. */
 export default class ConfigGet extends BaseCommand<typeof ConfigGet> {
   static override summary = 'Print one value from the falai config file.';
-  static override description = `Keys: ${CONFIG_KEYS.join(', ')}. The key value is shown masked.`;
+  static override description =
+    `Keys: ${CONFIG_KEYS.join(', ')}. The key value and URL passwords are shown masked.`;
   static override examples = [
     '<%= config.bin %> <%= command.id %> store',
     '<%= config.bin %> <%= command.id %> outputDir --json',
@@ -20,7 +22,14 @@ export default class ConfigGet extends BaseCommand<typeof ConfigGet> {
     const file = await readConfigFile(configPath);
     const key = this.args.key as (typeof CONFIG_KEYS)[number];
     const raw = file[key];
-    const value = raw !== undefined && key === 'key' ? maskKey(String(raw)) : raw;
+    const value =
+      raw === undefined
+        ? raw
+        : key === 'key'
+          ? maskKey(String(raw))
+          : typeof raw === 'string'
+            ? maskUrlPassword(raw)
+            : raw;
     if (value === undefined) this.note(`${key} is not set in ${configPath}`);
     else this.log(String(value));
     return {

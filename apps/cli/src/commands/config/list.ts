@@ -1,13 +1,13 @@
 import type { ConfigListOutput } from '@falai/core';
 import { maskKey, readConfigFile } from '@falai/core';
 import { BaseCommand } from '../../base-command.js';
-import { table } from '../../output.js';
+import { maskUrlPassword, table } from '../../output.js';
 
 /** Shows the config file and the settings falai actually uses, with their sources. */
 export default class ConfigList extends BaseCommand<typeof ConfigList> {
   static override summary = 'Show the config file and the effective settings with their sources.';
   static override description =
-    'Lists the values in the falai config file (the key masked) and what falai will actually use — flags > environment > config file > defaults — naming where each value came from.';
+    'Lists the values in the falai config file (the key and URL passwords masked) and what falai will actually use — flags > environment > config file > defaults — naming where each value came from.';
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --json',
@@ -18,11 +18,15 @@ export default class ConfigList extends BaseCommand<typeof ConfigList> {
     const file = await readConfigFile(settings.configPath);
     const values: Record<string, unknown> = { ...file };
     if (typeof values.key === 'string') values.key = maskKey(values.key);
+    // A store URL may carry a password (redis://user:secret@host): never shown.
+    for (const [name, value] of Object.entries(values)) {
+      if (typeof value === 'string') values[name] = maskUrlPassword(value);
+    }
     const { defaultPendingFile } = await import('@falai/core');
     const label = (name: string) => settings.sources[name]?.label ?? 'default';
     const effective: ConfigListOutput['effective'] = {
       store: {
-        value: settings.store ?? `file:${defaultPendingFile(process.env)}`,
+        value: maskUrlPassword(settings.store ?? `file:${defaultPendingFile(process.env)}`),
         source: label('store'),
       },
       outputDir: { value: settings.outputDir, source: label('outputDir') },

@@ -2,6 +2,7 @@ import type { ConfigSetOutput } from '@falai/core';
 import { CONFIG_KEYS, maskKey, setConfigValue } from '@falai/core';
 import { Args } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
+import { maskUrlPassword } from '../../output.js';
 
 /** Writes one key of falai's config file (atomically, mode 0600). */
 export default class ConfigSet extends BaseCommand<typeof ConfigSet> {
@@ -22,7 +23,7 @@ export default class ConfigSet extends BaseCommand<typeof ConfigSet> {
     const { configPath } = await this.settings();
     const key = this.args.key;
     await setConfigValue(key, this.args.value, configPath);
-    const shown = key === 'key' ? maskKey(this.args.value) : this.args.value;
+    const shown = key === 'key' ? maskKey(this.args.value) : maskUrlPassword(this.args.value);
     this.log(`${key} = ${shown}  (${configPath})`);
     return { key, value: shown, path: configPath };
   }
