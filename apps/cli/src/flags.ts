@@ -116,6 +116,11 @@ export const submitFlags = () => ({
     default: true,
     allowNo: true,
   }),
+  'force-input': Flags.boolean({
+    description:
+      "Send the input even where falai's model definition objects to it (unknown field, wrong type, value out of range or not in the list): those problems are shown as warnings instead of stopping the submit. For when fal changed the model before falai's definition did; fal may still refuse or bill the request. Unsafe keys and unreadable local files still stop it.",
+    default: false,
+  }),
   'upload-mode': Flags.custom<'auto' | 'data-uri' | 'upload'>({
     description: 'How local files are sent: auto (by size), data-uri or upload.',
     options: ['auto', 'data-uri', 'upload'],

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { ModelRegistry } from '@falai/core';
-import { InputError, setInputValue } from '@falai/core';
+import { assertSafeInput, InputError, parseJsonExact, setInputValue } from '@falai/core';
 
 const HOW = `Pass a JSON object ('{"prompt":"a cat"}'), @input.json, - for stdin, or --set key=value.`;
 
@@ -33,7 +33,7 @@ export async function readInputArg(
   }
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseInputJson(text);
   } catch (error) {
     throw new InputError(`Invalid JSON in ${from}: ${(error as Error).message}. ${HOW}`, [
       { path: [], message: 'invalid JSON', kind: 'json' },
@@ -44,7 +44,19 @@ export async function readInputArg(
       { path: [], message: 'not an object', kind: 'type' },
     ]);
   }
+  // `{"__proto__": …}` at any depth is refused before any code walks or copies the input.
+  assertSafeInput(value, `the input in ${from}`);
   return value as Record<string, unknown>;
+}
+
+/**
+ * Exact JSON: a 64-bit seed such as 17454220438242315174 stays a bigint with every digit,
+ * where JSON.parse would round it to 17454220438242314000 (a different image). Every integer
+ * beyond 2^53 has at least 16 digits, so text without such a run parses identically with
+ * the native JSON.parse, which is ~50× faster on inputs that inline data URIs.
+ */
+export function parseInputJson(text: string): unknown {
+  return /\d{16}/.test(text) ? parseJsonExact(text) : JSON.parse(text);
 }
 
 /**
