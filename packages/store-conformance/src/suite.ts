@@ -2,9 +2,11 @@ import { randomBytes } from 'node:crypto';
 import {
   assertKeyFormat,
   FalaiError,
+  MAX_RECORD_BYTES,
   type PendingRecord,
   type PendingStore,
   type RequestStatus,
+  recordBytes,
   StoreError,
 } from '@falai/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -18,8 +20,18 @@ export interface StoreConformanceOptions {
   readonly create: () => Promise<PendingStore>;
   /** Opens the same backing data again (after `previous` was closed), for durability tests. */
   readonly reopen?: (previous: PendingStore) => Promise<PendingStore>;
-  /** Everything the store persisted, as text, for the secret scan. */
+  /**
+   * Everything the store persisted, as text (every file, row or key, read behind the store's
+   * back), for the secret scan. Required of every durable store: reading through the store
+   * would only test what it gives back, not what it wrote.
+   */
   readonly rawBytes?: (store: PendingStore) => Promise<string>;
+  /**
+   * Declares that the store persists nothing (an in-memory store), so there are no raw bytes
+   * to scan: the reason, shown in the test name. Only a store whose `capabilities.durable` is
+   * false may declare it.
+   */
+  readonly persistsNothing?: string;
   /**
    * Damages the stored data of `requestId` (or the whole backing file) and says where, so the
    * suite can check the typed error names the place and that the data is left there.
@@ -43,6 +55,10 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
   throw new Error('expected the operation to reject, but it resolved');
 }
 
+/** JSON that also writes `bigint` values (as digits), for scanning records as text. */
+const textOf = (value: unknown): string =>
+  JSON.stringify(value, (_key, item) => (typeof item === 'bigint' ? item.toString() : item));
+
 /**
  * The behaviour every `PendingStore` must show. Each adapter's `test/conformance.test.ts`
  * calls this once; the in-memory reference store runs it too, so the suite is tested.
@@ -52,6 +68,17 @@ export function describeStoreConformance(options: StoreConformanceOptions): void
     let store: PendingStore;
     const opened: PendingStore[] = [];
     const getStore = () => store;
+    /** What the secret scan reads: the raw bytes, or (declared in-memory stores) the records. */
+    const storedText = async (): Promise<string> => {
+      if (options.rawBytes) return options.rawBytes(store);
+      if (options.persistsNothing !== undefined && !store.capabilities.durable) {
+        return textOf(await store.list());
+      }
+      throw new Error(
+        `${options.name} is durable but gives the suite no rawBytes: the secret scan must read ` +
+          'what the store wrote (files, rows, keys), not what it returns. Pass rawBytes.',
+      );
+    };
     const reopen = async (): Promise<PendingStore> => {
       if (!options.reopen) throw new Error('reopen not supported');
       await store.close();
@@ -307,6 +334,57 @@ export function describeStoreConformance(options: StoreConformanceOptions): void
       });
     });
 
+    describe('bounded records', () => {
+      it('refuses a record over MAX_RECORD_BYTES and writes nothing', async () => {
+        const keep = minimalRecord();
+        await store.put(keep);
+        const huge = fullRecord({ result: { text: 'x'.repeat(MAX_RECORD_BYTES) } });
+        const error = await rejection(store.put(huge));
+        expect(error).toBeInstanceOf(StoreError);
+        expect(error).toMatchObject({
+          code: 'STORE_ERROR',
+          details: { requestId: huge.requestId, limit: MAX_RECORD_BYTES },
+        });
+        expect((error as Error).message).toMatch(/over the 1\.0 MB a record may hold/);
+        expect(await store.get(huge.requestId)).toBeUndefined();
+        // Multi-byte characters count as the bytes they take.
+        const wide = minimalRecord({ result: { text: '夜'.repeat(MAX_RECORD_BYTES / 3 + 10) } });
+        await expect(store.put(wide)).rejects.toMatchObject({ code: 'STORE_ERROR' });
+        expect(await store.list()).toEqual([keep]);
+      });
+
+      it('refuses an update that would grow a record past the cap, changing nothing', async () => {
+        const record = minimalRecord({ status: 'running' });
+        await store.put(record);
+        const big = { text: 'y'.repeat(MAX_RECORD_BYTES) };
+        await expect(
+          store.update(record.requestId, { status: 'completed', result: big }),
+        ).rejects.toMatchObject({ code: 'STORE_ERROR', details: { requestId: record.requestId } });
+        expect(await store.get(record.requestId)).toEqual(record);
+        // Just under the cap is fine.
+        const fits = { text: 'z'.repeat(MAX_RECORD_BYTES - 2_000) };
+        const ok = await store.update(record.requestId, { status: 'completed', result: fits });
+        expect(ok.kind).toBe('updated');
+        expect(recordBytes((await store.get(record.requestId)) as PendingRecord)).toBeLessThan(
+          MAX_RECORD_BYTES,
+        );
+      });
+
+      it('keeps integers beyond 2^53 (64-bit seeds) exactly', async () => {
+        const seed = 17454220438242315174n;
+        const record = fullRecord({
+          input: { fields: { prompt: 'p', seed }, files: [] },
+          result: { seed, images: [], small: 42, text: '12345678901234567890 in a string' },
+        });
+        await store.put(record);
+        const back = await store.get(record.requestId);
+        expect(back?.input?.fields.seed).toBe(seed);
+        expect(back?.result).toEqual(record.result);
+        await store.update(record.requestId, { result: { seed: seed + 1n } });
+        expect((await store.list())[0]?.result).toEqual({ seed: seed + 1n });
+      });
+    });
+
     describe('leases', () => {
       it('claims, blocks others, extends for the holder, renews and releases', async () => {
         const record = minimalRecord({ status: 'running' });
@@ -415,6 +493,23 @@ export function describeStoreConformance(options: StoreConformanceOptions): void
     });
 
     describe('no secrets', () => {
+      it(
+        options.rawBytes
+          ? 'the scan reads the raw stored bytes'
+          : `the scan reads the records (persists nothing: ${options.persistsNothing ?? '?'})`,
+        async () => {
+          if (options.rawBytes) {
+            const record = minimalRecord();
+            await store.put(record);
+            expect(await options.rawBytes(store)).toContain(record.requestId);
+          } else {
+            // Only a store that keeps nothing may go without raw bytes, and it must say so.
+            expect(store.capabilities.durable).toBe(false);
+            expect(options.persistsNothing ?? '').not.toBe('');
+          }
+        },
+      );
+
       it('a FAL_KEY in the environment never reaches the stored bytes', async () => {
         const saved = process.env.FAL_KEY;
         const keyId = randomBytes(8).toString('hex');
@@ -443,9 +538,7 @@ export function describeStoreConformance(options: StoreConformanceOptions): void
             result: { echo: key },
             error: { code: 'X', message: `bad key ${key}` },
           });
-          const bytes = options.rawBytes
-            ? await options.rawBytes(store)
-            : JSON.stringify(await store.list());
+          const bytes = await storedText();
           expect(bytes.length).toBeGreaterThan(0);
           expect(bytes).toContain(base.requestId);
           expect(bytes).not.toContain(key);
@@ -472,9 +565,7 @@ export function describeStoreConformance(options: StoreConformanceOptions): void
             ...base,
             input: { fields: { prompt: `again ${key} and ${secret}` }, files: [] },
           });
-          const bytes = options.rawBytes
-            ? await options.rawBytes(store)
-            : JSON.stringify(await store.list());
+          const bytes = await storedText();
           expect(bytes).toContain(base.requestId);
           expect(bytes).not.toContain(secret);
           expect((await store.get(base.requestId))?.input?.fields.prompt).toContain('again ');

@@ -4,4 +4,5 @@ import { describeStoreConformance } from '../src/index.js';
 describeStoreConformance({
   name: 'memory (reference)',
   create: async () => createMemoryStore(),
+  persistsNothing: 'a map in this process',
 });

@@ -9,6 +9,7 @@ import {
   type PendingPatch,
   type PendingRecord,
   type PendingStore,
+  parseRecordJson,
   planClaim,
   planRelease,
   planRenew,
@@ -571,7 +572,7 @@ export function createFileStore(options: FileStoreOptions): FileStore {
     return state.entries;
   }
 
-  const copy = (entry: Entry): PendingRecord => JSON.parse(entry.json) as PendingRecord;
+  const copy = (entry: Entry): PendingRecord => parseRecordJson(entry.json) as PendingRecord;
   const context = (operation: string) => ({ store: 'file', operation, location: path });
 
   return {

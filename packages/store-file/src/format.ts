@@ -2,7 +2,9 @@ import {
   corruptError,
   isSeedPendingFile,
   type PendingRecord,
+  parseRecordJson,
   parseStoredRecord,
+  recordToJson,
   type StoreContext,
   StoreError,
 } from '@falai/core';
@@ -40,7 +42,7 @@ export type Parsed =
 
 /** Builds an entry from a validated record. */
 export function entryOf(record: PendingRecord): Entry {
-  return { record, json: JSON.stringify(record) };
+  return { record, json: recordToJson(record) };
 }
 
 /**
@@ -136,7 +138,7 @@ function parseLines(buffer: Buffer, path: string, context: StoreContext): Parsed
     if (text.endsWith(',')) text = text.slice(0, -1);
     let item: unknown;
     try {
-      item = JSON.parse(text);
+      item = parseRecordJson(text);
     } catch (error) {
       throw corruptError(
         { ...context, location: `${path} (requests[${index}])` },
@@ -170,7 +172,7 @@ export function parseFile(buffer: Buffer, path: string): Parsed {
   if (text.trim() === '') return { kind: 'records', generation: undefined, entries: new Map() };
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseRecordJson(text);
   } catch (error) {
     throw corruptError(context, `not valid JSON (${(error as Error).message})`, error);
   }
@@ -278,7 +280,7 @@ export function replay(
     }
     let line: Line;
     try {
-      line = JSON.parse(chunk.toString('utf8', start, end)) as Line;
+      line = parseRecordJson(chunk.toString('utf8', start, end)) as Line;
     } catch {
       state.doubtful ??= at;
       advance();

@@ -9,9 +9,11 @@ import {
   type PendingPatch,
   type PendingRecord,
   type PendingStore,
+  parseRecordJson,
   parseStoredRecord,
   planUpdate,
   prepareRecordForWrite,
+  recordToJson,
   redactStoreLocation,
   StoreError,
   statusList,
@@ -186,7 +188,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): PendingStore 
   const ttlFor = (record: PendingRecord) => (isTerminalStatus(record.status) ? retention : 0);
   const dataOf = (record: PendingRecord): string => {
     const { lease: _lease, ...data } = record;
-    return JSON.stringify(data);
+    return recordToJson(data as PendingRecord);
   };
   const leaseOf = (owner: unknown, expiry: unknown): Lease | undefined =>
     typeof owner === 'string' && owner !== '' && expiry !== null && expiry !== false
@@ -204,7 +206,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): PendingStore 
     const at = context(operation, `${location} key ${keys.record(requestId)}`);
     let value: unknown;
     try {
-      value = JSON.parse(data);
+      value = parseRecordJson(data);
     } catch (error) {
       throw corruptError(at, `not valid JSON (${(error as Error).message})`, error);
     }

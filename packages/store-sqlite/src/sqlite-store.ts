@@ -14,6 +14,7 @@ import {
   planRenew,
   planUpdate,
   prepareRecordForWrite,
+  recordToJson,
   StoreError,
   statusList,
   type UpdateCondition,
@@ -162,7 +163,7 @@ export function createSqliteStore(options: SqliteStoreOptions): PendingStore {
       status: record.status,
       submittedAt: record.submittedAt,
       submittedMs: Date.parse(record.submittedAt),
-      record: JSON.stringify(record),
+      record: recordToJson(record),
     });
   };
 

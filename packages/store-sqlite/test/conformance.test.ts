@@ -66,4 +66,5 @@ describeStoreConformance({
 describeStoreConformance({
   name: 'sqlite (:memory:)',
   create: async () => createSqliteStore({ path: ':memory:' }),
+  persistsNothing: 'a private in-memory database',
 });

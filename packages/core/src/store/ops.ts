@@ -1,6 +1,7 @@
 import * as v from 'valibot';
 import { knownSecrets } from '../auth/secrets.js';
 import { StoreError } from '../errors/falai-error.js';
+import { parseJsonExact, stringifyJsonExact } from '../json/exact.js';
 import {
   applyPatch,
   type Lease,
@@ -88,9 +89,69 @@ export function scrubSecrets<T>(value: T, env: NodeJS.ProcessEnv = process.env):
     (a, b) => b.length - a.length,
   );
   if (secrets.length === 0) return value;
-  const text = JSON.stringify(value);
+  const text = jsonOf(value);
   if (text === undefined || !secrets.some((secret) => text.includes(secret))) return value;
   return scrubValue(value, secrets) as T;
+}
+
+/** `JSON.stringify` that writes a `bigint` (an integer beyond 2^53) as its exact digits. */
+function jsonOf(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value);
+  } catch (error) {
+    if (error instanceof TypeError && /bigint/i.test(error.message)) {
+      return stringifyJsonExact(value);
+    }
+    throw error;
+  }
+}
+
+/**
+ * The text a store writes for a record: plain JSON, with integers beyond 2^53 (fal's 64-bit
+ * seeds, held as `bigint`) written as their exact digits.
+ */
+export function recordToJson(record: PendingRecord): string {
+  return jsonOf(record) as string;
+}
+
+/** A run of 16+ digits: the only text where `JSON.parse` may round an integer. */
+const LONG_DIGITS = /\d{16}/;
+
+/**
+ * Parses stored JSON text. Integers beyond 2^53 come back exact (as `bigint`); text without a
+ * long digit run takes the fast native parser. Throws `SyntaxError`.
+ */
+export function parseRecordJson(text: string): unknown {
+  return LONG_DIGITS.test(text) ? parseJsonExact(text) : JSON.parse(text);
+}
+
+/**
+ * The largest record a store accepts: its JSON, in UTF-8 bytes. Every command reads records
+ * whole, so one must never grow with a result (large outputs are summarised before they are
+ * recorded, see `summariseOutput`); a record over this is refused, and nothing is written.
+ */
+export const MAX_RECORD_BYTES = 1024 * 1024;
+
+/** The size of a record as stores write it (UTF-8 bytes of its JSON). */
+export function recordBytes(record: PendingRecord): number {
+  return Buffer.byteLength(recordToJson(record), 'utf8');
+}
+
+function checkRecordSize(record: PendingRecord, context: StoreContext, what: string): void {
+  const json = recordToJson(record);
+  // A string is at most 3 bytes per UTF-16 unit: most records need no byte count at all.
+  if (json.length * 3 <= MAX_RECORD_BYTES) return;
+  const bytes = Buffer.byteLength(json, 'utf8');
+  if (bytes <= MAX_RECORD_BYTES) return;
+  const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
+  throw new StoreError(
+    'STORE_ERROR',
+    `Refusing ${what} request ${record.requestId} in ${context.location}: the record would be ` +
+      `${mb(bytes)}, over the ${mb(MAX_RECORD_BYTES)} a record may hold (a large result or ` +
+      'input belongs in files, not in the store). Nothing was written; the result stays ' +
+      `available from fal (falai result ${record.requestId}) while fal keeps it.`,
+    { ...context, details: { requestId: record.requestId, bytes, limit: MAX_RECORD_BYTES } },
+  );
 }
 
 /**
@@ -112,7 +173,9 @@ export function prepareRecordForWrite(record: unknown, context: StoreContext): P
       { ...context, cause: error, details: { requestId: id } },
     );
   }
-  return scrubSecrets(parsed);
+  const clean = scrubSecrets(parsed);
+  checkRecordSize(clean, context, 'to store');
+  return clean;
 }
 
 /**
@@ -131,7 +194,7 @@ export function parseStoredRecord(value: unknown, context: StoreContext): Pendin
 export function parseStoredJson(text: string, context: StoreContext): PendingRecord {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseRecordJson(text);
   } catch (error) {
     throw corruptError(context, `not valid JSON (${describeIssues(error)})`, error);
   }
@@ -174,7 +237,13 @@ export function planUpdate(
       },
     );
   }
-  return { kind: 'updated', record: scrubSecrets(next) };
+  const clean = scrubSecrets(next);
+  checkRecordSize(
+    clean,
+    { store: 'any', operation: 'update', location: 'the store' },
+    'an update of',
+  );
+  return { kind: 'updated', record: clean };
 }
 
 function withLease(record: PendingRecord, lease: Lease | undefined): PendingRecord {
