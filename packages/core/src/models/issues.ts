@@ -13,10 +13,11 @@ export interface MappedIssue {
 
 /**
  * Issue kinds that only the model definition decides: a field it does not declare, a wrong
- * type, a value out of range or not in its list, a length or item count, a required field,
- * a prompt reference. The definition may be behind fal, so the user may override these
- * (`force` in `ValidateOptions`; the CLI's `--force-input`). Unsafe keys, digits a double
- * cannot hold, unusable file values and local media problems are never overridable.
+ * type, a value out of range or not in its list, a length or item count, a prompt reference.
+ * The definition may be behind fal, so the user may override these (`force` in
+ * `ValidateOptions`; the CLI's `--force-input`). A missing or empty required field is not
+ * overridable (fal refuses it for certain; fill it in), nor are unsafe keys, digits a double
+ * cannot hold, unusable file values and local media problems.
  */
 export const OVERRIDABLE_KINDS: ReadonlySet<string> = new Set([
   'unknown',
@@ -25,8 +26,6 @@ export const OVERRIDABLE_KINDS: ReadonlySet<string> = new Set([
   'range',
   'length',
   'items',
-  'required',
-  'empty',
   'reference',
   'total',
 ]);

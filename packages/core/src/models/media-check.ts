@@ -121,25 +121,30 @@ export async function checkFileMedia(
       : ref.media === 'image'
         ? def?.limits?.image
         : undefined;
-  const maxBytes = mediaLimits?.maxBytes ?? def?.limits?.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
-  const maxBytesKeyword =
-    mediaLimits?.maxBytes !== undefined
-      ? `limits.${ref.media}.maxBytes`
-      : def?.limits?.maxFileBytes !== undefined
-        ? 'limits.maxFileBytes'
-        : undefined;
-  if (size > maxBytes) {
-    const blocks = report(
-      {
-        path: ref.path,
-        kind: 'media',
-        message: `${label}: ${shown} is ${formatBytes(size)}; at most ${formatBytes(maxBytes)} allowed`,
-        hint: 'compress or shorten the file',
-      },
-      maxBytesKeyword,
-    );
-    if (blocks) return { issues, warnings };
+  // The model's cap, if it has one; when it is unconfirmed, breaking it only warns, and
+  // falai's own cap for any file (DEFAULT_MAX_FILE_BYTES) still refuses.
+  const modelMax = mediaLimits?.maxBytes ?? def?.limits?.maxFileBytes;
+  const modelKeyword =
+    mediaLimits?.maxBytes !== undefined ? `limits.${ref.media}.maxBytes` : 'limits.maxFileBytes';
+  const modelSoft = modelMax !== undefined && isUnconfirmed(unconfirmed, modelKeyword);
+  const hardMax =
+    modelMax === undefined
+      ? DEFAULT_MAX_FILE_BYTES
+      : modelSoft
+        ? Math.max(modelMax, DEFAULT_MAX_FILE_BYTES)
+        : modelMax;
+  const tooBig = (max: number): InputIssue => ({
+    path: ref.path,
+    kind: 'media',
+    message: `${label}: ${shown} is ${formatBytes(size)}; at most ${formatBytes(max)} allowed`,
+    hint: 'compress or shorten the file',
+  });
+  if (size > hardMax) {
+    issues.push(tooBig(hardMax));
+    return { issues, warnings };
   }
+  if (modelSoft && modelMax !== undefined && size > modelMax)
+    report(tooBig(modelMax), modelKeyword);
   if (size === 0) {
     issues.push({
       path: ref.path,

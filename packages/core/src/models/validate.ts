@@ -18,10 +18,10 @@ export interface ValidateOptions {
   readonly cwd?: string;
   /**
    * Send what only the model definition objects to: unknown fields, wrong types, values
-   * out of range or not in the list, lengths and item counts, required fields and prompt
-   * references become warnings (the CLI's `--force-input`). Use when fal changed a model
-   * before its definition caught up. Unsafe keys (`__proto__`…), integers whose digits are
-   * already lost, unusable file values and local media problems still block.
+   * out of range or not in the list, lengths and item counts and prompt references become
+   * warnings (the CLI's `--force-input`). Use when fal changed a model before its definition
+   * caught up. Missing required fields, unsafe keys (`__proto__`…), integers whose digits
+   * are already lost, unusable file values and local media problems still block.
    * @default false
    */
   readonly force?: boolean;

@@ -106,11 +106,10 @@ describe('warnings and notes', () => {
     ]);
   });
 
-  it('force turns what the definition decides into warnings, never unsafe keys or bad media', async () => {
+  it('force turns what the definition decides into warnings, never missing fields, unsafe keys or bad media', async () => {
     const forced = await registry.validate(
       'fal-ai/flux/dev/image-to-image',
       {
-        prompt: 'x',
         image_url: './no-such-file.png',
         strength: 0,
         seed: Number('1.7454220438242315174e19'),
@@ -119,6 +118,7 @@ describe('warnings and notes', () => {
       { force: true },
     );
     expect(forced.issues.map((i) => [i.path.join('.'), i.kind])).toEqual([
+      ['prompt', 'required'],
       ['seed', 'precision'],
       ['image_url', 'media'],
     ]);
@@ -425,7 +425,7 @@ describe('unconfirmed rules warn; confirmed ones refuse', () => {
         seed: { type: 'integer', minimum: 0, maximum: 4294967295 },
       },
       limits: {
-        image: { formats: ['png'] },
+        image: { formats: ['png'], maxBytes: 500 },
         video: { formats: ['mp4'], maxDurationSeconds: 3 },
       },
       unconfirmed,
@@ -443,11 +443,14 @@ describe('unconfirmed rules warn; confirmed ones refuse', () => {
     video_url: `${FIXTURES}ok-1280x720-4s.mp4`,
   };
 
-  it('an unconfirmed enum, image format or video limit only warns', async () => {
+  it('an unconfirmed enum, image size or format, or video limit only warns', async () => {
     const report = await models.validate('acme/unsure', input);
     expect(report.issues).toEqual([]);
     expect(report.warnings.map((w) => w.message)).toEqual([
       'style must be one of "photo", "anime"; got string "watercolor" (this limit is not confirmed by fal; the input is sent anyway)',
+      expect.stringMatching(
+        /^image_url: .*photo-320x240\.jpg is 674 B; at most 500 B allowed \(this limit is not confirmed by fal; the input is sent anyway\)$/,
+      ),
       'image_url: …/photo-320x240.jpg is JPG (image/jpeg); accepted: .png (this limit is not confirmed by fal; the input is sent anyway)'.replace(
         '…',
         FIXTURES.slice(0, -1),
