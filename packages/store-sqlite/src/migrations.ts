@@ -49,5 +49,11 @@ export const MIGRATIONS: readonly Migration[] = [
   },
 ];
 
+/**
+ * falai's mark in the database header (`PRAGMA application_id`, "fala" in ASCII): a database
+ * without it is only adopted when it holds nothing but falai's own table.
+ */
+export const FALAI_APPLICATION_ID = 0x66616c61;
+
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

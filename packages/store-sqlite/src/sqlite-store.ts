@@ -1,6 +1,6 @@
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   type ClaimOutcome,
   corruptError,
@@ -21,7 +21,15 @@ import {
   type UpdateOutcome,
 } from '@falai/core';
 import type { Database, Statement } from 'better-sqlite3';
-import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
+import { FALAI_APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
+
+function existingSize(path: string): number | undefined {
+  try {
+    return statSync(path).size;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Options of `createSqliteStore`. */
 export interface SqliteStoreOptions {
@@ -94,20 +102,67 @@ export function createSqliteStore(options: SqliteStoreOptions): PendingStore {
     database
       .transaction(() => {
         const current = database.pragma('user_version', { simple: true }) as number;
-        if (current > SCHEMA_VERSION) {
-          throw new StoreError(
-            'STORE_ERROR',
-            `${path} has schema version ${current}, newer than this falai understands ` +
-              `(${SCHEMA_VERSION}). Upgrade falai, or point FALAI_STORE at another database.`,
-            context('open'),
-          );
-        }
+        if (current > SCHEMA_VERSION) throw newerError(current);
         for (const step of migrations) {
           if (step.version > current) step.up(database);
         }
         if (latest > current) database.pragma(`user_version = ${latest}`);
+        if (database.pragma('application_id', { simple: true }) !== FALAI_APPLICATION_ID) {
+          database.pragma(`application_id = ${FALAI_APPLICATION_ID}`);
+        }
       })
       .immediate();
+  }
+
+  const newerError = (version: number) =>
+    new StoreError(
+      'STORE_ERROR',
+      `${path} has schema version ${version}, newer than this falai understands ` +
+        `(${SCHEMA_VERSION}). Upgrade falai, or point FALAI_STORE at another database.`,
+      context('open'),
+    );
+
+  /**
+   * Checks, before anything is written, that an existing database is falai's: marked with
+   * falai's `application_id`, or (from before the marker) holding only falai's table and
+   * indexes, or empty. Anything else belongs to another application and is left exactly as it
+   * was: no table created, no WAL switch, no mode change.
+   */
+  function checkOwnership(database: Database): void {
+    const applicationId = database.pragma('application_id', { simple: true }) as number;
+    const version = database.pragma('user_version', { simple: true }) as number;
+    const objects = database
+      .prepare(
+        "SELECT type, name, tbl_name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name",
+      )
+      .all() as { type: string; name: string; tbl_name: string }[];
+    const foreign = objects.filter(
+      (o) =>
+        !(o.type === 'table' && o.name === 'requests') &&
+        !(o.type === 'index' && o.tbl_name === 'requests' && o.name.startsWith('requests_by_')),
+    );
+    const fix =
+      'falai changed nothing in it. Point --store / FALAI_STORE at a new file for falai ' +
+      `(e.g. sqlite:${join(dirname(path), 'falai-pending.db')}).`;
+    if (applicationId !== 0 && applicationId !== FALAI_APPLICATION_ID) {
+      throw new StoreError(
+        'STORE_ERROR',
+        `The SQLite database at ${path} belongs to another application (application_id ` +
+          `0x${(applicationId >>> 0).toString(16)}), not falai; ${fix}`,
+        context('open'),
+      );
+    }
+    if (foreign.length > 0) {
+      const names = foreign.slice(0, 5).map((o) => `${o.type} ${o.name}`);
+      const more = foreign.length > 5 ? ` and ${foreign.length - 5} more` : '';
+      throw new StoreError(
+        'STORE_ERROR',
+        `The SQLite database at ${path} is not a falai store: it holds ${names.join(', ')}` +
+          `${more}, which falai did not create; ${fix}`,
+        context('open'),
+      );
+    }
+    if (version > SCHEMA_VERSION) throw newerError(version);
   }
 
   function open(operation: string): Database {
@@ -125,11 +180,16 @@ export function createSqliteStore(options: SqliteStoreOptions): PendingStore {
     try {
       const require = createRequire(import.meta.url);
       const BetterSqlite = require('better-sqlite3') as typeof import('better-sqlite3');
-      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      const onDisk = path !== ':memory:';
+      const existed = onDisk && existingSize(path) !== undefined;
+      if (onDisk && !existed) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
       database = new BetterSqlite(path, { timeout: busyTimeoutMs });
       database.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
-      if (path !== ':memory:') {
-        chmodSync(path, 0o600);
+      // Reading the header and schema changes nothing; only then is anything written.
+      if (existed) checkOwnership(database);
+      if (onDisk) {
+        // A file falai creates is private; an existing one keeps its mode.
+        if (!existed) chmodSync(path, 0o600);
         database.pragma('journal_mode = WAL');
       }
       database.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
