@@ -1,10 +1,14 @@
 import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
-/** Runs the files in name order: the secrets scan (`6-…`) must come after everything else. */
+/**
+ * Runs the files in name order, except the secrets scan (`…-secrets.test.ts`), which must
+ * come after everything else: it reads what every other file left in the run folder.
+ */
 class ByName extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
-    return [...files].sort((a, b) => a.moduleId.localeCompare(b.moduleId));
+    const last = (file: TestSpecification) => (/-secrets\.test\.ts$/.test(file.moduleId) ? 1 : 0);
+    return [...files].sort((a, b) => last(a) - last(b) || a.moduleId.localeCompare(b.moduleId));
   }
 }
 

@@ -135,6 +135,10 @@ export async function redisAvailable(): Promise<boolean> {
   } catch {
     if (process.env.CI)
       throw new Error(`Redis is not reachable at ${suite().redisUrl} (needed under CI).`);
+    console.warn(
+      `\n  ⚠ SKIPPING the Redis tests of this file: no Redis at ${suite().redisUrl}. ` +
+        '`pnpm test:reliability` starts one; or start redis-server, or set REDIS_URL.\n',
+    );
     return false;
   } finally {
     redis.disconnect();
