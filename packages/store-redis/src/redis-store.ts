@@ -46,10 +46,52 @@ export interface RedisStoreOptions {
    */
   readonly retentionSeconds?: number;
   /**
-   * How long to wait for a connection before failing with `STORE_ERROR`.
+   * How long to wait for a connection (and Redis's first answer on it) before failing with
+   * `STORE_ERROR`. Also `?connectTimeout=<ms>` in the URL.
    * @default 5000
    */
   readonly connectTimeoutMs?: number;
+  /**
+   * How long one command may wait for its answer before failing with `STORE_ERROR`, so a
+   * server that accepts connections but never answers cannot hang falai. Also
+   * `?commandTimeout=<ms>` in the URL.
+   * @default 5000
+   */
+  readonly commandTimeoutMs?: number;
+}
+
+/** A timeout from the URL's query (`?connectTimeout=2000`), removed from the URL. */
+function takeTimeout(url: URL, name: string): number | undefined {
+  const text = url.searchParams.get(name);
+  if (text === null) return undefined;
+  url.searchParams.delete(name);
+  const ms = Number(text);
+  if (!Number.isFinite(ms) || ms <= 0) {
+    throw new StoreError(
+      'STORE_ERROR',
+      `Redis URL option ${name}=${text} must be a positive number of milliseconds.`,
+      { store: 'redis', operation: 'open' },
+    );
+  }
+  return ms;
+}
+
+/** The URL without falai's own query options, and those options. */
+function splitUrl(raw: string): { url: string; connect?: number; command?: number } {
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    return { url: raw };
+  }
+  const connect = takeTimeout(parsed, 'connectTimeout');
+  const command = takeTimeout(parsed, 'commandTimeout');
+  if (connect === undefined && command === undefined) return { url: raw };
+  return {
+    url: parsed.toString().replace(/\?$/, ''),
+    ...(connect === undefined ? {} : { connect }),
+    ...(command === undefined ? {} : { command }),
+  };
 }
 
 /** The one hash tag of every key: all keys of a store hash to one Cluster slot. */
@@ -94,7 +136,10 @@ const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
 export function createRedisStore(options: RedisStoreOptions = {}): PendingStore {
   const prefix = options.prefix ?? 'falai';
   checkPrefix(prefix);
-  const url = options.url ?? 'redis://127.0.0.1:6379';
+  const split = splitUrl(options.url ?? 'redis://127.0.0.1:6379');
+  const url = split.url;
+  const connectTimeoutMs = options.connectTimeoutMs ?? split.connect ?? 5_000;
+  const commandTimeoutMs = options.commandTimeoutMs ?? split.command ?? 5_000;
   const retention = Math.max(0, Math.floor(options.retentionSeconds ?? 7 * 24 * 3600));
   const keys = redisKeys(prefix);
   const where = options.client
@@ -114,7 +159,10 @@ export function createRedisStore(options: RedisStoreOptions = {}): PendingStore 
   const fail = (operation: string, error: unknown): never => {
     if (error instanceof StoreError) throw error;
     // ioredis messages end with a period ("Connection is closed."); the sentence goes on.
-    const message = ((error as Error).message ?? String(error)).replace(/[\s.]+$/, '');
+    let message = ((error as Error).message ?? String(error)).replace(/[\s.]+$/, '');
+    if (message === 'Command timed out') {
+      message = `Redis did not answer within ${commandTimeoutMs} ms`;
+    }
     throw new StoreError(
       'STORE_ERROR',
       `The Redis store at ${location} failed to ${operation}: ${redactStoreLocation(message)}. ` +
@@ -123,6 +171,13 @@ export function createRedisStore(options: RedisStoreOptions = {}): PendingStore 
     );
   };
 
+  /**
+   * The connection, made on first use. Connecting (up to Redis's first answer) is bounded by
+   * `connectTimeoutMs`, every command by `commandTimeoutMs`. A dropped connection is retried
+   * with backoff, then replaced by a new one on the next command, so a long-lived user
+   * (`poll --watch`) rides out a Redis restart: commands issued meanwhile fail fast with
+   * `STORE_ERROR` and the next ones go through once Redis is back.
+   */
   async function redis(operation: string): Promise<Redis> {
     if (closed) {
       throw new StoreError(
@@ -133,27 +188,49 @@ export function createRedisStore(options: RedisStoreOptions = {}): PendingStore 
         },
       );
     }
+    // A client ioredis gave up on is replaced by a new connection.
+    if (client && !options.client && client.status === 'end') client = undefined;
     if (client) return client;
     connecting ??= (async () => {
       const mod = await import('ioredis');
       const RedisClass = (mod.Redis ?? mod.default) as unknown as typeof import('ioredis').Redis;
       const created = new RedisClass(url, {
         lazyConnect: true,
-        connectTimeout: options.connectTimeoutMs ?? 5_000,
+        connectTimeout: connectTimeoutMs,
+        commandTimeout: commandTimeoutMs,
         maxRetriesPerRequest: 2,
-        retryStrategy: (times: number) => (times > 5 ? null : Math.min(times * 100, 1_000)),
+        // A dropped connection is retried with backoff for ~3 s; after that the client ends
+        // (nothing keeps the process alive) and the next command connects afresh.
+        retryStrategy: (times: number) =>
+          times > 5 || closed ? null : Math.min(times * 200, 1_000),
       });
       let socketError: unknown;
       created.on('error', (error: unknown) => {
         socketError = error;
       });
+      let timer: NodeJS.Timeout | undefined;
       try {
-        await created.connect();
+        await Promise.race([
+          created.connect(),
+          new Promise((_, reject) => {
+            timer = setTimeout(
+              () =>
+                reject(
+                  new Error(
+                    `Redis accepted no connection, or did not answer on it, within ${connectTimeoutMs} ms`,
+                  ),
+                ),
+              connectTimeoutMs,
+            );
+          }),
+        ]);
       } catch (error) {
         created.disconnect();
         // ioredis gives up with a bare "Connection is closed."; the socket error it reported
         // before (ECONNREFUSED, ENOTFOUND, a TLS or auth failure) says why.
         throw socketError ?? error;
+      } finally {
+        clearTimeout(timer);
       }
       client = created;
       return created;
@@ -161,8 +238,9 @@ export function createRedisStore(options: RedisStoreOptions = {}): PendingStore 
     try {
       return await connecting;
     } catch (error) {
-      connecting = undefined;
       return fail(`connect (${operation})`, error);
+    } finally {
+      connecting = undefined;
     }
   }
 
@@ -286,7 +364,12 @@ export function createRedisStore(options: RedisStoreOptions = {}): PendingStore 
         const chunk = ids.slice(start, start + BATCH);
         const pipeline = r.pipeline();
         for (const id of chunk) pipeline.hmget(keys.record(id), 'data', 'lo', 'le');
-        const replies = (await pipeline.exec()) ?? [];
+        let replies: [Error | null, unknown][];
+        try {
+          replies = (await pipeline.exec()) ?? [];
+        } catch (error) {
+          return fail('list', error);
+        }
         chunk.forEach((id, i) => {
           const [error, fields] = replies[i] ?? [new Error('no reply'), null];
           if (error) fail('list', error);
