@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -220,7 +220,11 @@ describe('64-bit integers are sent exactly (#11 item 14)', () => {
       expect(posted[0]?.body).toContain(`"seed":${SEED}`);
       expect(posted[0]?.body).not.toContain('17454220438242314000');
       const { requestId } = result.json(SubmitOutputSchema);
-      const store = await readFile(join(env.dir, 'pending.json'), 'utf8');
+      // Everything the file store wrote (its snapshot and any journal beside it).
+      const files = (await readdir(env.dir)).filter((name) => name.startsWith('pending.json'));
+      const store = (
+        await Promise.all(files.map((name) => readFile(join(env.dir, name), 'utf8')))
+      ).join('\n');
       expect(store).toContain(requestId);
       expect(store).toContain(SEED);
       expect(store).not.toContain('17454220438242314000');
@@ -261,5 +265,57 @@ describe('64-bit integers are sent exactly (#11 item 14)', () => {
       'an integer beyond 2^53 written as a decimal or with an exponent, so its last digits are already lost',
     );
     expect(rawBodies.filter((entry) => entry.method === 'POST')).toEqual([]);
+  });
+});
+
+describe('model files agree with fal (#12)', () => {
+  it('an explicit null for an optional field is accepted and sent as null', async () => {
+    const result = await env.run([
+      'submit',
+      NB,
+      '{"prompt":"x","num_images":null}',
+      '--set',
+      'seed=null',
+      '--json',
+    ]);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const { requestId } = result.json(SubmitOutputSchema);
+    expect(env.emulator!.job(requestId)?.input).toEqual({
+      prompt: 'x',
+      num_images: null,
+      seed: null,
+    });
+  });
+
+  it('Kling O3 edit takes shot_type "intelligent"; FLUX refuses strength 0', async () => {
+    const kling = await env.run([
+      'submit',
+      'fal-ai/kling-video/o3/standard/video-to-video/edit',
+      '--set',
+      'prompt=@Video1 in snow',
+      '--set',
+      'video_url=https://a.test/v.mp4',
+      '--set',
+      'shot_type=intelligent',
+      '--json',
+    ]);
+    expect(kling.code, kling.stdout + kling.stderr).toBe(0);
+    const { requestId } = kling.json(SubmitOutputSchema);
+    expect(env.emulator!.job(requestId)?.input).toMatchObject({ shot_type: 'intelligent' });
+    const flux = await env.run([
+      'submit',
+      FLUX,
+      '--set',
+      'prompt=x',
+      '--set',
+      'image_url=https://a.test/a.png',
+      '--set',
+      'strength=0',
+      '--json',
+    ]);
+    expect(flux.code).toBe(4);
+    expect(flux.json(ErrorOutputSchema).error.message).toContain(
+      'strength must be between 0.01 and 1; got number 0',
+    );
   });
 });
