@@ -244,13 +244,13 @@ export function checkDefinition(value: unknown): DefinitionProblem[] {
   const problems: DefinitionProblem[] = [];
   const fields = def.input;
   def.references?.tokens.forEach((t, i) => {
-    if (!(t.field in fields))
+    if (!Object.hasOwn(fields, t.field))
       problems.push({
         field: `references.tokens.${i}.field`,
         message: `"${t.field}" is not an input field`,
       });
   });
-  if (def.references && !(def.references.promptField in fields))
+  if (def.references && !Object.hasOwn(fields, def.references.promptField))
     problems.push({
       field: 'references.promptField',
       message: `"${def.references.promptField}" is not an input field`,

@@ -19,8 +19,12 @@ function resolveRef(doc: Json, schema: unknown, depth = 0): Json {
   if (typeof s.$ref === 'string') {
     const parts = s.$ref.replace(/^#\//, '').split('/');
     let target: unknown = doc;
-    for (const part of parts)
-      target = asObject(target)[part.replace(/~1/g, '/').replace(/~0/g, '~')];
+    for (const part of parts) {
+      // Own keys only: a "$ref" naming __proto__ must not walk into Object.prototype.
+      const key = part.replace(/~1/g, '/').replace(/~0/g, '~');
+      const holder = asObject(target);
+      target = Object.hasOwn(holder, key) ? holder[key] : undefined;
+    }
     const { $ref: _ref, ...rest } = s;
     s = { ...resolveRef(doc, target, depth + 1), ...rest };
   }
@@ -95,7 +99,7 @@ function convertProperties(doc: Json, schema: Json): Record<string, FieldSpec> {
     ? (schema['x-fal-order-properties'] as unknown[]).map(String)
     : [];
   const names = [
-    ...order.filter((n) => n in props),
+    ...order.filter((n) => Object.hasOwn(props, n)),
     ...Object.keys(props).filter((n) => !order.includes(n)),
   ];
   const out: Record<string, FieldSpec> = {};

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, InputError } from '../../src/errors/falai-error.js';
 import {
   assertValid,
+  checkDefinition,
   createModelRegistry,
   defaultModelsDir,
   formatValidationReport,
@@ -512,6 +513,20 @@ describe('model files cannot reach object internals', () => {
         'input.seed.maximum',
         '18446744073709552000 is beyond 2^53, where a JSON number loses digits; leave the bound out (fal still enforces it) or give one within ±9007199254740991',
       ],
+    ]);
+  });
+});
+
+describe('model file cross-references use own fields only', () => {
+  it('a reference to an inherited name such as "toString" is not an input field', () => {
+    const problems = checkDefinition(
+      tiny('acme/refs', {
+        references: { promptField: 'toString', tokens: [{ token: 'Image', field: 'constructor' }] },
+      }),
+    );
+    expect(problems.map((p) => [p.field, p.message])).toEqual([
+      ['references.tokens.0.field', '"constructor" is not an input field'],
+      ['references.promptField', '"toString" is not an input field'],
     ]);
   });
 });
