@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { knownSecrets } from '../auth/secrets.js';
 import { FalaiError, toFalaiError } from '../errors/index.js';
+import { parseJsonExact } from '../json/exact.js';
 import { secretsFromEnv } from '../store/ops.js';
 import { type OutputSummaryOptions, summariseOutput } from '../store/output-summary.js';
 import {
@@ -534,7 +535,9 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
     let delivery: WebhookDelivery;
     try {
       // fal's text can quote anything, a key included: out before anything reads it.
-      delivery = parseWebhookPayload(redactDeep(JSON.parse(rawBody.toString('utf8')), secrets()));
+      // Exact JSON: fal's 64-bit seeds keep their digits (fal-api-reference.md §14).
+      const json = parseJsonExact(rawBody.toString('utf8'));
+      delivery = parseWebhookPayload(redactDeep(json, secrets()));
     } catch (error) {
       const message = FalaiError.isInstance(error)
         ? error.message

@@ -102,6 +102,17 @@ describe('webhook payloads in records', () => {
     expect(record?.outputs).toBeUndefined();
   });
 
+  it('keeps a 64-bit seed from a delivery exact in the record', async () => {
+    const receiver = await startReceiver();
+    await queued(receiver.store, 'seed-1');
+    // Python-style, as fal serialises it (fal-api-reference.md §14).
+    const body =
+      '{"error": null, "payload": {"images": [{"url": "https://v3.fal.media/files/lion/a.jpeg"}], "seed": 17454220438242315174}, "request_id": "seed-1", "status": "OK"}';
+    expect((await receiver.post(body)).status).toBe(200);
+    const record = await receiver.store.get('seed-1');
+    expect(record?.result).toMatchObject({ seed: 17454220438242315174n });
+  });
+
   it('writes inline outputs to inlineOutputDir first and keeps the files as references', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'falai-inline-'));
     dirs.push(dir);
