@@ -1,6 +1,10 @@
 /**
  * Store throughput at 10,000 records: put, conditional update and full list for the file,
  * SQLite and Redis stores. Runs against the built packages (`pnpm bench` builds first).
+ *
+ * The file store's target is checked on puts made one at a time (what one CLI process or one
+ * poller does: no group commit to help), over enough puts that the journal is folded into
+ * the snapshot during the run; the 16-in-flight figure is checked against the same target.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -37,7 +41,13 @@ async function rate(count, op, concurrency = CONCURRENCY) {
 
 async function measure(name, store, records, opts) {
   const rows = [];
-  const { filler = 0, puts, updates, lists } = opts;
+  const {
+    filler = 0,
+    puts,
+    updates,
+    lists,
+    serialPuts = Math.max(10, Math.floor(puts / 10)),
+  } = opts;
   // Fill up to `records` first (the file store in one bulk write), then time puts on top.
   if (filler > 0) {
     if (typeof store.putMany === 'function') {
@@ -48,9 +58,13 @@ async function measure(name, store, records, opts) {
   }
   const putRate = await rate(puts, (n) => store.put(record(`put-${n}`, filler + n)));
   rows.push([name, `put (${CONCURRENCY} concurrent)`, records, Math.round(putRate)]);
-  // One caller at a time: what a single CLI process sees (no group commit to help).
-  const serial = Math.max(10, Math.floor(puts / 10));
-  const serialRate = await rate(serial, (n) => store.put(record(`put-${n}`, filler + n)), 1);
+  // One caller at a time: what a single CLI process sees (no group commit to help). The ids
+  // cycle over the records already put, so the store keeps `records` records.
+  const serialRate = await rate(
+    serialPuts,
+    (n) => store.put(record(`put-${n % puts}`, filler + (n % puts))),
+    1,
+  );
   rows.push([name, 'put (one at a time)', records, Math.round(serialRate)]);
   const updateRate = await rate(updates, (n) =>
     store.update(
@@ -70,7 +84,7 @@ async function measure(name, store, records, opts) {
   );
   if (listed !== records) throw new Error(`${name}: listed ${listed} records, expected ${records}`);
   rows.push([name, 'list (all records)', records, Math.round(listRate * 10) / 10]);
-  return { rows, putRate };
+  return { rows, putRate, serialRate };
 }
 
 export default async function run(ctx) {
@@ -78,9 +92,9 @@ export default async function run(ctx) {
   const dir = await mkdtemp(join(ctx.tmpDir, 'stores-'));
   const rows = [];
   const targets = [];
-  const target = (name, measured, error) =>
+  const target = (name, measured, error, how) =>
     targets.push({
-      name: `${name} puts/s`,
+      name: `${name} puts/s${how ? ` (${how})` : ''}`,
       target: `>= ${TARGETS[name]}`,
       measured: Math.round(measured),
       pass: measured >= TARGETS[name],
@@ -94,12 +108,15 @@ export default async function run(ctx) {
     const fileResult = await measure('file', file, total, {
       filler: total - filePuts,
       puts: filePuts,
+      // ~1,000 puts of these records fold the journal of a 10,000-record store once or twice.
+      serialPuts: ctx.quick ? 200 : 2_000,
       updates: filePuts,
       lists: ctx.quick ? 5 : 20,
     });
     await file.close();
     rows.push(...fileResult.rows);
-    target('file', fileResult.putRate);
+    target('file', fileResult.serialRate, undefined, 'one at a time');
+    target('file', fileResult.putRate, undefined, `${CONCURRENCY} concurrent`);
 
     const { createSqliteStore } = await import('../../packages/store-sqlite/dist/index.js');
     const sqlite = createSqliteStore({ path: join(dir, 'pending.db') });

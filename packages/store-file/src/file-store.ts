@@ -164,6 +164,15 @@ export function createFileStore(options: FileStoreOptions): FileStore {
   let cache: View | undefined;
   let closed = false;
   let leftoversChecked = false;
+  // Where the data really lives (through a symlink), resolved once per store object.
+  let resolved: Promise<string> | undefined;
+  const targetOf = (): Promise<string> => {
+    resolved ??= resolveTarget(path).catch((error) => {
+      resolved = undefined;
+      throw error;
+    });
+    return resolved;
+  };
   const journalWriter = new JournalWriter();
 
   const fail = (operation: string, error: unknown): never => {
@@ -221,7 +230,7 @@ export function createFileStore(options: FileStoreOptions): FileStore {
   async function load(locked?: {
     readonly target: string;
   }): Promise<View | { seed: unknown; target: string; info: FileInfo }> {
-    const target = locked?.target ?? (await resolveTarget(path));
+    const target = locked?.target ?? (await targetOf());
     for (let attempt = 0; attempt < 20; attempt++) {
       const info = await fileInfo(target);
       let view: View | undefined;
@@ -398,7 +407,7 @@ export function createFileStore(options: FileStoreOptions): FileStore {
     const count = view.journal.count;
     const size = view.journalSize;
     await options.beforeCommit?.('journal');
-    if (!(await lock.verify())) throw new LostLock();
+    if (!(await lock.verify(false))) throw new LostLock();
     const expected = size + data.length;
     const written = await journalWriter.append(file, data, view.snapshot?.mode ?? 0o600, fsync);
     const snapshotNow = await fileInfo(view.target);
@@ -500,7 +509,7 @@ export function createFileStore(options: FileStoreOptions): FileStore {
         }
         let lock: HeldLock | undefined;
         try {
-          const target = await resolveTarget(path);
+          const target = await targetOf();
           const lockOptions = { staleMs: lockStaleMs, timeoutMs: lockTimeoutMs };
           lock = await acquireLock(`${target}.lock`, lockOptions).catch(async (error) => {
             if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;

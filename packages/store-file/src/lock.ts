@@ -7,8 +7,13 @@ export interface HeldLock {
    * before we commit: same directory (inode), the mtime our heartbeat last set, and that mtime
    * younger than half the stale period. A writer that was paused (SIGSTOP, suspend, an I/O
    * stall) fails this check and must redo its change from the current file.
+   *
+   * No process breaks a lock younger than the stale period, so a lock refreshed less than half
+   * of it ago is still ours; `thorough` also stats the lock, which catches two breakers of one
+   * stale lock racing each other (a journal append does not need it: its sequence number makes
+   * a second holder's line count for nobody).
    */
-  verify(): Promise<boolean>;
+  verify(thorough?: boolean): Promise<boolean>;
   /** Stops the heartbeat and removes the lock if it is still ours. Never throws. */
   release(): Promise<void>;
 }
@@ -83,7 +88,7 @@ export async function acquireLock(lockPath: string, options: LockOptions): Promi
 
   let lost = false;
   let released = false;
-  /** When `verify` last found the lock ours and fresh (no one may break it for a while). */
+  /** When a thorough `verify` last found the lock ours and fresh. */
   let verifiedAt = 0;
   let beating: Promise<void> | undefined;
 
@@ -123,12 +128,12 @@ export async function acquireLock(lockPath: string, options: LockOptions): Promi
   timer.unref();
 
   return {
-    async verify() {
+    async verify(thorough = true) {
       if (beating) await beating;
-      if (!(await stillOurs())) return false;
+      if (lost || (thorough && !(await stillOurs()))) return false;
       // Old enough that someone may already have decided to break it: do not commit on it.
       const fresh = Date.now() - ours < options.staleMs / 2;
-      if (fresh) verifiedAt = Date.now();
+      if (fresh && thorough) verifiedAt = Date.now();
       return fresh;
     },
     async release() {
