@@ -1,8 +1,8 @@
 import type { PendingRecord, PruneOutput } from '@falai/core';
-import { ACTIVE_STATUSES, TERMINAL_STATUSES } from '@falai/core';
+import { ACTIVE_STATUSES, FalaiError, TERMINAL_STATUSES } from '@falai/core';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
-import { timeoutFlag } from '../flags.js';
+import { parseDuration } from '../flags.js';
 
 /** The seed's "manual cleanup": drop finished records, and stuck ones on request. */
 export default class Prune extends BaseCommand<typeof Prune> {
@@ -15,12 +15,8 @@ export default class Prune extends BaseCommand<typeof Prune> {
     '<%= config.bin %> <%= command.id %> --stuck 2h',
   ];
   static override flags = {
-    'older-than': timeoutFlag(
-      'Only finished records submitted longer ago than this (e.g. 12h, 7d).',
-    ),
-    stuck: timeoutFlag(
-      'Also remove queued/running records submitted longer ago than this (e.g. 2h).',
-    ),
+    'older-than': ageFlag('Only finished records submitted longer ago than this (e.g. 12h, 7d).'),
+    stuck: ageFlag('Also remove queued/running records submitted longer ago than this (e.g. 2h).'),
     'dry-run': Flags.boolean({
       description: 'Show what would be removed; change nothing.',
       default: false,
@@ -57,4 +53,24 @@ export default class Prune extends BaseCommand<typeof Prune> {
     );
     return { removed, count: removed.length, dryRun };
   }
+}
+
+/**
+ * An age with its unit (`12h`, `7d`, `30m`). A bare number is refused: `--older-than 7`
+ * reads as seven days to a person and meant seven seconds to a parser, which forgot every
+ * record.
+ */
+function ageFlag(description: string) {
+  return Flags.custom<number>({
+    description,
+    parse: async (input) => {
+      if (/^\s*\d+(?:\.\d+)?\s*$/.test(input)) {
+        throw new FalaiError(
+          'USAGE',
+          `"${input}" has no unit; say what it means, e.g. ${input.trim()}d (days), ${input.trim()}h (hours) or ${input.trim()}m (minutes).`,
+        );
+      }
+      return parseDuration(input);
+    },
+  })();
 }

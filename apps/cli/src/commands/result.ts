@@ -1,6 +1,6 @@
 import type { ResultOutput } from '@falai/core';
 import { ApiError } from '@falai/core';
-import { BaseCommand } from '../base-command.js';
+import { BaseCommand, jsonText } from '../base-command.js';
 import { TARGET_USAGE, targetArgs } from '../flags.js';
 import { finalise, outcomeError, resolveTarget } from '../requests.js';
 
@@ -21,7 +21,7 @@ export default class Result extends BaseCommand<typeof Result> {
     const target = await resolveTarget(store, this.args.first, this.args.second, 'result');
     const stored = target.record;
     if (stored?.status === 'completed' && stored.result !== undefined) {
-      this.log(JSON.stringify(stored.result, null, 2));
+      this.log(jsonText(stored.result));
       return {
         requestId: target.requestId,
         endpointId: target.endpointId,
@@ -47,7 +47,7 @@ export default class Result extends BaseCommand<typeof Result> {
     if (target.record) await finalise(store, target.requestId, outcome);
     const failure = outcomeError(outcome);
     if (failure || outcome.state !== 'completed') throw failure;
-    this.log(JSON.stringify(outcome.output, null, 2));
+    this.log(jsonText(outcome.output));
     return {
       requestId: target.requestId,
       endpointId: target.endpointId,

@@ -1,10 +1,10 @@
 import type { FalClient, PendingStore, RunOutput } from '@falai/core';
 import { AbortedError } from '@falai/core';
 import { Flags } from '@oclif/core';
-import { BaseCommand } from '../base-command.js';
+import { BaseCommand, jsonText } from '../base-command.js';
 import { requestCancel } from '../cancel-request.js';
 import { endpointArg, forceFlag, inputArg, outFlag, submitFlags, timeoutFlag } from '../flags.js';
-import { saveOutputs, waitFor } from '../waiting.js';
+import { commandDeadline, saveOutputs, waitFor } from '../waiting.js';
 
 /** Submit, wait with live progress, download: the one-shot command. */
 export default class Run extends BaseCommand<typeof Run> {
@@ -33,7 +33,12 @@ export default class Run extends BaseCommand<typeof Run> {
 
   async run(): Promise<RunOutput> {
     const started = Date.now();
-    const submitted = await this.submitFromFlags(this.args, this.flags);
+    // --timeout covers the whole command: submit (up to the POST), wait and download.
+    const deadline = commandDeadline(this.flags.timeout);
+    const submitted = await this.submitFromFlags(this.args, this.flags, {
+      ...(deadline ? { signal: deadline.signal } : {}),
+      resume: (id) => `falai wait ${id} --download`,
+    });
     const [client, store, settings] = await Promise.all([
       this.client(),
       this.store(),
@@ -43,10 +48,19 @@ export default class Run extends BaseCommand<typeof Run> {
     this.note(`Submitted ${requestId} to ${endpointId}.`);
 
     const controller = new AbortController();
-    const onSigint = () => controller.abort();
+    let stoppedBy: 'SIGINT' | 'SIGTERM' | undefined;
+    const onSigint = () => {
+      stoppedBy ??= 'SIGINT';
+      controller.abort();
+    };
+    const onSigterm = () => {
+      stoppedBy ??= 'SIGTERM';
+      controller.abort();
+    };
     // `on`, not `once`: signal-exit (via the file store's lock) re-raises the signal when it
     // sees itself as the only listener, which would kill the process before `interrupted` runs.
     process.on('SIGINT', onSigint);
+    process.on('SIGTERM', onSigterm);
     let outcome: Awaited<ReturnType<typeof waitFor>>;
     try {
       outcome = await waitFor({
@@ -56,15 +70,17 @@ export default class Run extends BaseCommand<typeof Run> {
         requestId,
         recorded: true,
         timeoutMs: this.flags.timeout,
+        deadline,
         tty: this.interactive && !this.flags.quiet,
         logs: this.flags.logs && !this.jsonEnabled(),
         signal: controller.signal,
       });
     } catch (error) {
-      if (controller.signal.aborted) await this.interrupted(client, store, endpointId, requestId);
+      if (stoppedBy) await this.interrupted(client, store, endpointId, requestId, stoppedBy);
       throw error;
     } finally {
       process.removeListener('SIGINT', onSigint);
+      process.removeListener('SIGTERM', onSigterm);
     }
 
     const outputs = !this.flags.download
@@ -76,9 +92,10 @@ export default class Run extends BaseCommand<typeof Run> {
           outDir: this.flags.out ?? settings.outputDir,
           force: this.flags.force,
           recorded: true,
+          deadline,
         });
     if (outputs.length > 0) for (const file of outputs) this.log(file.path);
-    else this.log(JSON.stringify(outcome.output, null, 2));
+    else this.log(jsonText(outcome.output));
     return {
       requestId,
       endpointId,
@@ -92,22 +109,21 @@ export default class Run extends BaseCommand<typeof Run> {
   }
 
   /**
-   * Ctrl-C: on a terminal ask whether to cancel; otherwise (or on "leave") keep the request
-   * pending in the store and say how to resume. Always ends with exit status 130.
+   * Ctrl-C: on a terminal ask whether to cancel; otherwise (or on "leave", a second Ctrl-C,
+   * Ctrl-D, or SIGTERM) keep the request pending in the store and say how to resume. Ends
+   * with exit status 130 (143 after SIGTERM).
    */
   private async interrupted(
     client: FalClient,
     store: PendingStore,
     endpointId: string,
     requestId: string,
+    signal: 'SIGINT' | 'SIGTERM',
   ): Promise<never> {
     let cancel = false;
-    if (this.interactive && process.stdin.isTTY) {
-      const { createInterface } = await import('node:readline/promises');
-      const rl = createInterface({ input: process.stdin, output: process.stderr });
-      const answer = await rl.question('\nCancel the request or leave it pending? [c/L] ');
-      rl.close();
-      cancel = answer.trim().toLowerCase().startsWith('c');
+    if (signal === 'SIGINT' && this.interactive && process.stdin.isTTY) {
+      const answer = await ask('\nCancel the request or leave it pending? [c/L] ');
+      cancel = answer?.trim().toLowerCase().startsWith('c') === true;
     }
     if (cancel) {
       const record = await store.get(requestId);
@@ -128,7 +144,31 @@ export default class Run extends BaseCommand<typeof Run> {
     throw new AbortedError(
       'ABORTED',
       `Interrupted; request ${requestId} is still pending. Resume with: falai wait ${requestId} --download`,
-      { details: { requestId, endpointId, cancelled: false } },
+      { details: { requestId, endpointId, cancelled: false, signal } },
     );
   }
+}
+
+/**
+ * One answer from the terminal; undefined when the user presses Ctrl-C again or Ctrl-D
+ * (which then mean "leave it", never a crash).
+ */
+async function ask(question: string): Promise<string | undefined> {
+  const { createInterface } = await import('node:readline');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  return new Promise((resolve) => {
+    let answered = false;
+    const finish = (answer: string | undefined) => {
+      if (answered) return;
+      answered = true;
+      rl.close();
+      resolve(answer);
+    };
+    rl.on('SIGINT', () => {
+      process.stderr.write('\n');
+      finish(undefined);
+    });
+    rl.on('close', () => finish(undefined));
+    rl.question(question, (answer) => finish(answer));
+  });
 }

@@ -3,6 +3,7 @@ import { ACTIVE_STATUSES } from '@falai/core';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { TARGET_USAGE, targetArgs } from '../flags.js';
+import { sanitise } from '../output.js';
 import { resolveTarget } from '../requests.js';
 
 /** Seed command: one status check, `status [endpoint] <request-id>`. */
@@ -47,7 +48,7 @@ export default class Status extends BaseCommand<typeof Status> {
     const position =
       status.queuePosition === undefined ? '' : ` (queue position ${status.queuePosition})`;
     this.log(`${target.requestId}  ${state}${position}`);
-    for (const line of logs) this.log(`  ${line.message}`);
+    for (const line of logs) this.log(`  ${sanitise(line.message, { singleLine: true })}`);
     if (failed) this.note(`Error: ${String(status.error)}. See: falai result ${target.requestId}`);
     else if (state === 'completed') this.note(`Next: falai result ${target.requestId}`);
     return {

@@ -1,11 +1,11 @@
 import type { OutputFile, WaitOutput } from '@falai/core';
 import { Flags } from '@oclif/core';
-import { BaseCommand } from '../base-command.js';
+import { BaseCommand, jsonText } from '../base-command.js';
 import { findOutputFiles } from '../download.js';
 import { forceFlag, outFlag, TARGET_USAGE, targetArgs, timeoutFlag } from '../flags.js';
 import { describeOutputs } from '../output.js';
 import { resolveTarget } from '../requests.js';
-import { saveOutputs, waitFor } from '../waiting.js';
+import { commandDeadline, saveOutputs, waitFor } from '../waiting.js';
 
 /** Blocks until one request finishes: the resume point after `submit` or an interrupted `run`. */
 export default class Wait extends BaseCommand<typeof Wait> {
@@ -28,6 +28,8 @@ export default class Wait extends BaseCommand<typeof Wait> {
 
   async run(): Promise<WaitOutput> {
     const started = Date.now();
+    // --timeout covers the whole command: the wait and the download.
+    const deadline = commandDeadline(this.flags.timeout);
     const store = await this.store();
     const target = await resolveTarget(store, this.args.first, this.args.second, 'wait');
     const client = await this.client();
@@ -38,6 +40,7 @@ export default class Wait extends BaseCommand<typeof Wait> {
       requestId: target.requestId,
       recorded: target.record !== undefined,
       timeoutMs: this.flags.timeout,
+      deadline,
       tty: this.interactive && !this.flags.quiet,
       logs: this.flags.logs && !this.jsonEnabled(),
     });
@@ -50,12 +53,13 @@ export default class Wait extends BaseCommand<typeof Wait> {
         outDir: this.flags.out ?? (await this.settings()).outputDir,
         force: this.flags.force,
         recorded: target.record !== undefined,
+        deadline,
       });
       for (const line of describeOutputs(outputs, [])) this.log(line);
     } else if (this.flags.quiet) {
       for (const ref of findOutputFiles(outcome.output)) this.log(ref.url);
     } else {
-      this.log(JSON.stringify(outcome.output, null, 2));
+      this.log(jsonText(outcome.output));
     }
     return {
       requestId: target.requestId,
