@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { newPendingRecord, type PendingRecord, type PendingStore } from '@falai/core';
-import type { Emulator } from '@falai/emulator';
+import { type Emulator, pythonDumps } from '@falai/emulator';
 import { createFileStore } from '@falai/store-file';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import WebhookServe, { type WebhookServeSummary } from '../src/commands/webhook/serve.js';
@@ -191,7 +191,8 @@ describe('falai webhook serve', () => {
         const response = await fetch(b.url, {
           method: 'POST',
           headers: entry.headers,
-          body: JSON.stringify(entry.body),
+          // The exact bytes fal signed: Python-style JSON, as the emulator sends it.
+          body: pythonDumps(entry.body),
         });
         return (await response.json()) as { duplicate?: boolean };
       }),
@@ -233,7 +234,8 @@ describe('falai webhook serve', () => {
         const response = await fetch(a.url, {
           method: 'POST',
           headers: entry.headers,
-          body: JSON.stringify(entry.body),
+          // The exact bytes fal signed: Python-style JSON, as the emulator sends it.
+          body: pythonDumps(entry.body),
         });
         expect(await response.json()).toMatchObject({ ok: true, duplicate: true });
       }

@@ -81,6 +81,8 @@ export default class WebhookServe extends BaseCommand<typeof WebhookServe> {
   static override description =
     `Runs a small HTTP receiver until Ctrl-C. Each delivery's Ed25519 signature is checked against fal's JWKS (<rest base URL>/.well-known/jwks.json, so --base-url pointing at the emulator trusts the emulator's key) and its timestamp must be within 5 minutes. A verified delivery finalises the matching pending request in the store with a conditional update, so fal's retries and several receivers sharing one store (Redis, SQLite, file) finalise each request exactly once. A delivery for a request the store does not know is answered 404 for 10 minutes after its first arrival, so fal retries it (the webhook can beat the submitter's store write); after that it is acknowledged (fal would otherwise retry for hours) and ignored. Both are reported (the --json unknown event carries retrying: true or false). With --download, outputs are saved after the answer is sent.
 
+Hostile traffic costs little: the signature headers and timestamp are checked before any body byte is read (401), a body past --max-body gets 413 and is not read further, too many deliveries at once get 503 with Retry-After, and slow or idle connections are closed. Records keep a bounded summary of each output: an inline data: URI is kept as its digest, size and type, and with --download it is first written to --out and the record names the file.
+
 fal must be able to reach the URL: run it behind a reverse proxy or a tunnel and pass that public URL to submit --webhook.
 
 With --json, stdout carries one JSON object per line: first {"event":"listening",...}, then one per delivery event (finalised, duplicate, unknown, rejected, downloaded, download-failed, payload-pending, store-error), and on exit a summary with the counts.`;
@@ -110,6 +112,19 @@ With --json, stdout carries one JSON object per line: first {"event":"listening"
     'jwks-url': Flags.string({
       description:
         'Where the signing keys are published (default: <rest base URL>/.well-known/jwks.json).',
+    }),
+    'max-body': Flags.integer({
+      description:
+        'Largest delivery body accepted, in MiB; bigger ones get 413 and are not read past the limit.',
+      default: 25,
+      min: 1,
+      max: 1_024,
+    }),
+    'max-connections': Flags.integer({
+      description:
+        'Connections open at once; more are closed on arrival. Deliveries in flight are bounded too (503 with Retry-After).',
+      default: 256,
+      min: 1,
     }),
   };
 
@@ -141,9 +156,11 @@ With --json, stdout carries one JSON object per line: first {"event":"listening"
 
   async run(): Promise<WebhookServeSummary> {
     const [settings, store] = await Promise.all([this.settings(), this.store()]);
-    const { createWebhookHandler, createWebhookServer, createWebhookVerifier } = await import(
-      '@falai/core'
-    );
+    const { createWebhookHandler, createWebhookServer, createWebhookVerifier, resolveCredentials } =
+      await import('@falai/core');
+    // The receiver needs no key, but it must know one to keep it out of every line it prints:
+    // resolving remembers a key from any source (TOOLS.md, config) for the redaction.
+    await resolveCredentials(await this.credentialOptions()).catch(() => undefined);
     const verifier = createWebhookVerifier({
       restBaseUrl: settings.baseUrls.rest,
       ...(this.flags['jwks-url'] ? { jwksUrl: this.flags['jwks-url'] } : {}),
@@ -184,7 +201,10 @@ With --json, stdout carries one JSON object per line: first {"event":"listening"
     const handler = createWebhookHandler({
       verifier,
       store,
-      ...(download ? { download } : {}),
+      maxBodyBytes: this.flags['max-body'] * 1024 * 1024,
+      // Inline data-URI outputs are written before the record is stored, which keeps only
+      // their digest and file; without --download the record keeps the digest alone.
+      ...(download ? { download, inlineOutputDir: outDir } : {}),
       onDelivery: (event) => {
         counts[counter[event.kind]] += 1;
         if (json) this.logJson(eventLine(event));
@@ -203,6 +223,7 @@ With --json, stdout carries one JSON object per line: first {"event":"listening"
       port: this.flags.port,
       host: this.flags.host,
       handler,
+      maxConnections: this.flags['max-connections'],
     });
     const stopped = this.waitForStop();
     if (json) {
