@@ -6,7 +6,13 @@ import type {
   RequestOutcome,
   UpdateOutcome,
 } from '@falai/core';
-import { ACTIVE_STATUSES, type FalaiError, InputError, QueueError } from '@falai/core';
+import {
+  ACTIVE_STATUSES,
+  type FalaiError,
+  InputError,
+  QueueError,
+  summariseOutput,
+} from '@falai/core';
 
 /** A request the user named, with the endpoint filled in from the store when left out. */
 export interface RequestTarget {
@@ -50,7 +56,13 @@ export function recordError(error: FalaiError): RecordError {
 /** The patch that records a terminal outcome. */
 export function outcomePatch(outcome: RequestOutcome): PendingPatch {
   if (outcome.state === 'completed') {
-    return { status: 'completed', result: outcome.output, error: null, queuePosition: null };
+    // A record keeps a bounded summary, never inline data URIs or huge values (issue #11).
+    return {
+      status: 'completed',
+      result: summariseOutput(outcome.output),
+      error: null,
+      queuePosition: null,
+    };
   }
   if (outcome.state === 'failed') {
     return { status: 'failed', error: recordError(outcome.error), queuePosition: null };
