@@ -1,5 +1,5 @@
 import type { OutputFile, PendingRecord } from '@falai/core';
-import { knownSecrets } from '@falai/core';
+import { knownSecrets, unquoteKey } from '@falai/core';
 
 /** Human rendering helpers. Never used under `--json`. */
 
@@ -111,7 +111,9 @@ let cachedPattern: { key: string; pattern: RegExp | undefined } | undefined;
 function secretPattern(): RegExp | undefined {
   const secrets = new Set<string>();
   for (const name of ['FAL_KEY', 'FAL_KEY_SECRET', 'FAL_ADMIN_KEY']) {
-    const value = process.env[name]?.trim();
+    // Without a pair of surrounding quotes (`FAL_KEY='"id:secret"'`, as credentials read it):
+    // a quote left on the key id would be redacted with it and break the JSON around it.
+    const value = process.env[name] === undefined ? '' : unquoteKey(process.env[name]).key;
     if (value) secrets.add(value);
   }
   for (const known of knownSecrets()) secrets.add(known);

@@ -11,7 +11,7 @@ const PROBE_ENDPOINT = 'fal-ai/nano-banana-pro';
 export default class CheckKey extends BaseCommand<typeof CheckKey> {
   static override summary = 'Show whether a FAL_KEY was found and where (masked).';
   static override description =
-    'Looks through every credential source in order (FAL_KEY, FAL_KEY_ID+FAL_KEY_SECRET, openclaw.json, TOOLS.md, AGENTS.md, the falai config file) and reports which one wins. The key is shown masked, never whole. --verify asks fal whether it accepts the key (a status call for a request that does not exist: 404 means accepted, 401/403 rejected).';
+    'Looks through every credential source in order (FAL_KEY, FAL_KEY_ID+FAL_KEY_SECRET, openclaw.json, TOOLS.md, AGENTS.md, the falai config file) and reports which one wins. The key is shown masked, never whole. A key wrapped in one pair of quotes (as .env files write it) is used without them, and check-key says so. --verify asks fal whether it accepts the key (a status call for a request that does not exist: 404 means accepted, 401/403 rejected).';
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --verify --json',
@@ -34,6 +34,7 @@ export default class CheckKey extends BaseCommand<typeof CheckKey> {
     // Throws AUTH_MISSING (listing every source) or AUTH_INVALID.
     const credentials = await resolveCredentials(credentialOptions);
     this.log(`OK: Key found (${credentials.masked}) from ${credentials.source}`);
+    if (credentials.note) this.log(`Note: ${credentials.note}.`);
     let verified: boolean | undefined;
     let verifyMessage: string | undefined;
     if (this.flags.verify) {
@@ -60,6 +61,7 @@ export default class CheckKey extends BaseCommand<typeof CheckKey> {
       sources,
       ...(verified === undefined ? {} : { verified }),
       ...(verifyMessage === undefined ? {} : { verifyMessage }),
+      ...(credentials.note ? { note: credentials.note } : {}),
     };
   }
 }

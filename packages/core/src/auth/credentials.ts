@@ -1,5 +1,6 @@
 import { AuthError, type CredentialSourceAttempt } from '../errors/index.js';
 import { maskKey } from './mask.js';
+import { UNQUOTED_NOTE, unquoteKey } from './quotes.js';
 import { rememberSecret } from './secrets.js';
 import { type CredentialSourceOptions, credentialSources } from './sources.js';
 
@@ -8,6 +9,8 @@ export interface ResolvedCredentials {
   readonly key: string;
   readonly source: string;
   readonly masked: string;
+  /** Set when the key was changed on the way in (a pair of surrounding quotes removed). */
+  readonly note?: string;
 }
 
 const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');
@@ -20,19 +23,23 @@ class Credentials implements ResolvedCredentials {
   readonly #key: string;
   readonly source: string;
   readonly masked: string;
+  readonly note?: string;
 
-  constructor(key: string, source: string) {
+  constructor(key: string, source: string, note?: string) {
     this.#key = key;
     this.source = source;
     this.masked = maskKey(key);
+    if (note !== undefined) this.note = note;
   }
 
   get key(): string {
     return this.#key;
   }
 
-  toJSON(): { source: string; masked: string } {
-    return { source: this.source, masked: this.masked };
+  toJSON(): { source: string; masked: string; note?: string } {
+    return this.note === undefined
+      ? { source: this.source, masked: this.masked }
+      : { source: this.source, masked: this.masked, note: this.note };
   }
 
   toString(): string {
@@ -44,26 +51,35 @@ class Credentials implements ResolvedCredentials {
   }
 }
 
-/** Wraps a key as {@link ResolvedCredentials} after checking its shape. */
+/**
+ * Wraps a key as {@link ResolvedCredentials} after checking its shape. A pair of quotes
+ * around it (as `.env` files write values) is removed first, and `note` says so.
+ */
 export function makeCredentials(key: string, source: string): ResolvedCredentials {
   assertKeyFormat(key, source);
-  return new Credentials(key.trim(), source);
+  const { key: clean, unquoted } = unquoteKey(key);
+  return new Credentials(clean, source, unquoted ? UNQUOTED_NOTE : undefined);
 }
 
 /**
- * Rejects keys without the `:` between id and secret before any request is sent;
- * fal would answer 401 "Invalid Key Authorization header format" anyway.
+ * Rejects keys without the `:` between id and secret, or with spaces or quotes in them,
+ * before any request is sent; fal would answer 401 "Invalid Key Authorization header
+ * format" anyway. One pair of surrounding quotes is allowed (and removed by
+ * {@link makeCredentials}).
  */
 export function assertKeyFormat(key: string, source: string): void {
-  const trimmed = key.trim();
-  // Remembered even when malformed: a mistyped key is still a secret.
-  rememberSecret(trimmed);
-  const colon = trimmed.indexOf(':');
-  if (colon <= 0 || colon === trimmed.length - 1 || /\s/.test(trimmed)) {
+  // Remembered even when malformed: a mistyped key is still a secret. A quoted key is
+  // remembered without its quotes (the bare key covers the quoted text too), so that
+  // redaction never swallows a quote character next to the key id.
+  const { key: clean } = unquoteKey(key);
+  rememberSecret(clean);
+  const colon = clean.indexOf(':');
+  const quoted = /["'`]/.test(clean);
+  if (colon <= 0 || colon === clean.length - 1 || /\s/.test(clean) || quoted) {
     throw new AuthError(
       'AUTH_INVALID',
-      `The FAL_KEY from ${source} (${maskKey(trimmed)}) is malformed: fal keys look like <key_id>:<key_secret>. Copy the whole key from https://fal.ai/dashboard/keys.`,
-      { details: { source, masked: maskKey(trimmed) } },
+      `The FAL_KEY from ${source} (${maskKey(clean)}) is malformed: fal keys look like <key_id>:<key_secret>${quoted ? ', with no quotes inside' : ''}. Copy the whole key from https://fal.ai/dashboard/keys.`,
+      { details: { source, masked: maskKey(clean) } },
     );
   }
 }
@@ -130,12 +146,17 @@ export async function describeCredentialSources(
     } catch {
       valid = false;
     }
+    const { key: clean, unquoted } = unquoteKey(reading.key);
     reports.push({
       source: candidate.source,
-      result: valid ? reading.result : `${reading.result}, but malformed (no ":")`,
+      result: !valid
+        ? `${reading.result}, but malformed (not <key_id>:<key_secret>)`
+        : unquoted
+          ? `${reading.result} (surrounding quotes removed)`
+          : reading.result,
       fix: candidate.fix,
       found: true,
-      masked: maskKey(reading.key),
+      masked: maskKey(clean),
       valid,
       selected: !selected,
     });

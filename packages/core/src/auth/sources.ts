@@ -5,6 +5,7 @@ import { type EnvLike, falaiConfigLocation, nonEmpty, openclawPaths } from '../c
 import type { FalaiSettings } from '../config/settings.js';
 import { FalaiError } from '../errors/index.js';
 import { findKeyInMarkdown, toolsSection } from './markdown-key.js';
+import { unquoteKey } from './quotes.js';
 
 /** What one source yielded: a key, or why not. */
 export interface SourceReading {
@@ -107,8 +108,9 @@ export function credentialSources(options: CredentialSourceOptions = {}): Creden
       source: 'env FAL_KEY_ID + FAL_KEY_SECRET',
       fix: 'export FAL_KEY_ID=<key_id> FAL_KEY_SECRET=<key_secret>',
       read: async () => {
-        const id = nonEmpty(env.FAL_KEY_ID)?.trim();
-        const secret = nonEmpty(env.FAL_KEY_SECRET)?.trim();
+        // Each half may be quoted on its own (FAL_KEY_ID="…" in a .env file).
+        const id = nonEmpty(env.FAL_KEY_ID) && unquoteKey(env.FAL_KEY_ID ?? '').key;
+        const secret = nonEmpty(env.FAL_KEY_SECRET) && unquoteKey(env.FAL_KEY_SECRET ?? '').key;
         if (id && secret) return { key: `${id}:${secret}`, result: 'found' };
         if (id) return { result: 'FAL_KEY_ID set but FAL_KEY_SECRET missing' };
         if (secret) return { result: 'FAL_KEY_SECRET set but FAL_KEY_ID missing' };

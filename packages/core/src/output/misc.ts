@@ -17,6 +17,8 @@ export const CheckKeyOutputSchema = v.object({
   sources: v.array(CredentialSourceSchema),
   verified: v.optional(v.boolean()),
   verifyMessage: v.optional(v.string()),
+  /** Set when the key was changed on the way in (e.g. surrounding quotes removed). */
+  note: v.optional(v.string()),
 });
 export type CheckKeyOutput = v.InferOutput<typeof CheckKeyOutputSchema>;
 
