@@ -58,6 +58,10 @@ export const KNOWN_ENV_VARS: readonly EnvVarDoc[] = [
   { name: 'FALAI_OUTPUT_DIR', description: 'Where outputs are downloaded.' },
   { name: 'FALAI_DEBUG', description: '`1` prints stack traces on errors.' },
   {
+    name: 'FALAI_TEST_STORE_STOP',
+    description: "falai's own tests only: pauses a store write (SIGSTOP). Never set it.",
+  },
+  {
     name: 'FALAI_CONTENT_TYPE',
     description: '`json` forces JSON output (the skill passes --json).',
   },

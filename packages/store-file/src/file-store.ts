@@ -675,3 +675,29 @@ export function createFileStore(options: FileStoreOptions): FileStore {
     },
   };
 }
+
+/** The environment variable of `testHooksFromEnv`. */
+const TEST_STOP_VARIABLE = 'FALAI_TEST_STORE_STOP';
+
+/**
+ * For falai's own reliability tests, never for use: with `FALAI_TEST_STORE_STOP=snapshot` (or
+ * `journal`, or `commit` for either) the first such commit of this process prints
+ * `falai-test: store commit stopped (<point>)` on stderr and stops the process with SIGSTOP
+ * right before the write becomes visible, so a test can hold a writer there (as a laptop
+ * suspend would) and let it go with SIGCONT. Without the variable: no options at all.
+ */
+export function testHooksFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+): Pick<FileStoreOptions, 'beforeCommit'> {
+  const wanted = env[TEST_STOP_VARIABLE]?.trim();
+  if (wanted !== 'snapshot' && wanted !== 'journal' && wanted !== 'commit') return {};
+  let stopped = false;
+  return {
+    beforeCommit: (point) => {
+      if (stopped || (wanted !== 'commit' && wanted !== point)) return;
+      stopped = true;
+      process.stderr.write(`falai-test: store commit stopped (${point})\n`);
+      process.kill(process.pid, 'SIGSTOP');
+    },
+  };
+}

@@ -7,5 +7,6 @@ export {
   createFileStore,
   type FileStore,
   type FileStoreOptions,
+  testHooksFromEnv,
 } from './file-store.js';
 export { FILE_FORMAT_VERSION, MAX_LINE_BYTES } from './format.js';
