@@ -7,7 +7,10 @@ export const endpointArg = () =>
 
 /** Positional request id as returned by `submit`. */
 export const requestIdArg = () =>
-  Args.string({ description: 'Request id, as printed by submit.', required: true });
+  Args.string({
+    description: 'Request id, as printed by submit, or a unique prefix of a stored one.',
+    required: true,
+  });
 
 /** Positional model input: a JSON string, `@file.json`, or `-` for stdin. */
 export const inputArg = () =>
@@ -22,6 +25,8 @@ export const setFlag = () =>
   Flags.string({
     char: 's',
     multiple: true,
+    // One value per --set, so flags may come before the endpoint: run --set prompt=x <endpoint>.
+    multipleNonGreedy: true,
     description:
       'Set one input field, coerced by the model schema: --set prompt="a cat" --set num_images=2 --set image_urls=./a.png (repeat to append; nested: elements.0.frontal_image_url=…).',
   });
@@ -30,7 +35,8 @@ export const setFlag = () =>
 export const outFlag = () =>
   Flags.string({
     char: 'o',
-    description: 'Folder for downloaded outputs (default ./falai-output, or config outputDir).',
+    description:
+      'Where outputs are saved: a folder (default ./falai-output, or config outputDir), or a file name such as cat.png (several outputs: cat-1.png, cat-2.png, …).',
   });
 
 /** Allow replacing existing output files. */
@@ -89,15 +95,19 @@ export function parseDuration(input: string): number {
 
 /**
  * The seed's `[endpoint] <request-id>` argument pair: the endpoint may be left out when the
- * store knows the request (`resolveTarget` in requests.ts sorts out which is which).
+ * store knows the request (`resolveTarget` in requests.ts sorts out which is which and says
+ * what is missing). Both are optional to oclif so that its error never names an internal
+ * argument.
  */
 export const targetArgs = () => ({
-  first: Args.string({
-    name: 'endpoint',
-    required: true,
-    description: 'Endpoint id, or the request id when the endpoint is left out.',
+  endpoint: Args.string({
+    required: false,
+    description: 'Endpoint id; leave it out when the store knows the request.',
   }),
-  second: Args.string({ name: 'request-id', required: false, description: 'Request id.' }),
+  'request-id': Args.string({
+    required: false,
+    description: 'Request id (required), or a unique prefix of a stored one.',
+  }),
 });
 
 /** Usage line for commands taking `targetArgs()`. */

@@ -57,6 +57,18 @@ export class ProgressLine {
         ? ''
         : ` · queue position ${this.#last.queuePosition}`;
     const elapsed = seconds(Date.now() - this.#started);
-    this.stream.write(`\r\x1b[2K${frame} ${this.requestId} ${state}${position} · ${elapsed}`);
+    const line = `${frame} ${this.requestId} ${state}${position} · ${elapsed}`;
+    this.stream.write(`\r\x1b[2K${fitWidth(line, this.stream.columns)}`);
   }
+}
+
+/**
+ * Cuts the spinner line to the terminal's width. `\r` returns to the start of the current
+ * row only, so a line that wraps leaves its first rows behind on every frame (a narrow
+ * terminal fills with copies). One column is kept free so the cursor never wraps either.
+ */
+export function fitWidth(line: string, columns: number | undefined): string {
+  if (!columns || columns < 2) return line;
+  const chars = Array.from(line);
+  return chars.length < columns ? line : `${chars.slice(0, columns - 2).join('')}…`;
 }

@@ -1,15 +1,20 @@
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import type { PendingStore } from '@falai/core';
+import { join, resolve } from 'node:path';
+import type { FalaiSettings, PendingStore } from '@falai/core';
 import { StoreError } from '@falai/core';
 
 /**
  * Opens the store a spec names, importing only that driver: `falai list` with the default
  * file store never loads better-sqlite3 or ioredis. With no spec, the default file store
  * (`FAL_PENDING_FILE`, the OpenClaw workspace file, or `$XDG_STATE_HOME/falai/pending.json`).
+ * What a migration of the seed's pending file could not map exactly is said on stderr
+ * (`onWarning` overrides that): it happens once, so it is never silenced.
  */
 export async function openStore(
   spec: string | undefined,
   env: NodeJS.ProcessEnv,
+  options: { readonly onWarning?: (message: string) => void } = {},
 ): Promise<PendingStore> {
   const { defaultPendingFile, parseStoreSpec } = await import('@falai/core');
   const parsed = spec
@@ -21,8 +26,17 @@ export async function openStore(
       return createMemoryStore();
     }
     case 'file': {
-      const { createFileStore } = await importDriver(() => import('@falai/store-file'), 'file');
-      return createFileStore({ path: parsed.path });
+      const { createFileStore, testHooksFromEnv } = await importDriver(
+        () => import('@falai/store-file'),
+        'file',
+      );
+      return createFileStore({
+        path: parsed.path,
+        onWarning:
+          options.onWarning ??
+          ((message) => process.stderr.write(`Warning: seed file migration: ${message}\n`)),
+        ...testHooksFromEnv(env),
+      });
     }
     case 'sqlite': {
       assertResolvable('better-sqlite3', 'sqlite');
@@ -81,4 +95,60 @@ async function importDriver<T>(load: () => Promise<T>, kind: string): Promise<T>
       { store: kind, operation: 'open', cause: error },
     );
   }
+}
+
+/** The seed's statuses that mean a request is still waiting at fal. */
+const ACTIVE = new Set(['IN_QUEUE', 'QUEUED', 'IN_PROGRESS', 'RUNNING']);
+
+/**
+ * The seed skill kept its requests in the OpenClaw workspace (`~/.openclaw/workspace/
+ * fal-pending.json`); falai at a terminal keeps its own under `$XDG_STATE_HOME`. When the
+ * default store is in use and that workspace file still holds pending requests, this says
+ * where they are and how to use them; otherwise undefined. It never reads the file's
+ * requests beyond their status, and never changes the file.
+ */
+export async function seedFileHint(
+  settings: FalaiSettings,
+  env: NodeJS.ProcessEnv,
+): Promise<string | undefined> {
+  if (settings.store || env.FAL_PENDING_FILE?.trim()) return undefined;
+  const { defaultPendingFile } = await import('@falai/core');
+  const seedPath = join(settings.openclaw.workspaceDir, 'fal-pending.json');
+  if (resolve(seedPath) === resolve(defaultPendingFile(env))) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(seedPath, 'utf8'));
+  } catch {
+    return undefined; // no file there (the usual case), or not JSON: nothing to point at
+  }
+  const { isSeedPendingFile } = await import('@falai/core');
+  let pending: number;
+  if (isSeedPendingFile(json)) {
+    // Counted from the seed's own entries: opening it as a store would migrate it.
+    pending = json.requests.filter((entry) => {
+      const status = entry.status;
+      return typeof status !== 'string' || ACTIVE.has(status.trim().toUpperCase());
+    }).length;
+  } else {
+    // Already falai's format (the skill migrated it, or it was used with --store): read it
+    // through the store, which knows its journal.
+    const store = await openStore(`file:${seedPath}`, env).catch(() => undefined);
+    if (!store) return undefined;
+    try {
+      pending = (await store.list({ status: ['queued', 'running'] })).length;
+    } catch {
+      return undefined;
+    } finally {
+      await store.close().catch(() => undefined);
+    }
+  }
+  if (pending === 0) return undefined;
+  const spec = `file:${seedPath}`;
+  return (
+    `${pending} pending request${pending === 1 ? ' is' : 's are'} in the OpenClaw workspace file ${seedPath} (where the seed skill kept them), which is not falai's store here. ` +
+    `See them with: falai list --store ${spec}  ·  adopt the file for good: falai config set store ${spec} (or export FAL_PENDING_FILE=${seedPath}).` +
+    (isSeedPendingFile(json)
+      ? ' falai converts it to its own format on first use and keeps a backup beside it.'
+      : '')
+  );
 }

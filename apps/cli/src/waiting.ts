@@ -1,6 +1,6 @@
 import type { FalClient, OutputFile, PendingStore, RequestOutcome } from '@falai/core';
 import { AbortedError, FalaiError } from '@falai/core';
-import { downloadOutputs } from './download.js';
+import { type DownloadOptions, downloadOutputs } from './download.js';
 import { sanitise } from './output.js';
 import { ProgressLine } from './progress.js';
 import { finalise, outcomeError } from './requests.js';
@@ -75,8 +75,13 @@ export async function saveOutputs(options: {
   readonly requestId: string;
   readonly result: unknown;
   readonly outDir: string;
+  /** How each file is named (output-names.ts `outputTarget`); default `<id>-<index>.<ext>`. */
+  readonly fileName?: DownloadOptions['fileName'];
   readonly force: boolean;
   readonly recorded: boolean;
+  /** Files an earlier download saved: still there and unchanged, they are kept, not refused. */
+  readonly previous?: DownloadOptions['previous'];
+  readonly onKept?: DownloadOptions['onKept'];
   /** The command's `--timeout`: it bounds the downloads too. */
   readonly deadline?: CommandDeadline | undefined;
 }): Promise<OutputFile[]> {
@@ -86,6 +91,9 @@ export async function saveOutputs(options: {
     result: options.result,
     outDir: options.outDir,
     force: options.force,
+    ...(options.fileName ? { fileName: options.fileName } : {}),
+    ...(options.previous ? { previous: options.previous } : {}),
+    ...(options.onKept ? { onKept: options.onKept } : {}),
     ...(deadline ? { signal: deadline.signal } : {}),
   }).catch((error: unknown) => {
     throw saveError(error, options.requestId, options.outDir, deadline);

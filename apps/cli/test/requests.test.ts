@@ -365,6 +365,8 @@ describe('run and download', () => {
     expect(first.code).toBe(0);
     const saved = first.json(DownloadOutputSchema).outputs;
     expect(saved[0]?.path).toBe(join(out, `${requestId}-0.png`));
+    // The same files again are "already downloaded" (friction.test.ts); another file is refused.
+    await writeFile(saved[0]!.path, 'something else');
     const again = await env.run(['download', requestId, '--out', out, '--json']);
     expect(again.code).toBe(8);
     expect(again.json(ErrorOutputSchema).error.code).toBe('OUTPUT_EXISTS');
@@ -509,14 +511,19 @@ describe('cancel, forget, prune, upload', () => {
   it('prune removes finished records, --stuck removes old pending ones, --dry-run changes nothing', async () => {
     env.emulator!.setModel('acme/stuck', { queueMs: 60_000 });
     const { requestId } = await submit(['acme/stuck', '{}']);
-    const dry = (await env.run(['prune', '--dry-run', '--json'])).json(PruneOutputSchema);
+    // Completed records never downloaded are kept by default (friction.test.ts); here all go.
+    const dry = (await env.run(['prune', '--dry-run', '--include-undownloaded', '--json'])).json(
+      PruneOutputSchema,
+    );
     expect(dry.dryRun).toBe(true);
     const all = (await env.run(['list', '--all', '--json'])).json(ListOutputSchema);
     const finished = all.requests.filter(
       (record) => record.status !== 'queued' && record.status !== 'running',
     );
     expect(dry.count).toBe(finished.length);
-    const pruned = (await env.run(['prune', '--json'])).json(PruneOutputSchema);
+    const pruned = (await env.run(['prune', '--include-undownloaded', '--json'])).json(
+      PruneOutputSchema,
+    );
     expect(pruned.count).toBe(finished.length);
     expect(
       (await env.run(['list', '--all', '--json']))

@@ -1,10 +1,11 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { ListOutputSchema } from '@falai/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, RUN_JS, SECRET, type TestEnv } from './helpers.js';
+import { hasScript, requireScript } from './pty.js';
 
-/** `script` (util-linux) runs a command on a pseudo-terminal; without it these tests skip. */
-const hasScript = spawnSync('script', ['--version']).status === 0;
+// Without `script` these tests skip with a warning, and fail under CI (see pty.ts).
+requireScript('tty.test.ts');
 
 let env: TestEnv;
 beforeAll(async () => {

@@ -18,7 +18,12 @@ export default class Cancel extends BaseCommand<typeof Cancel> {
 
   async run(): Promise<CancelOutput> {
     const store = await this.store();
-    const target = await resolveTarget(store, this.args.first, this.args.second, 'cancel');
+    const target = await resolveTarget(
+      store,
+      this.args.endpoint,
+      this.args['request-id'],
+      'cancel',
+    );
     const client = await this.client();
     const { outcome, status, cancelRequestedAt } = await requestCancel(client, store, target);
     const { requestId } = target;

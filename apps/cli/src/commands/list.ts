@@ -3,6 +3,7 @@ import { ACTIVE_STATUSES, REQUEST_STATUSES } from '@falai/core';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { recordRows, table } from '../output.js';
+import { seedFileHint } from '../store.js';
 
 /** Seed command: the requests falai is keeping track of. */
 export default class List extends BaseCommand<typeof List> {
@@ -53,6 +54,8 @@ export default class List extends BaseCommand<typeof List> {
       }
     }
     this.note(`store: ${store.location}`);
+    const hint = await seedFileHint(await this.settings(), process.env);
+    if (hint) this.note(hint);
     return { requests: views, count: views.length, store: store.location };
   }
 }

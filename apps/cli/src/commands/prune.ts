@@ -2,13 +2,14 @@ import type { PendingRecord, PruneOutput } from '@falai/core';
 import { ACTIVE_STATUSES, FalaiError, TERMINAL_STATUSES } from '@falai/core';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
+import { findOutputFiles } from '../download.js';
 import { parseDuration } from '../flags.js';
 
 /** The seed's "manual cleanup": drop finished records, and stuck ones on request. */
 export default class Prune extends BaseCommand<typeof Prune> {
   static override summary = 'Remove finished (and optionally stuck) requests from the store.';
   static override description =
-    'Removes completed, failed and cancelled records (those older than --older-than, if given). With --stuck <age>, also removes queued or running records submitted longer ago than that — the seed\'s "request stuck → manual cleanup". --dry-run only shows what would go.';
+    'Removes completed, failed and cancelled records (those older than --older-than, if given), except completed ones whose outputs were never downloaded (--include-undownloaded removes those too). With --stuck <age>, also removes queued or running records submitted longer ago than that — the seed\'s "request stuck → manual cleanup". --dry-run only shows what would go.';
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --older-than 7d --dry-run',
@@ -17,6 +18,10 @@ export default class Prune extends BaseCommand<typeof Prune> {
   static override flags = {
     'older-than': ageFlag('Only finished records submitted longer ago than this (e.g. 12h, 7d).'),
     stuck: ageFlag('Also remove queued/running records submitted longer ago than this (e.g. 2h).'),
+    'include-undownloaded': Flags.boolean({
+      description: 'Also remove completed records whose outputs were never downloaded.',
+      default: false,
+    }),
     'dry-run': Flags.boolean({
       description: 'Show what would be removed; change nothing.',
       default: false,
@@ -27,10 +32,17 @@ export default class Prune extends BaseCommand<typeof Prune> {
     const store = await this.store();
     const now = Date.now();
     const olderThan = this.flags['older-than'] ?? 0;
-    const victims: PendingRecord[] = await store.list({
+    const finished = await store.list({
       status: TERMINAL_STATUSES,
       ...(olderThan > 0 ? { before: new Date(now - olderThan).toISOString() } : {}),
     });
+    const kept: NonNullable<PruneOutput['kept']> = [];
+    const victims: PendingRecord[] = [];
+    for (const record of finished) {
+      const reason = this.flags['include-undownloaded'] ? undefined : notDownloaded(record);
+      if (reason) kept.push({ requestId: record.requestId, reason });
+      else victims.push(record);
+    }
     if (this.flags.stuck !== undefined) {
       victims.push(
         ...(await store.list({
@@ -51,8 +63,20 @@ export default class Prune extends BaseCommand<typeof Prune> {
     this.log(
       `${removed.length} request${removed.length === 1 ? '' : 's'} ${dryRun ? 'would be ' : ''}removed.`,
     );
-    return { removed, count: removed.length, dryRun };
+    if (kept.length > 0) {
+      this.note(
+        `Kept ${kept.length} completed request${kept.length === 1 ? '' : 's'} whose outputs were never downloaded (falai download <id> saves them; --include-undownloaded removes them anyway): ${kept.map((item) => item.requestId).join(', ')}`,
+      );
+    }
+    return { removed, count: removed.length, dryRun, ...(kept.length > 0 ? { kept } : {}) };
   }
+}
+
+/** Why a finished record is worth keeping: a completed request whose files were never saved. */
+function notDownloaded(record: PendingRecord): string | undefined {
+  if (record.status !== 'completed' || (record.outputs?.length ?? 0) > 0) return undefined;
+  if (record.result === undefined) return 'result never fetched';
+  return findOutputFiles(record.result).length > 0 ? 'outputs never downloaded' : undefined;
 }
 
 /**

@@ -18,7 +18,12 @@ export default class Result extends BaseCommand<typeof Result> {
 
   async run(): Promise<ResultOutput> {
     const store = await this.store();
-    const target = await resolveTarget(store, this.args.first, this.args.second, 'result');
+    const target = await resolveTarget(
+      store,
+      this.args.endpoint,
+      this.args['request-id'],
+      'result',
+    );
     const stored = target.record;
     if (stored?.status === 'completed' && stored.result !== undefined) {
       this.log(jsonText(stored.result));

@@ -4,6 +4,7 @@ import { Flags } from '@oclif/core';
 import { BaseCommand, jsonText } from '../base-command.js';
 import { requestCancel } from '../cancel-request.js';
 import { endpointArg, forceFlag, inputArg, outFlag, submitFlags, timeoutFlag } from '../flags.js';
+import { checkOutputFlags, nameFlag, outputTarget } from '../output-names.js';
 import { commandDeadline, saveOutputs, waitFor } from '../waiting.js';
 
 /** Submit, wait with live progress, download: the one-shot command. */
@@ -21,6 +22,7 @@ export default class Run extends BaseCommand<typeof Run> {
   static override flags = {
     ...submitFlags(),
     out: outFlag(),
+    name: nameFlag(),
     force: forceFlag(),
     timeout: timeoutFlag(),
     download: Flags.boolean({
@@ -33,6 +35,7 @@ export default class Run extends BaseCommand<typeof Run> {
 
   async run(): Promise<RunOutput> {
     const started = Date.now();
+    checkOutputFlags(this.flags.out, this.flags.name);
     // --timeout covers the whole command: submit (up to the POST), wait and download.
     const deadline = commandDeadline(this.flags.timeout);
     const submitted = await this.submitFromFlags(this.args, this.flags, {
@@ -89,7 +92,13 @@ export default class Run extends BaseCommand<typeof Run> {
           store,
           requestId,
           result: outcome.output,
-          outDir: this.flags.out ?? settings.outputDir,
+          ...outputTarget({
+            out: this.flags.out,
+            name: this.flags.name,
+            defaultDir: settings.outputDir,
+            requestId,
+            endpointId,
+          }),
           force: this.flags.force,
           recorded: true,
           deadline,

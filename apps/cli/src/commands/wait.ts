@@ -1,9 +1,11 @@
 import type { OutputFile, WaitOutput } from '@falai/core';
+import { AbortedError } from '@falai/core';
 import { Flags } from '@oclif/core';
 import { BaseCommand, jsonText } from '../base-command.js';
 import { findOutputFiles } from '../download.js';
 import { forceFlag, outFlag, TARGET_USAGE, targetArgs, timeoutFlag } from '../flags.js';
 import { describeOutputs } from '../output.js';
+import { checkOutputFlags, nameFlag, outputTarget } from '../output-names.js';
 import { resolveTarget } from '../requests.js';
 import { commandDeadline, saveOutputs, waitFor } from '../waiting.js';
 
@@ -22,35 +24,71 @@ export default class Wait extends BaseCommand<typeof Wait> {
     timeout: timeoutFlag(),
     download: Flags.boolean({ char: 'd', description: 'Save the outputs when it completes.' }),
     out: outFlag(),
+    name: nameFlag(),
     force: forceFlag(),
     logs: Flags.boolean({ description: 'Print new log lines as they arrive.' }),
   };
 
   async run(): Promise<WaitOutput> {
     const started = Date.now();
+    checkOutputFlags(this.flags.out, this.flags.name);
     // --timeout covers the whole command: the wait and the download.
     const deadline = commandDeadline(this.flags.timeout);
     const store = await this.store();
-    const target = await resolveTarget(store, this.args.first, this.args.second, 'wait');
+    const target = await resolveTarget(store, this.args.endpoint, this.args['request-id'], 'wait');
     const client = await this.client();
-    const outcome = await waitFor({
-      client,
-      store,
-      endpointId: target.endpointId,
-      requestId: target.requestId,
-      recorded: target.record !== undefined,
-      timeoutMs: this.flags.timeout,
-      deadline,
-      tty: this.interactive && !this.flags.quiet,
-      logs: this.flags.logs && !this.jsonEnabled(),
-    });
+    // Ctrl-C stops waiting, not the request: say how to pick the wait up again (as run does).
+    const controller = new AbortController();
+    const onSigint = () => controller.abort();
+    // `on`, not `once` (see run): signal-exit re-raises a signal it sees no other listener for.
+    process.on('SIGINT', onSigint);
+    let outcome: Awaited<ReturnType<typeof waitFor>>;
+    try {
+      outcome = await waitFor({
+        client,
+        store,
+        endpointId: target.endpointId,
+        requestId: target.requestId,
+        recorded: target.record !== undefined,
+        timeoutMs: this.flags.timeout,
+        deadline,
+        tty: this.interactive && !this.flags.quiet,
+        logs: this.flags.logs && !this.jsonEnabled(),
+        signal: controller.signal,
+      });
+    } catch (error) {
+      if (controller.signal.aborted) {
+        const resume = `falai wait ${target.record ? '' : `${target.endpointId} `}${target.requestId}${this.flags.download ? ' --download' : ''}`;
+        throw new AbortedError(
+          'ABORTED',
+          `Interrupted; request ${target.requestId} is still pending. Resume with: ${resume}`,
+          {
+            details: {
+              requestId: target.requestId,
+              endpointId: target.endpointId,
+              cancelled: false,
+            },
+          },
+        );
+      }
+      throw error;
+    } finally {
+      process.removeListener('SIGINT', onSigint);
+    }
     let outputs: OutputFile[] | undefined;
     if (this.flags.download) {
       outputs = await saveOutputs({
         store,
         requestId: target.requestId,
         result: outcome.output,
-        outDir: this.flags.out ?? (await this.settings()).outputDir,
+        ...outputTarget({
+          out: this.flags.out,
+          name: this.flags.name,
+          defaultDir: (await this.settings()).outputDir,
+          requestId: target.requestId,
+          endpointId: target.endpointId,
+        }),
+        ...(target.record?.outputs ? { previous: target.record.outputs } : {}),
         force: this.flags.force,
         recorded: target.record !== undefined,
         deadline,

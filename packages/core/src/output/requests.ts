@@ -113,11 +113,20 @@ export type CancelOutput = v.InferOutput<typeof CancelOutputSchema>;
 export const DownloadOutputSchema = v.object({
   requestId: v.string(),
   outputs: v.array(SavedFileSchema),
+  /** Paths already saved by an earlier download of the same files, left as they were. */
+  alreadyDownloaded: v.optional(v.array(v.string())),
 });
 export type DownloadOutput = v.InferOutput<typeof DownloadOutputSchema>;
 
 /** `falai forget --json`. */
-export const ForgetOutputSchema = v.object({ requestId: v.string(), removed: v.boolean() });
+export const ForgetOutputSchema = v.object({
+  requestId: v.string(),
+  removed: v.boolean(),
+  /** The status the record had when it was forgotten. */
+  status: v.optional(RequestStatusSchema),
+  /** Set when the request was still queued or running: fal still runs (and bills) it. */
+  warning: v.optional(v.string()),
+});
 export type ForgetOutput = v.InferOutput<typeof ForgetOutputSchema>;
 
 /** `falai prune --json`: the records removed (or that would be, with `--dry-run`). */
@@ -125,6 +134,8 @@ export const PruneOutputSchema = v.object({
   removed: v.array(v.object({ requestId: v.string(), status: RequestStatusSchema })),
   count: v.number(),
   dryRun: v.boolean(),
+  /** Completed records kept because their outputs were never downloaded. */
+  kept: v.optional(v.array(v.object({ requestId: v.string(), reason: v.string() }))),
 });
 export type PruneOutput = v.InferOutput<typeof PruneOutputSchema>;
 

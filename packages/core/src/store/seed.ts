@@ -16,6 +16,8 @@ import {
 export interface SeedPendingEntry {
   readonly request_id?: unknown;
   readonly model_id?: unknown;
+  /** Some copies of the seed script wrote the endpoint here instead of `model_id`. */
+  readonly model?: unknown;
   readonly input?: unknown;
   readonly status?: unknown;
   readonly submitted_at?: unknown;
@@ -64,6 +66,9 @@ const KNOWN_KEYS = new Set([
   'error',
   'result',
 ]);
+
+/** Where an entry may name its endpoint, in order of preference. */
+const ENDPOINT_KEYS = ['model_id', 'model', 'endpoint_id', 'endpoint'] as const;
 
 const DATA_URI = /^data:([^;,]*)((?:;[^;,]*)*?),(.*)$/s;
 const FILE_FIELD = /_urls?$|^(?:image|video|audio|mask|file)s?$/;
@@ -184,10 +189,16 @@ export function migrateSeedPending(
     const requestId = String(rawId).trim();
     const tags: Record<string, string> = { origin: 'seed' };
 
-    let endpointId = typeof entry.model_id === 'string' ? entry.model_id.trim() : '';
+    const endpointKey = ENDPOINT_KEYS.find(
+      (key) => typeof entry[key] === 'string' && (entry[key] as string).trim() !== '',
+    );
+    let endpointId = endpointKey ? (entry[endpointKey] as string).trim() : '';
     if (!endpointId) {
       endpointId = 'unknown';
-      warnings.push(`${where} (${requestId}) has no model_id; endpoint set to "unknown".`);
+      warnings.push(
+        `${where} (${requestId}) has no model_id (nor model); endpoint set to "unknown". ` +
+          `Name it once and falai records it: falai status <endpoint> ${requestId}`,
+      );
     }
 
     const rawStatus = typeof entry.status === 'string' ? entry.status.trim().toUpperCase() : '';
@@ -224,7 +235,8 @@ export function migrateSeedPending(
     }
 
     for (const [key, value] of Object.entries(entry)) {
-      if (!KNOWN_KEYS.has(key) && value !== undefined) tags[`seed.${key}`] = tagValue(value);
+      if (!KNOWN_KEYS.has(key) && key !== endpointKey && value !== undefined)
+        tags[`seed.${key}`] = tagValue(value);
     }
 
     const candidate: Record<string, unknown> = {
