@@ -1,10 +1,10 @@
 import { createWriteStream } from 'node:fs';
-import { link, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { link, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { OutputFile } from '@falai/core';
-import { FalaiError, NetworkError } from '@falai/core';
+import { FalaiError, InputError, NetworkError } from '@falai/core';
 import pLimit from 'p-limit';
 
 /** A file a model produced, as found in its result. */
@@ -117,36 +117,101 @@ export interface DownloadOptions {
   readonly concurrency?: number;
   readonly fetch?: typeof fetch;
   readonly signal?: AbortSignal;
+  /**
+   * The file name (no folder) of output `index` of `count`, whose extension is `ext`
+   * (see output-names.ts); default `<request-id>-<index>.<ext>`.
+   */
+  readonly fileName?: (index: number, count: number, ext: string) => string;
+  /** What earlier downloads of this request saved (the store record's `outputs`). */
+  readonly previous?: readonly OutputFile[];
+  /** Called for each file that was already downloaded and is left as it is. */
+  readonly onKept?: (file: OutputFile) => void;
 }
 
 /**
- * Saves every output of a result as `<out>/<request-id>-<index>.<ext>`. Refuses to replace
- * an existing file unless `force` (OUTPUT_EXISTS, checked for all files before any byte is
- * written), streams each file to a temporary name, checks its size against Content-Length
- * and the result's `file_size`, then moves it into place.
+ * Saves every output of a result as `<out>/<request-id>-<index>.<ext>` (or `fileName`).
+ * Refuses to replace an existing file unless `force` (OUTPUT_EXISTS, checked for all files
+ * before any byte is written), except one that already holds that output (`alreadySaved`),
+ * which is kept and reported to `onKept`. Streams each file to a temporary name, checks its
+ * size against Content-Length and the result's `file_size`, then moves it into place.
  */
 export async function downloadOutputs(options: DownloadOptions): Promise<OutputFile[]> {
   const refs = findOutputFiles(options.result);
   if (refs.length === 0) return [];
   const outDir = resolve(options.outDir);
-  const planned = refs.map((ref, index) => ({
-    ref,
-    path: join(outDir, sanitiseFileName(`${options.requestId}-${index}.${extensionFor(ref)}`)),
-  }));
+  const planned = refs.map((ref, index) => {
+    const ext = extensionFor(ref);
+    const name =
+      options.fileName?.(index, refs.length, ext) ?? `${options.requestId}-${index}.${ext}`;
+    return {
+      ref,
+      path: join(outDir, sanitiseFileName(name)),
+      kept: undefined as OutputFile | undefined,
+    };
+  });
+  if (new Set(planned.map(({ path }) => path)).size < planned.length) {
+    throw new InputError(
+      `The ${planned.length} outputs would get the same file name (${planned[0]?.path}); put {index} in --name.`,
+      [{ path: ['name'], message: 'outputs share one file name', kind: 'output-name' }],
+    );
+  }
   if (!options.force) {
-    for (const { path } of planned) {
-      if (await exists(path)) {
+    for (const item of planned) {
+      if (!(await exists(item.path))) continue;
+      item.kept = await alreadySaved(item.ref, item.path, options.previous ?? []);
+      if (!item.kept) {
         throw new FalaiError(
           'OUTPUT_EXISTS',
-          `${path} already exists; pass --force to overwrite it or --out <folder> to save elsewhere.`,
-          { details: { path } },
+          `${item.path} already exists and does not hold this output as falai saved it; pass --force to overwrite it or --out <folder> to save elsewhere.`,
+          { details: { path: item.path } },
         );
       }
     }
   }
   await mkdir(outDir, { recursive: true });
   const limit = pLimit(options.concurrency ?? 4);
-  return Promise.all(planned.map(({ ref, path }) => limit(() => saveOne(ref, path, options))));
+  return Promise.all(
+    planned.map(({ ref, path, kept }) => {
+      if (kept) {
+        options.onKept?.(kept);
+        return kept;
+      }
+      return limit(() => saveOne(ref, path, options));
+    }),
+  );
+}
+
+/**
+ * The file at `path` when it already holds this output, so a second download has nothing to
+ * write: for a data URI, the same bytes; for a URL, what an earlier download recorded (same
+ * URL and path) with the size on disk unchanged (fal's output URLs never change content).
+ */
+async function alreadySaved(
+  ref: OutputRef,
+  path: string,
+  previous: readonly OutputFile[],
+): Promise<OutputFile | undefined> {
+  const onDisk = await stat(path).catch(() => undefined);
+  if (!onDisk?.isFile()) return undefined;
+  if (ref.url.startsWith('data:')) {
+    const bytes = dataUriBytes(ref.url);
+    if (bytes.length !== onDisk.size || !bytes.equals(await readFile(path))) return undefined;
+    const mime = ref.contentType ?? (/^data:([^;,]+)/.exec(ref.url)?.[1] || undefined);
+    return { url: 'data:', path, size: bytes.length, ...(mime ? { mime } : {}) };
+  }
+  const earlier = previous.find((file) => file.url === ref.url && resolve(file.path) === path);
+  if (!earlier || earlier.size !== onDisk.size) return undefined;
+  if (ref.fileSize !== undefined && ref.fileSize !== onDisk.size) return undefined;
+  return { ...earlier, path };
+}
+
+function dataUriBytes(url: string): Buffer {
+  const comma = url.indexOf(',');
+  const header = url.slice(5, comma);
+  const body = url.slice(comma + 1);
+  return header.endsWith(';base64')
+    ? Buffer.from(body, 'base64')
+    : Buffer.from(decodeURIComponent(body));
 }
 
 async function saveOne(
