@@ -93,8 +93,13 @@ async function falai(
 }
 
 /** The error a `--json` run ended with, after checking that the exit status matches it. */
-function jsonError(run: CliRun, context: string): { code: string; message: string } {
-  let parsed: { error?: { code?: string; message?: string } };
+function jsonError(
+  run: CliRun,
+  context: string,
+): { code: string; message: string; details?: Record<string, unknown> } {
+  let parsed: {
+    error?: { code?: string; message?: string; details?: Record<string, unknown> };
+  };
   try {
     parsed = JSON.parse(run.stdout);
   } catch {
@@ -106,7 +111,11 @@ function jsonError(run: CliRun, context: string): { code: string; message: strin
   expect(run.code, `${context}: exit ${run.code} for ${code}: ${run.stdout.slice(0, 500)}`).toBe(
     EXIT_CODES[code as keyof typeof EXIT_CODES] ?? -1,
   );
-  return { code, message: parsed.error?.message ?? '' };
+  return {
+    code,
+    message: parsed.error?.message ?? '',
+    ...(parsed.error?.details ? { details: parsed.error.details } : {}),
+  };
 }
 
 /** Every file under `dir`, relative to it. */
@@ -226,8 +235,8 @@ describe('a hostile fal server', () => {
     expect(other.seen).toEqual([]);
   });
 
-  it('fails a download from a CDN that stalls after the headers, and leaves no .part', async () => {
-    await hostile({
+  const stalled = () =>
+    hostile({
       on: {
         file: (_req, res) =>
           stall(
@@ -237,64 +246,75 @@ describe('a hostile fal server', () => {
           ),
       },
     });
-    // The idle timeout, made small.
-    const out = join(folder('stall'), 'out');
-    const idle = await falai('stall', [...runArgs(out), '--json'], {
-      env: { FALAI_DOWNLOAD_IDLE_TIMEOUT: '1s' },
-    });
-    const error = jsonError(idle, 'stall (idle timeout)');
-    expect(error.code).toBe('NETWORK_ERROR');
-    expect(error.message).toMatch(/stalled/);
-    expect(error.message).toContain('falai download');
-    expect(filesUnder(out)).toEqual([]);
+
+  it('stops a download from a CDN that stalls after the headers at --timeout, no .part left', async () => {
+    await stalled();
     // --timeout covers the whole command, the download included (the idle default is long).
-    const timed = await falai('stall', [...runArgs(out), '--timeout', '4s', '--json'], {
+    const out = join(folder('stall-timeout'), 'out');
+    const run = await falai('stall-timeout', [...runArgs(out), '--timeout', '4s', '--json'], {
       timeoutMs: 45_000,
     });
-    const timeout = jsonError(timed, 'stall (--timeout)');
-    expect(timeout.code).toBe('TIMEOUT');
-    expect(timeout.message).toContain('falai download');
+    const error = jsonError(run, 'stall (--timeout)');
+    expect(error.code).toBe('TIMEOUT');
+    expect(error.message).toContain('falai download');
     expect(filesUnder(out)).toEqual([]);
   });
 
-  it('stops an endless CDN at the size cap, and refuses a too-large announced size up front', async () => {
-    const endless = (_req: unknown, res: Parameters<typeof stream>[0]) =>
-      stream(
-        res,
-        { 'content-type': 'image/png' },
-        {
-          head: PNG.subarray(0, 64),
-          fill: Buffer.alloc(64 * 1024, 7),
-        },
-      );
-    await hostile({ on: { file: endless } });
-    const out = join(folder('endless'), 'out');
-    const capped = await falai('endless', [...runArgs(out), '--json'], {
-      env: { FALAI_DOWNLOAD_MAX_BYTES: String(MiB) },
+  it('fails a download from a stalled CDN after the idle timeout, no .part left', async () => {
+    await stalled();
+    const out = join(folder('stall-idle'), 'out');
+    const run = await falai('stall-idle', [...runArgs(out), '--json'], {
+      env: { FALAI_DOWNLOAD_IDLE_TIMEOUT: '1s' },
+      timeoutMs: 30_000,
     });
-    const error = jsonError(capped, 'endless CDN');
-    expect(error.code).toBe('MEDIA_INVALID');
-    expect(error.message).toMatch(/larger than the download size cap/);
+    const error = jsonError(run, 'stall (idle timeout)');
+    expect(error.code).toBe('NETWORK_ERROR');
+    expect(error.message).toMatch(/stalled/);
+    expect(error.message).toContain('falai download');
+    expect(error.details?.idleTimeoutMs).toBe(1000);
     expect(filesUnder(out)).toEqual([]);
-    await fal?.close();
-    // 10 GiB announced: over the default cap, refused before the body is read.
-    await hostile({
+  });
+
+  /** A PNG that never ends (the server gives up after 64 MiB, so no client fills its disk). */
+  const endless = (headers: Record<string, string> = {}) =>
+    hostile({
       on: {
         file: (_req, res) =>
           stream(
             res,
-            { 'content-type': 'image/png', 'content-length': String(10 * 1024 ** 3) },
+            { 'content-type': 'image/png', ...headers },
             {
               head: PNG.subarray(0, 64),
               fill: Buffer.alloc(64 * 1024, 7),
+              limit: 64 * MiB,
+              cut: true,
             },
           ),
       },
     });
-    const announced = await falai('endless', [...runArgs(out), '--json']);
-    const refused = jsonError(announced, 'announced 10 GiB');
-    expect(refused.code).toBe('MEDIA_INVALID');
-    expect(refused.message).toMatch(/larger than the download size cap/);
+
+  it('stops an endless CDN at the download size cap, no .part left', async () => {
+    await endless();
+    const out = join(folder('endless'), 'out');
+    const run = await falai('endless', [...runArgs(out), '--json'], {
+      env: { FALAI_DOWNLOAD_MAX_BYTES: String(MiB) },
+      timeoutMs: 30_000,
+    });
+    const error = jsonError(run, 'endless CDN');
+    expect(error.code).toBe('MEDIA_INVALID');
+    expect(error.message).toMatch(/larger than the download size cap/);
+    expect(error.details?.maxBytes).toBe(MiB);
+    expect(filesUnder(out)).toEqual([]);
+  });
+
+  it('refuses a file announced larger than the default cap before reading it', async () => {
+    await endless({ 'content-length': String(10 * 1024 ** 3) });
+    const out = join(folder('announced'), 'out');
+    const run = await falai('announced', [...runArgs(out), '--json']);
+    const error = jsonError(run, 'announced 10 GiB');
+    expect(error.code).toBe('MEDIA_INVALID');
+    expect(error.message).toMatch(/larger than the download size cap/);
+    expect(error.details?.size).toBe(10 * 1024 ** 3);
     expect(filesUnder(out)).toEqual([]);
   });
 

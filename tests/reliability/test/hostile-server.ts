@@ -98,11 +98,15 @@ export function stall(res: ServerResponse, headers: OutgoingHttpHeaders, first?:
   if (first) res.write(first);
 }
 
-/** Sends `head`, then `fill` bytes for as long as the client reads (or until `limit`). */
+/**
+ * Sends `head`, then `fill` bytes for as long as the client reads, or until `limit` bytes:
+ * then `tail` ends the body, or, with `cut`, the connection is dropped (an "endless" body
+ * that still cannot fill the disk of a client that has no cap).
+ */
 export function stream(
   res: ServerResponse,
   headers: OutgoingHttpHeaders,
-  parts: { head?: string | Buffer; fill: Buffer; limit?: number; tail?: string },
+  parts: { head?: string | Buffer; fill: Buffer; limit?: number; tail?: string; cut?: boolean },
 ): void {
   res.writeHead(200, headers);
   if (parts.head) res.write(parts.head);
@@ -114,7 +118,8 @@ export function stream(
   const pump = () => {
     while (!closed) {
       if (parts.limit !== undefined && sent >= parts.limit) {
-        res.end(parts.tail ?? '');
+        if (parts.cut) res.destroy();
+        else res.end(parts.tail ?? '');
         return;
       }
       sent += parts.fill.length;
