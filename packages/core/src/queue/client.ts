@@ -1,17 +1,24 @@
 import { createRequire } from 'node:module';
-import type { $Fetch } from 'ofetch';
 import { assertKeyFormat, resolveCredentials } from '../auth/credentials.js';
 import { redactKey } from '../auth/mask.js';
 import { DEFAULT_BASE_URLS, normaliseBaseUrl } from '../config/settings.js';
 import { ApiError, InputError } from '../errors/index.js';
 import { formatEndpointId, parseEndpointId, queueBasePath } from './endpoint-id.js';
-import { type HttpContext, httpCall } from './http.js';
+import { responseToError } from './errors.js';
+import {
+  DEFAULT_MAX_RESULT_BYTES,
+  DEFAULT_MAX_STATUS_BYTES,
+  type HttpContext,
+  httpCall,
+} from './http.js';
+import { checkRequestId, checkServerRequestId, isValidRequestId } from './request-id.js';
 import { mergeRetryPolicies, type RetryPolicies } from './retry.js';
 import {
-  isStillRunning,
+  expiredOutcome,
   isStoredResultError,
   normaliseStatus,
   outcomeFromResult,
+  stillRunningError,
 } from './status.js';
 import { streamStatusEvents } from './stream.js';
 import type {
@@ -20,6 +27,7 @@ import type {
   FalClient,
   FalClientOptions,
   QueueStatus,
+  ResultOptions,
   StorageLifecycle,
   SubmitOptions,
   SubmitResult,
@@ -29,6 +37,8 @@ import { waitForRequest } from './wait.js';
 
 /** @default per HTTP call */
 export const DEFAULT_TIMEOUT_MS = 60_000;
+/** @default idle limit of upload calls (no total limit) */
+export const DEFAULT_UPLOAD_IDLE_TIMEOUT_MS = 60_000;
 let userAgent: string | undefined;
 /** `falai/<version of @falai/core>`, read once from package.json (same depth from src/ and dist/). */
 export function falaiUserAgent(): string {
@@ -115,15 +125,6 @@ function keyGetter(options: FalClientOptions): () => Promise<string> {
   };
 }
 
-function checkRequestId(requestId: string): string {
-  if (typeof requestId !== 'string' || requestId.trim() === '' || /[/?#\s]/.test(requestId.trim()))
-    throw new InputError(
-      `Invalid request id "${String(requestId)}": use the request_id fal returned at submit.`,
-      [{ path: [], message: 'invalid request id', kind: 'request-id' }],
-    );
-  return requestId.trim();
-}
-
 function lifecycleHeader(lifecycle: StorageLifecycle): string {
   const seconds =
     typeof lifecycle.expiresIn === 'number'
@@ -190,6 +191,25 @@ function str(data: unknown, name: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
+/** A URL fal sent, kept only when it points at the queue host we talk to (else ours). */
+function sameOrigin(value: string | undefined, base: string, fallback: string): string {
+  if (value === undefined) return fallback;
+  try {
+    return new URL(value).origin === new URL(base).origin ? value : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+function positiveLimit(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0)
+    throw new InputError(`${name} must be a positive number, got ${String(value)}.`, [
+      { path: [name], message: 'must be positive', kind: 'range' },
+    ]);
+  return value;
+}
+
 /**
  * Creates the fal queue client. Nothing is read or sent until a method is called; the
  * key is resolved when the first authenticated request is built.
@@ -199,26 +219,41 @@ export function createFalClient(options: FalClientOptions = {}): FalClient {
   const policies: RetryPolicies = mergeRetryPolicies(options.retry);
   const getKey = keyGetter(options);
   let lastKey: string | undefined;
-  const fetchImpl = options.fetch ?? globalThis.fetch;
-  let $fetch: Promise<$Fetch> | undefined;
+  const maxStatusBytes = positiveLimit(
+    options.maxStatusBytes,
+    DEFAULT_MAX_STATUS_BYTES,
+    'maxStatusBytes',
+  );
+  const maxResultBytes = positiveLimit(
+    options.maxResultBytes,
+    DEFAULT_MAX_RESULT_BYTES,
+    'maxResultBytes',
+  );
+  const uploadIdleTimeoutMs = positiveLimit(
+    options.uploadIdleTimeoutMs,
+    DEFAULT_UPLOAD_IDLE_TIMEOUT_MS,
+    'uploadIdleTimeoutMs',
+  );
   const ctx: HttpContext = {
-    $fetch: () => {
-      $fetch ??= import('ofetch').then(({ ofetch }) => ofetch.create({}, { fetch: fetchImpl }));
-      return $fetch;
-    },
+    fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
     getKey: async () => {
       lastKey = await getKey();
       return lastKey;
     },
     userAgent: options.userAgent ?? falaiUserAgent(),
     defaultTimeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    ...(options._internal?.sleep ? { sleep: options._internal.sleep } : {}),
+    ...(options._internal?.random ? { random: options._internal.random } : {}),
   };
   const callOptions = (call: CallOptions = {}) => ({
     ...(call.signal ? { signal: call.signal } : {}),
     ...(call.timeoutMs !== undefined ? { timeoutMs: call.timeoutMs } : {}),
   });
+  // Every path segment is encoded: the endpoint's segments are already limited to URL-safe
+  // characters, and the request id to fal's alphabet (no `/`, no `..`).
   const requestBase = (endpointId: string, requestId: string) =>
-    `${baseUrls.queue}/${queueBasePath(endpointId)}/requests/${encodeURIComponent(checkRequestId(requestId))}`;
+    `${baseUrls.queue}/${queueBasePath(endpointId).split('/').map(encodeURIComponent).join('/')}/requests/${encodeURIComponent(checkRequestId(requestId))}`;
+  const statusBytesHint = 'Raise maxStatusBytes if fal really sends answers this large.';
 
   const client: FalClient = {
     baseUrls,
@@ -228,32 +263,41 @@ export function createFalClient(options: FalClientOptions = {}): FalClient {
       const response = await httpCall(ctx, {
         operation: 'submit',
         method: 'POST',
-        url: `${baseUrls.queue}/${id}${webhookQuery(submitOptions.webhookUrl)}`,
+        url: `${baseUrls.queue}/${id.split('/').map(encodeURIComponent).join('/')}${webhookQuery(submitOptions.webhookUrl)}`,
         headers: submitHeaders(submitOptions),
         json: input ?? {},
         auth: true,
         policy: policies.submit,
         endpointId: id,
+        maxBodyBytes: maxStatusBytes,
+        maxBodyHint: statusBytesHint,
         ...callOptions(submitOptions),
       });
       const data = response.data;
-      const requestId = str(data, 'request_id');
-      if (!requestId)
+      const rawId = (data as Record<string, unknown> | undefined)?.request_id;
+      if (rawId === undefined || rawId === null || rawId === '')
         throw new ApiError(
           `fal accepted the submit for ${id} but sent no request_id (HTTP ${response.status}); check your fal dashboard before retrying.`,
           { status: response.status, detail: data },
         );
-      const base = `${baseUrls.queue}/${queueBasePath(id)}/requests/${encodeURIComponent(requestId)}`;
+      const requestId = checkServerRequestId(rawId, {
+        what: `the submit for ${id}`,
+        status: response.status,
+      });
+      const base = requestBase(id, requestId);
       const position = (data as Record<string, unknown>).queue_position;
       const gateway = str(data, 'gateway_request_id');
       return {
         requestId,
         endpointId: id,
-        statusUrl: str(data, 'status_url') ?? `${base}/status`,
-        responseUrl: str(data, 'response_url') ?? base,
-        cancelUrl: str(data, 'cancel_url') ?? `${base}/cancel`,
-        queuePosition: typeof position === 'number' ? position : 0,
-        ...(gateway ? { gatewayRequestId: gateway } : {}),
+        statusUrl: sameOrigin(str(data, 'status_url'), baseUrls.queue, `${base}/status`),
+        responseUrl: sameOrigin(str(data, 'response_url'), baseUrls.queue, base),
+        cancelUrl: sameOrigin(str(data, 'cancel_url'), baseUrls.queue, `${base}/cancel`),
+        queuePosition:
+          typeof position === 'number' && Number.isSafeInteger(position) && position >= 0
+            ? position
+            : 0,
+        ...(gateway && isValidRequestId(gateway) ? { gatewayRequestId: gateway } : {}),
         attempts: response.attempts,
       };
     },
@@ -267,6 +311,8 @@ export function createFalClient(options: FalClientOptions = {}): FalClient {
         policy: policies.status,
         endpointId,
         requestId,
+        maxBodyBytes: maxStatusBytes,
+        maxBodyHint: statusBytesHint,
         ...callOptions(statusOptions),
       });
       return normaliseStatus(response.data, { endpointId, requestId });
@@ -280,33 +326,53 @@ export function createFalClient(options: FalClientOptions = {}): FalClient {
         endpointId,
         requestId,
         idleTimeoutMs: streamOptions.idleTimeoutMs ?? 45_000,
+        maxEventBytes: maxStatusBytes,
         ...callOptions(streamOptions),
       });
     },
 
-    async result(endpointId, requestId, resultOptions = {}) {
+    async result(endpointId, requestId, resultOptions: ResultOptions = {}) {
+      const id = checkRequestId(requestId);
+      const context = { endpointId, requestId: id };
       const response = await httpCall(ctx, {
         operation: 'result',
         method: 'GET',
-        url: requestBase(endpointId, requestId),
+        url: requestBase(endpointId, id),
         auth: true,
         policy: policies.result,
         endpointId,
-        requestId,
-        // Errors that are the request's stored outcome come back as data; everything
-        // else (auth, 404, exhausted retries) is thrown by the HTTP layer.
+        requestId: id,
+        maxBodyBytes: maxResultBytes,
+        maxBodyHint:
+          'Raise maxResultBytes to read it; the request stays pending until then (outputs sent inline as data URIs make results this large).',
+        // 400 and 404 are settled below with a status call. Other errors that are the
+        // request's stored outcome come back as data; everything else (auth, exhausted
+        // retries) is thrown by the HTTP layer.
         accept: (answer) =>
-          ![401, 403, 404, 429].includes(answer.status) &&
-          !isStillRunning(answer) &&
-          (isStoredResultError(answer) || [400, 422, 499].includes(answer.status)),
+          answer.status === 400 ||
+          answer.status === 404 ||
+          (![401, 403, 429].includes(answer.status) &&
+            (isStoredResultError(answer) || [422, 499].includes(answer.status))),
         isFinal: isStoredResultError,
         ...callOptions(resultOptions),
       });
-      return outcomeFromResult(response, {
-        endpointId,
-        requestId,
-        redact: (text) => redactKey(text, lastKey),
-      });
+      const redact = (text: string) => redactKey(text, lastKey);
+      if (response.status === 400 || response.status === 404) {
+        // fal's wording decides nothing (#5): only the status call says whether it is over.
+        let status: QueueStatus;
+        try {
+          status = await client.status(endpointId, id, callOptions(resultOptions));
+        } catch (error) {
+          const gone =
+            response.status === 404 && error instanceof ApiError && error.code === 'NOT_FOUND';
+          if (gone && resultOptions.knownRequest) return expiredOutcome(context);
+          if (gone) throw responseToError(response, { operation: 'result', ...context, redact });
+          throw error;
+        }
+        if (status.state !== 'completed') throw stillRunningError(status, response, context);
+        if (response.status === 404) return expiredOutcome(context);
+      }
+      return outcomeFromResult(response, { ...context, redact });
     },
 
     async cancel(endpointId, requestId, cancelOptions = {}): Promise<CancelResult> {
@@ -320,6 +386,9 @@ export function createFalClient(options: FalClientOptions = {}): FalClient {
         policy: policies.cancel,
         endpointId,
         requestId,
+        expect: 'json-or-empty',
+        maxBodyBytes: maxStatusBytes,
+        maxBodyHint: statusBytesHint,
         accept: (answer) =>
           (answer.status === 400 || answer.status === 404) &&
           ['ALREADY_COMPLETED', 'NOT_FOUND'].includes(str(answer.data, 'status') ?? ''),
@@ -347,6 +416,7 @@ export function createFalClient(options: FalClientOptions = {}): FalClient {
               endpointId: e,
               requestId: r,
               idleTimeoutMs: o.idleTimeoutMs ?? 45_000,
+              maxEventBytes: maxStatusBytes,
               ...(o.signal ? { signal: o.signal } : {}),
             }),
           result: (e, r, o) => client.result(e, r, o),
@@ -358,7 +428,12 @@ export function createFalClient(options: FalClientOptions = {}): FalClient {
     },
 
     upload(source, uploadOptions = {}) {
-      return uploadFile(ctx, baseUrls.rest, policies.upload, source, uploadOptions);
+      return uploadFile(ctx, baseUrls.rest, policies.upload, source, {
+        ...uploadOptions,
+        idleTimeoutMs:
+          uploadOptions.idleTimeoutMs ?? uploadOptions.timeoutMs ?? uploadIdleTimeoutMs,
+        maxAnswerBytes: maxStatusBytes,
+      });
     },
   };
   return client;

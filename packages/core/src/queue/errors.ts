@@ -23,6 +23,8 @@ export interface ErrorResponse {
 export interface ErrorContext {
   /** `submit`, `status`, `result`, `cancel`, `stream`, `upload`. */
   readonly operation: string;
+  /** What the call is about when the operation alone does not say (e.g. `part 3 of 12`). */
+  readonly label?: string;
   readonly endpointId?: string;
   readonly requestId?: string;
   /** The statuses the operation's retry policy covers, for `retryable`. */
@@ -39,6 +41,8 @@ function field(data: unknown, name: string): unknown {
 
 function redactDeep(value: unknown, redact: (text: string) => string): unknown {
   if (typeof value === 'string') return redact(value);
+  // Error details are printed with plain JSON.stringify: keep exact integers as their digits.
+  if (typeof value === 'bigint') return value.toString();
   if (Array.isArray(value)) return value.map((item) => redactDeep(item, redact));
   if (typeof value === 'object' && value !== null)
     return Object.fromEntries(
@@ -100,8 +104,10 @@ export function isUserTimeout(response: Pick<ErrorResponse, 'status' | 'headers'
   );
 }
 
-function describe(context: ErrorContext): string {
+/** `upload part 2 of 5 for fal-ai/x (request …)`: what a call was, for messages. */
+export function describeCall(context: ErrorContext): string {
   const parts = [context.operation];
+  if (context.label) parts.push(context.label);
   if (context.endpointId) parts.push(`for ${context.endpointId}`);
   if (context.requestId) parts.push(`(request ${context.requestId})`);
   return parts.join(' ');
@@ -128,7 +134,7 @@ export function responseToError(response: ErrorResponse, context: ErrorContext):
     undefined;
   const requestId = response.headers.get('x-fal-request-id') ?? context.requestId;
   const status = response.status;
-  const what = describe(context);
+  const what = describeCall(context);
   // fal's detail is often a sentence of its own; ours goes on after it with one period.
   const said = text ? `: ${text.replace(/[\s.]+$/, '')}` : '';
   const common = {
@@ -232,7 +238,7 @@ export function networkError(
       return context.url;
     }
   })();
-  const what = describe(context);
+  const what = describeCall(context);
   const reason =
     code === 'ECONNREFUSED'
       ? `nothing is listening at ${host} (connection refused)`
@@ -257,14 +263,14 @@ export function networkError(
 export function timeoutError(context: ErrorContext, timeoutMs: number): AbortedError {
   return new AbortedError(
     'TIMEOUT',
-    `${describe(context)} timed out after ${timeoutMs} ms.${context.operation === 'submit' ? ' The submit may still have been accepted; it was not retried.' : ' Try again or raise the timeout.'}`,
+    `${describeCall(context)} timed out after ${timeoutMs} ms.${context.operation === 'submit' ? ' The submit may still have been accepted; it was not retried.' : ' Try again or raise the timeout.'}`,
     { details: { timeoutMs, ...(context.requestId ? { requestId: context.requestId } : {}) } },
   );
 }
 
 /** The caller aborted. */
 export function abortedError(context: ErrorContext, reason?: unknown): AbortedError {
-  return new AbortedError('ABORTED', `${describe(context)} was aborted.`, {
+  return new AbortedError('ABORTED', `${describeCall(context)} was aborted.`, {
     ...(reason !== undefined && !(reason instanceof Error && reason.name === 'AbortError')
       ? { details: { reason: String(reason) } }
       : {}),

@@ -13,6 +13,19 @@ export interface RetryPolicy {
   /** HTTP statuses worth another attempt. */
   readonly statuses: readonly number[];
   /**
+   * Statuses worth another attempt only when the answer carries no `x-fal-request-id`: such an
+   * answer came from fal's ingress (gateway, load balancer) and never reached the app layer, so
+   * nothing was enqueued. With the header, fal's app answered and the job may exist.
+   * @default []
+   */
+  readonly statusesWithoutRequestId?: readonly number[];
+  /**
+   * Retry an attempt whose transfer made no progress for its idle timeout (a stalled upload
+   * body or part). Only for idempotent transfers such as PUTs to pre-signed URLs.
+   * @default false
+   */
+  readonly retryStalls?: boolean;
+  /**
    * Which transport failures to retry: `true` any (the call is idempotent), `'unsent'`
    * only failures that prove the request never reached the server (connection refused,
    * DNS), `false` none.
@@ -61,24 +74,42 @@ function backoffPolicy(
  * status and any network error.
  *
  * Submit is different: fal has no idempotency key, so a duplicate submit is a second
- * paid job. We retry a submit only when the answer proves nothing was enqueued:
- * - 429: the gateway refused the request (rate or concurrency limit) before queueing;
- * - 503: the queue refused it (service unavailable); the queue answers 200 once it has
- *   enqueued, so an error status means no request id was issued;
+ * paid job. We retry a submit only when the answer proves nothing was enqueued, following
+ * fal's own Python client (fal-api-reference.md §8, "ingress errors"):
+ * - 429, honouring Retry-After: the gateway refused the request (rate or concurrency limit)
+ *   before queueing;
+ * - 502/503/504 only without an `x-fal-request-id` header: the answer came from fal's ingress
+ *   and never reached the app layer; with the header fal's app answered, the job may exist;
  * - connection refused / DNS failures: the request never left this machine.
- * Never retried: 500/502/504 and connections that broke after the body was sent (the
- * job may exist and would run twice), and any timeout (same reason).
+ * Never retried: 500, any 502/503/504 that carries a request id, connections that broke after
+ * the body was sent (the job may exist and would run twice), and any timeout (same reason).
+ *
+ * Uploads retry a stalled PUT (body or part): pre-signed PUTs are idempotent.
  */
 export const DEFAULT_RETRY_POLICIES: RetryPolicies = Object.freeze({
   submit: backoffPolicy(3, 15_000, {
-    statuses: Object.freeze([429, 503]),
+    statuses: Object.freeze([429]),
+    statusesWithoutRequestId: Object.freeze([502, 503, 504]),
     retryNetworkErrors: 'unsent',
   }),
   status: backoffPolicy(5, 15_000),
   result: backoffPolicy(4, 30_000),
   cancel: backoffPolicy(3, 10_000),
-  upload: backoffPolicy(3, 10_000),
+  upload: backoffPolicy(3, 10_000, { retryStalls: true }),
 });
+
+/**
+ * Whether an HTTP status is worth another attempt under `policy`; `hasRequestId` says whether
+ * the answer carried `x-fal-request-id` (see {@link RetryPolicy.statusesWithoutRequestId}).
+ */
+export function isRetryableStatus(
+  policy: RetryPolicy,
+  status: number,
+  hasRequestId: boolean,
+): boolean {
+  if (policy.statuses.includes(status)) return true;
+  return !hasRequestId && (policy.statusesWithoutRequestId ?? []).includes(status);
+}
 
 /** Merges partial overrides over the defaults, per call kind. */
 export function mergeRetryPolicies(

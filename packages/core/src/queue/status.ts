@@ -1,5 +1,5 @@
 import { ApiError, type FalaiError, InputError, QueueError } from '../errors/index.js';
-import { detailText, responseToError } from './errors.js';
+import { responseToError } from './errors.js';
 import type { HttpResponse } from './http.js';
 import type { LogEntry, QueueStatus, RequestOutcome } from './types.js';
 
@@ -97,16 +97,40 @@ export function isStoredResultError(
   );
 }
 
-/** True for the result call's "not finished yet" 400 (body text unconfirmed, §5). */
-export function isStillRunning(
-  response: Pick<HttpResponse, 'status' | 'headers' | 'data'>,
-): boolean {
-  if (response.status !== 400) return false;
-  if (field(response.data, 'error_type') || response.headers.get('x-fal-error-type')) return false;
-  const text = detailText(field(response.data, 'detail')) ?? '';
-  return /in progress|not (yet )?(completed|finished|ready)|still (running|processing)|in queue/i.test(
-    text,
+/**
+ * The result call answered 400 or 404 but the status says the request has not completed: it is
+ * still pending, whatever the answer's text says (fal's wording is not part of the protocol).
+ */
+export function stillRunningError(
+  status: QueueStatus,
+  response: Pick<HttpResponse, 'status'>,
+  context: { endpointId: string; requestId: string },
+): ApiError {
+  return new ApiError(
+    `Request ${context.requestId} (${context.endpointId}) has not finished yet: fal says it is ${status.state} (the result call answered HTTP ${response.status}). Wait for it, e.g. falai wait ${context.requestId}.`,
+    {
+      status: response.status,
+      requestId: context.requestId,
+      retryable: true,
+      details: { status: response.status, requestId: context.requestId, state: status.state },
+    },
   );
+}
+
+/**
+ * The request completed, but fal no longer holds its result (404 after completion): fal keeps
+ * results about an hour, or about 6 minutes when they are 10 KB or larger (§5).
+ */
+export function expiredOutcome(context: { endpointId: string; requestId: string }): RequestOutcome {
+  return {
+    state: 'expired',
+    ...context,
+    error: new QueueError(
+      'REQUEST_FAILED',
+      `The result of request ${context.requestId} (${context.endpointId}) has expired: fal no longer holds it (fal keeps results about 1 hour after completion, about 6 minutes when they are 10 KB or larger). Submit the request again for a new result, and fetch results sooner (falai wait, or a webhook).`,
+      { ...context, details: { reason: 'expired', requestId: context.requestId } },
+    ),
+  };
 }
 
 /**

@@ -1,6 +1,6 @@
-import { FalaiError, NetworkError } from '../errors/index.js';
+import { ApiError, FalaiError, NetworkError } from '../errors/index.js';
 import { abortedError } from './errors.js';
-import { type HttpCall, type HttpContext, httpCall } from './http.js';
+import { type HttpCall, type HttpContext, httpCall, parseAnswer } from './http.js';
 import { normaliseStatus } from './status.js';
 import type { QueueStatus } from './types.js';
 
@@ -9,7 +9,10 @@ import type { QueueStatus } from './types.js';
  * condition would point our `source`-condition typecheck at its raw .ts files. The
  * specifier is a constant so TypeScript does not resolve it.
  */
-type CreateParser = (callbacks: { onEvent: (event: { data: string }) => void }) => {
+type CreateParser = (callbacks: {
+  onEvent: (event: { data: string }) => void;
+  onComment?: (comment: string) => void;
+}) => {
   feed(chunk: string): void;
 };
 const SSE_PARSER_MODULE = 'eventsource-parser';
@@ -18,6 +21,8 @@ const SSE_PARSER_MODULE = 'eventsource-parser';
 export interface StreamCall
   extends Omit<HttpCall, 'responseType' | 'method' | 'operation' | 'auth'> {
   readonly idleTimeoutMs: number;
+  /** Largest single event (and largest run of bytes without one); past it: API_ERROR. */
+  readonly maxEventBytes: number;
 }
 
 /**
@@ -50,7 +55,18 @@ export async function* streamStatusEvents(
   // Lazy: the SSE parser only loads when a stream is followed.
   const { createParser } = (await import(SSE_PARSER_MODULE)) as { createParser: CreateParser };
   const pending: string[] = [];
-  const parser = createParser({ onEvent: (event) => pending.push(event.data) });
+  // Bytes fed since the parser last completed an event: bounds what a stream that never ends
+  // an event can make the parser hold.
+  let sinceEvent = 0;
+  const parser = createParser({
+    onEvent: (event) => {
+      sinceEvent = 0;
+      pending.push(event.data);
+    },
+    onComment: () => {
+      sinceEvent = 0;
+    },
+  });
   const reader = body.getReader();
   const decoder = new TextDecoder();
   let idle = false;
@@ -82,12 +98,18 @@ export async function* streamStatusEvents(
       }
       if (chunk.done) break;
       armIdle();
+      sinceEvent += chunk.value.byteLength;
       parser.feed(decoder.decode(chunk.value, { stream: true }));
+      if (sinceEvent > call.maxEventBytes)
+        throw new ApiError(
+          `The status stream of request ${call.requestId} sent more than ${call.maxEventBytes} bytes without completing an event; it was closed. Raise maxStatusBytes if fal really sends events this large.`,
+          { status: response.status, retryable: false, details: { maxBytes: call.maxEventBytes } },
+        );
       while (pending.length) {
         const data = pending.shift() as string;
         let parsed: unknown;
         try {
-          parsed = JSON.parse(data);
+          parsed = parseAnswer(data);
         } catch (error) {
           throw new NetworkError(
             `The status stream of request ${call.requestId} sent invalid JSON.`,

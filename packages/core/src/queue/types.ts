@@ -24,14 +24,40 @@ export interface FalClientOptions {
   };
   /**
    * Per HTTP call timeout in ms (until the response body is read; for the status
-   * stream, until its headers arrive).
+   * stream, until its headers arrive). Uploads use {@link uploadIdleTimeoutMs} instead.
    * @default 60000
    */
   readonly timeoutMs?: number;
+  /**
+   * Uploads have no total limit (a 90 MiB file takes minutes on a slow uplink); an upload call
+   * fails, and a part is retried, when nothing is sent or received for this long.
+   * @default 60000
+   */
+  readonly uploadIdleTimeoutMs?: number;
+  /**
+   * Largest status answer read (also submit, cancel and storage answers); past it the call
+   * fails with API_ERROR instead of filling memory.
+   * @default 1048576 (1 MiB)
+   */
+  readonly maxStatusBytes?: number;
+  /**
+   * Largest result answer read (data-URI outputs are inline, so results can be big); past it
+   * the call fails with API_ERROR and the request stays pending.
+   * @default 67108864 (64 MiB)
+   */
+  readonly maxResultBytes?: number;
   /** @default `falai/<version>` */
   readonly userAgent?: string;
   /** A fetch implementation; @default globalThis.fetch */
   readonly fetch?: typeof fetch;
+  /**
+   * Test seams, not for applications: `sleep` waits between retries (tests assert the delay
+   * asked for instead of measuring wall-clock time), `random` drives the retry jitter.
+   */
+  readonly _internal?: {
+    readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+    readonly random?: () => number;
+  };
 }
 
 /** Options every call accepts. */
@@ -128,7 +154,28 @@ export type RequestOutcome =
       readonly endpointId: string;
       readonly error: FalaiError;
     }
-  | { readonly state: 'cancelled'; readonly requestId: string; readonly endpointId: string };
+  | { readonly state: 'cancelled'; readonly requestId: string; readonly endpointId: string }
+  | {
+      /**
+       * fal no longer holds the result: it keeps results about 1 h after completion (about
+       * 6 min when the result is 10 KB or more), then answers 404. Terminal; `error` says so.
+       */
+      readonly state: 'expired';
+      readonly requestId: string;
+      readonly endpointId: string;
+      readonly error: FalaiError;
+    };
+
+/** Options of `result`. */
+export interface ResultOptions extends CallOptions {
+  /**
+   * The request id is one fal accepted (it came from a submit answer or a stored record). Then
+   * a 404 from both the result and the status call means fal dropped the request after its
+   * retention period (`expired`), not a mistyped id (thrown NOT_FOUND).
+   * @default false
+   */
+  readonly knownRequest?: boolean;
+}
 
 /** What a cancel achieved (codes unconfirmed, see cancel). */
 export interface CancelResult {
@@ -167,6 +214,13 @@ export interface UploadOptions {
   readonly fileName?: string;
   readonly onProgress?: (sent: number, total: number) => void;
   readonly signal?: AbortSignal;
+  /**
+   * Fail (after retrying a stalled part or PUT) when nothing is sent or received for this
+   * long. There is no total limit.
+   * @default the client's uploadIdleTimeoutMs (60000)
+   */
+  readonly idleTimeoutMs?: number;
+  /** @deprecated An idle timeout like {@link idleTimeoutMs} (uploads have no total limit). */
   readonly timeoutMs?: number;
   /** Files larger than this use the multipart protocol. @default 90 MiB */
   readonly multipartThresholdBytes?: number;
@@ -190,7 +244,11 @@ export interface FalClient {
     requestId: string,
     options?: StreamOptions,
   ): AsyncIterable<QueueStatus>;
-  result(endpointId: string, requestId: string, options?: CallOptions): Promise<RequestOutcome>;
+  /**
+   * The request's outcome. A 400 counts only once `status` confirms COMPLETED (otherwise it
+   * throws: still running); a 404 after completion is `expired`.
+   */
+  result(endpointId: string, requestId: string, options?: ResultOptions): Promise<RequestOutcome>;
   cancel(endpointId: string, requestId: string, options?: CallOptions): Promise<CancelResult>;
   wait(endpointId: string, requestId: string, options?: WaitOptions): Promise<RequestOutcome>;
   upload(source: string | Uint8Array | Blob, options?: UploadOptions): Promise<UploadResult>;

@@ -194,6 +194,20 @@ function uploadTarget(data: unknown, what: string): { uploadUrl: string; fileUrl
       status: 200,
       detail: data,
     });
+  for (const [name, value] of [
+    ['upload_url', uploadUrl],
+    ['file_url', fileUrl],
+  ] as const) {
+    let protocol: string | undefined;
+    try {
+      protocol = new URL(value).protocol;
+    } catch {}
+    if (protocol !== 'https:' && protocol !== 'http:')
+      throw new ApiError(
+        `fal's ${what} answer has a ${name} that is not an http(s) URL; cannot upload.`,
+        { status: 200, details: { status: 200, field: name } },
+      );
+  }
   return { uploadUrl, fileUrl };
 }
 
@@ -214,7 +228,7 @@ export async function uploadFile(
   restUrl: string,
   policy: RetryPolicy,
   source: string | Uint8Array | Blob,
-  options: UploadOptions = {},
+  options: UploadOptions & { readonly idleTimeoutMs: number; readonly maxAnswerBytes: number },
 ): Promise<UploadResult> {
   const file = await openSource(source);
   const fileName = options.fileName ?? file.fileName;
@@ -228,9 +242,12 @@ export async function uploadFile(
   const partSize = options.partSizeBytes ?? DEFAULT_PART_SIZE_BYTES;
   if (partSize <= 0 || !Number.isFinite(partSize))
     throw new MediaError(`partSizeBytes must be a positive number, got ${partSize}.`);
+  // No total limit: a large file on a slow uplink takes as long as it takes. A call fails (and
+  // a PUT is retried, see the upload policy's retryStalls) only when nothing moves.
   const common = {
     ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    idleTimeoutMs: options.idleTimeoutMs,
+    maxBodyBytes: options.maxAnswerBytes,
   };
   const total = file.size;
   const multipart = total > threshold;
@@ -245,13 +262,16 @@ export async function uploadFile(
     ...common,
   });
   const { uploadUrl, fileUrl } = uploadTarget(initiated.data, 'upload initiate');
+  const parts = multipart ? Math.ceil(total / partSize) : 1;
 
   if (!multipart) {
     let sent = 0;
     await httpCall(ctx, {
       operation: 'upload',
+      label: 'PUT',
       method: 'PUT',
       url: uploadUrl,
+      expect: 'any',
       headers: { 'content-type': contentType, 'content-length': String(total) },
       rawBody: () => {
         sent = 0;
@@ -274,15 +294,17 @@ export async function uploadFile(
   // overwritten only after fal answered 2xx for the previous part, i.e. read all of it.
   const window =
     typeof source === 'string' ? Buffer.allocUnsafe(Math.min(partSize, total)) : undefined;
-  const parts: { partNumber: number; etag: string }[] = [];
+  const sent: { partNumber: number; etag: string }[] = [];
   let done = 0;
   let reported = 0;
   for (let start = 0, partNumber = 1; start < total; start += partSize, partNumber++) {
     const end = Math.min(start + partSize, total);
     const response = await httpCall(ctx, {
       operation: 'upload',
+      label: `part ${partNumber} of ${parts}`,
       method: 'PUT',
       url: partUrl(uploadUrl, String(partNumber)),
+      expect: 'any',
       headers: {
         'content-type': 'application/octet-stream',
         'content-length': String(end - start),
@@ -310,14 +332,16 @@ export async function uploadFile(
         status: response.status,
         detail: response.data,
       });
-    parts.push({ partNumber, etag });
+    sent.push({ partNumber, etag });
     done = end;
   }
   await httpCall(ctx, {
     operation: 'upload',
+    label: 'complete',
     method: 'POST',
     url: partUrl(uploadUrl, 'complete'),
-    json: { parts },
+    expect: 'any',
+    json: { parts: sent },
     auth: false,
     policy,
     ...common,

@@ -3,9 +3,9 @@ import { sleep } from './http.js';
 import { DEFAULT_POLL_POLICY, nextPollDelay, type PollPolicy } from './poll-policy.js';
 import { outcomeFromStatusError } from './status.js';
 import type {
-  CallOptions,
   QueueStatus,
   RequestOutcome,
+  ResultOptions,
   StatusOptions,
   StreamOptions,
   WaitOptions,
@@ -15,7 +15,7 @@ import type {
 export interface WaitDeps {
   status(endpointId: string, requestId: string, options: StatusOptions): Promise<QueueStatus>;
   stream(endpointId: string, requestId: string, options: StreamOptions): AsyncIterable<QueueStatus>;
-  result(endpointId: string, requestId: string, options: CallOptions): Promise<RequestOutcome>;
+  result(endpointId: string, requestId: string, options: ResultOptions): Promise<RequestOutcome>;
 }
 
 /**
@@ -72,7 +72,8 @@ export async function waitForRequest(
 
   const finish = async (status: QueueStatus): Promise<RequestOutcome> => {
     try {
-      return await deps.result(endpointId, requestId, { signal });
+      // fal just answered the status, so it knows the request: a 404 now means expired.
+      return await deps.result(endpointId, requestId, { signal, knownRequest: true });
     } catch (error) {
       // The status already says how it ended; if the result call cannot tell us more,
       // report the failure from the status rather than losing it.

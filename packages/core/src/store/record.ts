@@ -1,9 +1,24 @@
 import * as v from 'valibot';
 
-/** Where a request is in its life. `failed` covers fal's "COMPLETED with an error". */
-export const REQUEST_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+/**
+ * Where a request is in its life. `failed` covers fal's "COMPLETED with an error"; `expired`
+ * is a request that completed but whose result fal no longer holds (404 after its retention).
+ */
+export const REQUEST_STATUSES = [
+  'queued',
+  'running',
+  'completed',
+  'failed',
+  'cancelled',
+  'expired',
+] as const;
 export type RequestStatus = (typeof REQUEST_STATUSES)[number];
-export const TERMINAL_STATUSES: readonly RequestStatus[] = ['completed', 'failed', 'cancelled'];
+export const TERMINAL_STATUSES: readonly RequestStatus[] = [
+  'completed',
+  'failed',
+  'cancelled',
+  'expired',
+];
 export const ACTIVE_STATUSES: readonly RequestStatus[] = ['queued', 'running'];
 
 export function isTerminalStatus(status: RequestStatus): boolean {

@@ -142,6 +142,7 @@ describe('error classes', () => {
 describe('retries', () => {
   it('retries status on 5xx and succeeds', async () => {
     const { requestId } = await client.submit('fal-ai/flux/dev', {});
+    await until(() => emulator.job(requestId)?.status === 'COMPLETED');
     emulator.clearLog();
     emulator.inject({
       match: { kind: 'status' },
@@ -154,39 +155,55 @@ describe('retries', () => {
       times: 1,
     });
     const status = await client.status('fal-ai/flux/dev', requestId);
-    expect(status.state).toBeDefined();
-    expect(logged(emulator, 'status').map((e) => e.status)).toEqual([503, 502, expect.any(Number)]);
+    expect(status.state).toBe('completed');
+    expect(status.raw).toMatchObject({ status: 'COMPLETED', request_id: requestId });
+    expect(logged(emulator, 'status').map((e) => e.status)).toEqual([503, 502, 200]);
   });
 
   it('retries status after a dropped connection', async () => {
     const { requestId } = await client.submit('fal-ai/flux/dev', {});
+    await until(() => emulator.job(requestId)?.status === 'COMPLETED');
     emulator.clearLog();
     emulator.inject({ match: { kind: 'status' }, action: { type: 'drop' }, times: 1 });
     const status = await client.status('fal-ai/flux/dev', requestId);
-    expect(status.state).toBeDefined();
-    expect(logged(emulator, 'status')).toHaveLength(2);
+    expect(status.state).toBe('completed');
+    expect(status.raw).toMatchObject({ status: 'COMPLETED', request_id: requestId });
+    expect(logged(emulator, 'status').map((e) => e.status)).toEqual([0, 200]);
   });
 
   it('honours Retry-After over its own (tiny) backoff', async () => {
+    // The clock is injected: the test asserts the wait the client asked for, not wall time.
+    const waits: number[] = [];
     const tiny = clientFor(emulator, {
       retry: {
         status: { baseDelayMs: 1, maxDelayMs: 1, jitter: 0 },
         result: { baseDelayMs: 1, maxDelayMs: 1, jitter: 0 },
       },
+      _internal: {
+        sleep: async (ms) => {
+          waits.push(ms);
+        },
+      },
     });
-    const { requestId } = await client.submit('fal-ai/flux/dev', {});
+    emulator.setModel('test/retry-after', { queueMs: 60_000, runMs: 10 });
+    const { requestId } = await client.submit('test/retry-after', {});
     emulator.clearLog();
     emulator.inject({
       match: { kind: 'status' },
-      action: { type: 'status', status: 429, retryAfterSeconds: 1 },
+      action: { type: 'status', status: 429, retryAfterSeconds: 3 },
       times: 1,
     });
-    await tiny.status('fal-ai/flux/dev', requestId);
-    const [limited, retried] = logged(emulator, 'status');
-    expect(limited?.status).toBe(429);
-    expect(retried?.status).toBeGreaterThanOrEqual(200);
-    // The retry came after the server's Retry-After, not after the 1 ms backoff.
-    expect((retried?.time ?? 0) - (limited?.time ?? 0)).toBeGreaterThanOrEqual(950);
+    emulator.inject({
+      match: { kind: 'status' },
+      action: { type: 'status', status: 503 },
+      times: 1,
+    });
+    const status = await tiny.status('test/retry-after', requestId);
+    expect(status.state).toBe('queued');
+    expect(logged(emulator, 'status').map((e) => e.status)).toEqual([429, 503, 202]);
+    // 3 s from the server's Retry-After, then the policy's own 1 ms backoff.
+    expect(waits).toEqual([3000, 1]);
+    await client.cancel('test/retry-after', requestId);
   });
 
   it('retries a result GET on a gateway 502 and cancel on 503', async () => {
@@ -236,7 +253,9 @@ describe('retries', () => {
 
   it.each([
     ['429', { type: 'status' as const, status: 429, retryAfterSeconds: 0 }],
-    ['503', { type: 'status' as const, status: 503 }],
+    ['502 from the ingress (no x-fal-request-id)', { type: 'status' as const, status: 502 }],
+    ['503 from the ingress (no x-fal-request-id)', { type: 'status' as const, status: 503 }],
+    ['504 from the ingress (no x-fal-request-id)', { type: 'status' as const, status: 504 }],
   ])(
     'retries submit on %s (refused before acceptance) and enqueues once',
     async (_name, action) => {
@@ -249,6 +268,46 @@ describe('retries', () => {
       expect(emulator.jobs().length).toBe(jobsBefore + 1);
     },
   );
+
+  it.each([502, 503, 504])(
+    'does NOT retry a submit answered %i with x-fal-request-id: fal’s app answered, the job may exist',
+    async (status) => {
+      emulator.clearLog();
+      emulator.inject({
+        match: { kind: 'submit' },
+        action: {
+          type: 'status',
+          status,
+          headers: { 'x-fal-request-id': '11111111-2222-4333-8444-555555555555' },
+        },
+        times: 1,
+      });
+      const error = (await caught(client.submit('test/app-answered', {}))) as ApiError;
+      expect(error.status).toBe(status);
+      expect(error.retryable).toBe(false);
+      expect(logged(emulator, 'submit')).toHaveLength(1);
+    },
+  );
+
+  it('waits the Retry-After a 429 on submit asks for', async () => {
+    const waits: number[] = [];
+    const recorded = clientFor(emulator, {
+      _internal: {
+        sleep: async (ms) => {
+          waits.push(ms);
+        },
+      },
+    });
+    emulator.clearLog();
+    emulator.inject({
+      match: { kind: 'submit' },
+      action: { type: 'status', status: 429, retryAfterSeconds: 7 },
+      times: 2,
+    });
+    const submitted = await recorded.submit('test/limited', {});
+    expect(submitted.attempts).toBe(3);
+    expect(waits).toEqual([7000, 7000]);
+  });
 
   it('retries submit on connection refused, and only the attempts that never left', async () => {
     const port = await freePort();

@@ -196,20 +196,117 @@ describe('unconfirmed protocol details', () => {
     }
   });
 
-  it('[?] result while running: a 400 with an "in progress" text is an error, not a failed job', async () => {
+  it('[?] result while running: a 400 is not final until status confirms COMPLETED', async () => {
+    emulator.setModel('test/running', { queueMs: 60_000, runMs: 10 });
+    const { requestId } = await client.submit('test/running', {});
+    // Any wording, even one that reads like a final failure: the status call decides.
+    for (const detail of ['Request is still in progress', 'Bad request: invalid image']) {
+      const remove = emulator.inject({
+        match: { kind: 'result' },
+        action: { type: 'status', status: 400, body: { detail } },
+        times: 1,
+      });
+      try {
+        const error = await client.result('test/running', requestId).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(ApiError);
+        expect(error).toMatchObject({ status: 400, retryable: true, code: 'API_ERROR' });
+        expect((error as ApiError).message).toBe(
+          `Request ${requestId} (test/running) has not finished yet: fal says it is queued (the result call answered HTTP 400). Wait for it, e.g. falai wait ${requestId}.`,
+        );
+      } finally {
+        remove();
+      }
+    }
+    await client.cancel('test/running', requestId);
+  });
+});
+
+describe('outcomes no wording decides (#5)', () => {
+  it('a 400 for a request status says COMPLETED is its failure, whatever the text', async () => {
     const { requestId } = await client.submit('fal-ai/flux/dev', {});
+    await until(() => emulator.job(requestId)?.status === 'COMPLETED');
     const remove = emulator.inject({
       match: { kind: 'result' },
-      action: { type: 'status', status: 400, body: { detail: 'Request is not completed yet' } },
+      action: {
+        type: 'status',
+        status: 400,
+        body: { detail: 'Request is still in progress' },
+        headers: { 'x-fal-request-id': requestId },
+      },
       times: 1,
     });
     try {
-      await expect(client.result('fal-ai/flux/dev', requestId)).rejects.toMatchObject({
-        status: 400,
-      });
+      const outcome = await client.result('fal-ai/flux/dev', requestId);
+      expect(outcome.state).toBe('failed');
+      if (outcome.state !== 'failed') return;
+      expect(outcome.error.code).toBe('REQUEST_FAILED');
+      expect(outcome.error.message).toContain('HTTP 400');
+      expect(outcome.error.message).toContain('Request is still in progress');
     } finally {
       remove();
     }
+    expect(logged(emulator, 'status', requestId)).toHaveLength(1);
+  });
+
+  it('a 404 after completion is a terminal expired outcome that says so', async () => {
+    const { requestId } = await client.submit('fal-ai/flux/dev', {});
+    await until(() => emulator.job(requestId)?.status === 'COMPLETED');
+    const remove = emulator.inject({
+      match: { kind: 'result' },
+      action: { type: 'status', status: 404, body: { detail: 'Request not found' } },
+    });
+    try {
+      const outcome = await client.result('fal-ai/flux/dev', requestId);
+      expect(outcome.state).toBe('expired');
+      if (outcome.state !== 'expired') return;
+      expect(outcome.requestId).toBe(requestId);
+      expect(outcome.error.code).toBe('REQUEST_FAILED');
+      expect(outcome.error.details).toEqual({ reason: 'expired', requestId });
+      expect(outcome.error.message).toBe(
+        `The result of request ${requestId} (fal-ai/flux/dev) has expired: fal no longer holds it (fal keeps results about 1 hour after completion, about 6 minutes when they are 10 KB or larger). Submit the request again for a new result, and fetch results sooner (falai wait, or a webhook).`,
+      );
+      // wait() ends the same way instead of failing forever.
+      expect((await client.wait('fal-ai/flux/dev', requestId)).state).toBe('expired');
+    } finally {
+      remove();
+    }
+  });
+
+  it('when fal forgot the request entirely, expired needs knownRequest; else NOT_FOUND', async () => {
+    const { requestId } = await client.submit('fal-ai/flux/dev', {});
+    await until(() => emulator.job(requestId)?.status === 'COMPLETED');
+    const remove = emulator.inject({
+      match: { kind: ['result', 'status'] },
+      action: { type: 'status', status: 404, body: { detail: 'Request not found' } },
+    });
+    try {
+      const unknown = await client.result('fal-ai/flux/dev', requestId).catch((e: unknown) => e);
+      expect(unknown).toBeInstanceOf(ApiError);
+      expect((unknown as ApiError).code).toBe('NOT_FOUND');
+      const known = await client.result('fal-ai/flux/dev', requestId, { knownRequest: true });
+      expect(known.state).toBe('expired');
+    } finally {
+      remove();
+    }
+  });
+
+  it('a 404 from the result while status says it runs leaves it pending (thrown, retryable)', async () => {
+    emulator.setModel('test/running-404', { queueMs: 60_000, runMs: 10 });
+    const { requestId } = await client.submit('test/running-404', {});
+    const remove = emulator.inject({
+      match: { kind: 'result' },
+      action: { type: 'status', status: 404 },
+    });
+    try {
+      const error = await client
+        .result('test/running-404', requestId, { knownRequest: true })
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ status: 404, retryable: true });
+      expect((error as ApiError).message).toContain('has not finished yet');
+    } finally {
+      remove();
+    }
+    await client.cancel('test/running-404', requestId);
   });
 });
 

@@ -6,10 +6,13 @@ import {
   QueueError,
   RateLimitError,
 } from '../../src/errors/index.js';
+import { parseAnswer } from '../../src/queue/http.js';
 import {
   DEFAULT_POLL_POLICY,
   DEFAULT_RETRY_POLICIES,
   isRetryableNetworkError,
+  isRetryableStatus,
+  isValidRequestId,
   mergeRetryPolicies,
   networkErrorCode,
   nextPollDelay,
@@ -89,9 +92,19 @@ describe('retry policies', () => {
     expect(parseRetryAfter('garbage')).toBeUndefined();
     expect(parseRetryAfter(null)).toBeUndefined();
   });
-  it('retries submit only where nothing was enqueued', () => {
+  it('retries submit only where nothing was enqueued (fal’s ingress rule)', () => {
     const submit = DEFAULT_RETRY_POLICIES.submit;
-    expect([...submit.statuses].sort()).toEqual([429, 503]);
+    expect(submit.statuses).toEqual([429]);
+    expect(submit.statusesWithoutRequestId).toEqual([502, 503, 504]);
+    for (const status of [502, 503, 504]) {
+      expect(isRetryableStatus(submit, status, false)).toBe(true);
+      expect(isRetryableStatus(submit, status, true)).toBe(false);
+    }
+    expect(isRetryableStatus(submit, 429, true)).toBe(true);
+    expect(isRetryableStatus(submit, 500, false)).toBe(false);
+    expect(isRetryableStatus(DEFAULT_RETRY_POLICIES.status, 503, true)).toBe(true);
+    expect(DEFAULT_RETRY_POLICIES.upload.retryStalls).toBe(true);
+    expect(DEFAULT_RETRY_POLICIES.submit.retryStalls).toBeUndefined();
     expect(isRetryableNetworkError(submit, 'ECONNREFUSED')).toBe(true);
     expect(isRetryableNetworkError(submit, 'UND_ERR_SOCKET')).toBe(false);
     expect(isRetryableNetworkError(submit, 'ECONNRESET')).toBe(false);
@@ -356,5 +369,46 @@ describe('status and outcome normalisation', () => {
         ids,
       ).state,
     ).toBe('cancelled');
+  });
+});
+
+describe('request ids and answers are untrusted text', () => {
+  it('accepts fal-style ids and refuses anything that could change a URL or a file name', () => {
+    for (const id of ['80e732af-660e-45cd-bd63-580e4f2a94cc', 'abc', 'req_1-X', 'a'.repeat(128)])
+      expect(isValidRequestId(id)).toBe(true);
+    for (const id of [
+      '',
+      '.',
+      '..',
+      '-x',
+      '_x',
+      'a/b',
+      'a\\b',
+      'a%2Fb',
+      'a b',
+      'a?b',
+      'a#b',
+      'a.b',
+      'é',
+      'a'.repeat(129),
+      42,
+    ])
+      expect(isValidRequestId(id)).toBe(false);
+  });
+
+  it('parses answers exactly: integers beyond 2^53 become bigints, everything else as JSON.parse', () => {
+    expect(parseAnswer('{"seed":17454220438242315174,"n":12,"f":0.1}')).toEqual({
+      seed: 17454220438242315174n,
+      n: 12,
+      f: 0.1,
+    });
+    expect(parseAnswer('[9007199254740993, 9007199254740991, 1234567890123456.5]')).toEqual([
+      9007199254740993n,
+      9007199254740991,
+      1234567890123456.5,
+    ]);
+    const plain = '{"images":[{"url":"data:image/png;base64,AAAA","width":1024}],"seed":42}';
+    expect(parseAnswer(plain)).toEqual(JSON.parse(plain));
+    expect(() => parseAnswer('<html>')).toThrow(SyntaxError);
   });
 });
