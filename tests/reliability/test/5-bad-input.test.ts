@@ -455,7 +455,7 @@ function corpus(): Case[] {
       args: ['list'],
       store: `file:${media('truncated-store.json')}`,
       code: 'STORE_CORRUPT',
-      message: `The file store at ${media('truncated-store.json')} holds damaged data: not valid JSON`,
+      message: /truncated-store\.json.* holds damaged data: not valid JSON/,
     },
     {
       name: 'store: invalid record',
