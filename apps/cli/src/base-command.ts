@@ -1,5 +1,11 @@
-import type { FalaiSettings, FalClient, ModelRegistry, PendingStore } from '@falai/core';
-import { FalaiError, stringifyJsonExact, toFalaiError } from '@falai/core';
+import type {
+  DeferredSignal,
+  FalaiSettings,
+  FalClient,
+  ModelRegistry,
+  PendingStore,
+} from '@falai/core';
+import { FalaiError, SIGNAL_EXIT_CODES, stringifyJsonExact, toFalaiError } from '@falai/core';
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
 import { exitCodeFor } from './exit-codes.js';
 import { escapeJsonText, maskUrlPassword, redactSecrets, sanitise } from './output.js';
@@ -217,7 +223,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (error instanceof Errors.ExitError) throw error;
     const falai = normaliseError(error);
     const signal = interruptSignal(falai);
-    process.exitCode = signal ? SIGNAL_EXIT[signal] : exitCodeFor(falai.code);
+    process.exitCode = signal ? SIGNAL_EXIT_CODES[signal] : exitCodeFor(falai.code);
     if (this.jsonEnabled()) {
       this.logJson({ error: falai.toJSON() });
     } else {
@@ -241,11 +247,8 @@ export function bundledModelsDir(): string | undefined {
   return (globalThis as { __falaiBuiltinModelsDir?: string }).__falaiBuiltinModelsDir;
 }
 
-/** The shell's status for a command ended by a signal: 128 + its number. */
-const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
-
 /** The signal an `ABORTED` error reports in `details.signal`, if any. */
-function interruptSignal(error: FalaiError): keyof typeof SIGNAL_EXIT | undefined {
+function interruptSignal(error: FalaiError): DeferredSignal | undefined {
   if (error.code !== 'ABORTED') return undefined;
   const signal = (error.details as { signal?: unknown } | undefined)?.signal;
   return signal === 'SIGINT' || signal === 'SIGTERM' ? signal : undefined;
