@@ -10,8 +10,11 @@ requireScript('tty.test.ts');
 let env: TestEnv;
 beforeAll(async () => {
   env = await createTestEnv();
+  // Honours cancel (fal's running apps may not: by default the emulator's finish anyway), so
+  // "c" really cancels, and the request left pending can be stopped to free the account's slot.
   env.emulator!.setModel('acme/tty-slow', {
     runMs: 60_000,
+    cancelAware: true,
     logs: [
       { message: 'warming up', atMs: 10 },
       { message: 'denoising step 1', atMs: 50 },
@@ -92,6 +95,9 @@ describe.skipIf(!hasScript)('on a terminal', () => {
     expect(tty.output()).toMatch(/still pending\. Resume with: falai wait/);
     const list = (await env.run(['list', '--json'])).json(ListOutputSchema);
     expect(list.count).toBe(1);
+    // Stop it: a 60 s job would hold one of the emulator's two running slots (fal's default).
+    const cancelled = await env.run(['cancel', list.requests[0]!.requestId]);
+    expect(cancelled.code).toBe(0);
   });
 
   it('--quiet drops notes, progress and logs on a terminal but still prints the result', async () => {
