@@ -17,6 +17,7 @@ import { FAL_RETENTION, isExpired, type Job, Scheduler } from './jobs.js';
 import { loggable } from './json.js';
 import { defaultModelsDir, loadModels } from './models.js';
 import { billableUnits, generateOutput } from './outputs.js';
+import { createPlatform } from './platform/server.js';
 import { createPrng } from './prng.js';
 import { classify, METHODS, type Route } from './routes.js';
 import { serveStatusStream } from './sse.js';
@@ -55,6 +56,7 @@ const KINDS: RequestKind[] = [
   'jwks',
   'webhook-delivery',
   'admin',
+  'platform',
   'other',
 ];
 
@@ -141,6 +143,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   };
 
   const storage = new Storage(files, () => origin, deterministic);
+  const platform = createPlatform(options.platform ?? {}, {
+    jobs: () => jobs.values(),
+    keyPolicy,
+    now: () => Date.now(),
+  });
 
   const retention = {
     ...FAL_RETENTION,
@@ -148,8 +155,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     largeMs: FAL_RETENTION.largeMs * timeScale,
   };
   const scheduler = new Scheduler(concurrency, deterministic, retention, {
-    generateOutput: (job) =>
-      generateOutput({
+    generateOutput: (job) => {
+      const context = {
         endpointId: job.info.endpointId,
         requestId: job.info.requestId,
         definition: job.definition,
@@ -160,9 +167,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         origin,
         runSeconds: job.runMs / 1000,
         nsfw: job.behaviour.nsfw,
-      }),
+      };
+      // Catalogue models whose output is one image or audio come from the Platform side.
+      return platform.generateOutput(context) ?? generateOutput(context);
+    },
     successHeaders: async (job, output): Promise<Record<string, string>> => {
-      const units = job.behaviour.billableUnits ?? (await billableUnits(output));
+      const units =
+        job.behaviour.billableUnits ??
+        (await platform.billableUnits(job, output)) ??
+        (await billableUnits(output));
       return units !== undefined ? { 'x-fal-billable-units': String(units) } : {};
     },
     onCompleted: (job) => {
@@ -218,7 +231,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   /** Endpoint ids strict mode accepts: loaded definitions and models given a behaviour. */
   const known = (endpointId: string) =>
-    models.has(endpointId) || (endpointId !== '*' && behaviours.has(endpointId));
+    models.has(endpointId) ||
+    platform.knows(endpointId) ||
+    (endpointId !== '*' && behaviours.has(endpointId));
 
   const findJob = (prefix: string, requestId: string): Job | undefined => {
     const job = jobs.get(requestId);
@@ -292,7 +307,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       base: parsed.base,
       seq: seq++,
       behaviour,
-      definition: models.get(endpointId),
+      definition: models.get(endpointId) ?? platform.definition(endpointId),
       queueMs: prng.duration(behaviour.queueMs, prng.duration(defaults.queueMs, 50)),
       runMs: prng.duration(behaviour.runMs, prng.duration(defaults.runMs, 300)),
       eligible: false,
@@ -462,6 +477,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       case 'jwks':
         req.resume();
         return sendJson(res, 200, signer.jwks, { 'cache-control': 'max-age=60' });
+      case 'platform':
+        return platform.handle(req, res, url, entry);
       default: {
         req.resume();
         if (route.token && method === 'POST') {

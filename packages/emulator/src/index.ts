@@ -17,6 +17,7 @@ export {
 export { FAL_DEFAULT_CONCURRENCY, startEmulator } from './emulator.js';
 export { parseEndpointId } from './ids.js';
 export { parseExact, pythonDumps, stringifyExact } from './json.js';
+export type { PlatformOptions } from './platform/types.js';
 export type {
   CompleteWithError,
   Duration,

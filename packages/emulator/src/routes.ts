@@ -15,6 +15,7 @@ export type Route =
       requestId: string;
     }
   | { kind: 'admin' }
+  | { kind: 'platform' }
   | { kind: 'other'; token?: boolean };
 
 const RESERVED = new Set(['storage', 'files', '.well-known', 'tokens', '_emulator']);
@@ -32,6 +33,8 @@ export function classify(method: string, pathname: string): Route {
   const first = segments[0] ?? '';
   if (trimmed === '/.well-known/jwks.json') return { kind: 'jwks' };
   if (trimmed === ADMIN_STATS_PATH) return { kind: 'admin' };
+  // fal's Platform API (api.fal.ai/v1) is served under the same origin at /v1/.
+  if (first === 'v1') return { kind: 'platform' };
   if (first === 'files') return { kind: 'file' };
   if (first === 'tokens') return { kind: 'other', token: true };
   if (first === 'storage') {

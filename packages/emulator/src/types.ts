@@ -3,6 +3,8 @@
  * can import the vocabulary without pulling in the server.
  */
 
+import type { PlatformOptions } from './platform/types.js';
+
 /** A duration in milliseconds, fixed or drawn uniformly from `[min, max]` with the seeded PRNG. */
 export type Duration = number | readonly [number, number];
 
@@ -76,6 +78,7 @@ export type RequestKind =
   | 'jwks'
   | 'webhook-delivery'
   | 'admin'
+  | 'platform'
   | 'other';
 
 /** One recorded HTTP exchange; secrets are redacted before it is stored. */
@@ -248,6 +251,8 @@ export interface EmulatorOptions {
   logRequests?: boolean;
   /** Interval of SSE keep-alive comments. @default 15000 (like fal) */
   sseKeepAliveMs?: number;
+  /** fal's Platform API at `/v1/` (catalogue, prices, history, billing): ADMIN keys, credits. */
+  platform?: PlatformOptions;
 }
 
 /** Counters by request kind, for "HTTP requests per job" in benchmarks. */
