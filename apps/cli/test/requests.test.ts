@@ -393,7 +393,7 @@ describe('run and download', () => {
   });
 
   it('Ctrl-C without a terminal leaves the request pending, says how to resume, exits 130', async () => {
-    env.emulator!.setModel('acme/slow-model', { runMs: 60_000 });
+    env.emulator!.setModel('acme/slow-model', { runMs: 60_000, cancelAware: true });
     let sent = false;
     const result = await env.run(['run', 'acme/slow-model', '{"prompt":"slow"}'], {
       onStderr: (chunk, child) => {
