@@ -91,8 +91,16 @@ export interface LoggedRequest {
   query: Record<string, string>;
   /** Lower-cased request headers; `authorization` reads `Key <masked>`. */
   headers: Record<string, string>;
-  /** Parsed JSON body, or the byte length for binary bodies; undefined when empty. */
+  /**
+   * Parsed JSON body, or the byte length for binary bodies; undefined when empty. Integers
+   * beyond 2^53 are rounded here (the job keeps them exactly).
+   */
   body?: unknown;
+  /**
+   * Webhook deliveries only: the exact body bytes (UTF-8) that were signed, to replay a
+   * delivery; a re-serialised `body` would no longer match the signature.
+   */
+  rawBody?: string;
   /** Response status; 0 when the connection was dropped or a delivery failed to connect. */
   status: number;
   kind: RequestKind;

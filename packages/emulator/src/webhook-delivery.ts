@@ -88,6 +88,7 @@ export async function deliverWebhook(job: Job, context: DeliveryContext): Promis
     endpointId: job.info.endpointId,
     requestId: job.info.requestId,
     body: payload,
+    rawBody: body.toString('utf8'),
   };
   if (!isLoopbackUrl(url)) {
     context.record({

@@ -97,10 +97,10 @@ describe('webhooks', () => {
     const tampered = { ...delivery, raw: Buffer.concat([delivery.raw, Buffer.from(' ')]) };
     expect(await verifies(tampered, `${emulator.url}/.well-known/jwks.json`)).toBe(false);
     await until(() => emulator.stats.webhookDeliveries === 1, 'delivery logged');
-    expect(emulator.log.find((entry) => entry.kind === 'webhook-delivery')).toMatchObject({
-      status: 200,
-      path: hookUrl,
-    });
+    const logged = emulator.log.find((entry) => entry.kind === 'webhook-delivery');
+    expect(logged).toMatchObject({ status: 200, path: hookUrl });
+    // The log keeps the exact signed bytes, so a test can replay the delivery.
+    expect(logged?.rawBody).toBe(delivery.raw.toString('utf8'));
   });
 
   it('retries after a non-2xx answer and delivers ERROR payloads for 422s', async () => {
