@@ -13,6 +13,7 @@ export * from './lifecycle/index.js';
 export * from './media/index.js';
 export * from './models/index.js';
 export * from './output/index.js';
+export * from './platform/index.js';
 export * from './queue/index.js';
 export * from './store/index.js';
 export * from './webhooks/index.js';

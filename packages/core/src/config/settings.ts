@@ -18,6 +18,17 @@ export const DEFAULT_BASE_URLS = {
   rest: 'https://rest.fal.ai',
 } as const;
 
+/**
+ * fal's Platform API (fal-platform-api.md §0); its version is part of the base. Under a fal
+ * base URL (`FALAI_BASE_URL`, `--base-url`, the emulator) it lives at `<base>/v1`.
+ */
+export const DEFAULT_API_URL = 'https://api.fal.ai/v1';
+
+/** The Platform API base under a fal base URL: `<base>/v1` (as the emulator serves it). */
+export function apiUrlUnder(baseUrl: string): string {
+  return `${baseUrl.replace(/\/+$/, '')}/v1`;
+}
+
 /** Where a setting's value came from, so messages can say "from env FALAI_STORE". */
 export interface SettingSource {
   readonly kind: 'flag' | 'env' | 'config' | 'default';
@@ -28,6 +39,11 @@ export interface SettingSource {
 /** Every setting falai needs, resolved once at the edge and frozen. */
 export interface FalaiSettings {
   readonly baseUrls: { readonly queue: string; readonly run: string; readonly rest: string };
+  /**
+   * The Platform API base (`https://api.fal.ai/v1`): `FALAI_API_URL` as given, else `/v1` under
+   * `--base-url`, `FALAI_BASE_URL` or the config file's `baseUrl`, like every other fal host.
+   */
+  readonly apiUrl: string;
   /** Store spec (`file:<path>`, `sqlite:<path>`, `redis://…`); unset means the default store. */
   readonly store?: string;
   readonly outputDir: string;
@@ -130,6 +146,13 @@ export async function resolveSettings(
     }
   }
 
+  const api = resolveApiUrl(env, {
+    flagBaseUrl: flags.baseUrl,
+    fileBaseUrl: file.baseUrl,
+    fileSource,
+  });
+  sources.apiUrl = api.source;
+
   const store = pick([
     { value: flags.store, source: flagSource('store') },
     { value: env.FALAI_STORE, source: envSource('FALAI_STORE') },
@@ -165,6 +188,7 @@ export async function resolveSettings(
 
   const settings: FalaiSettings = {
     baseUrls: Object.freeze(baseUrls),
+    apiUrl: api.value,
     ...(store?.value ? { store: store.value.trim() } : {}),
     // Default: ./falai-output; as the OpenClaw skill, <workspace>/falai-output, so outputs land
     // where the agent may attach them (openclaw.md §7) whatever directory the command runs in.
@@ -181,6 +205,40 @@ export async function resolveSettings(
     sources: Object.freeze(sources),
   };
   return Object.freeze(settings);
+}
+
+/**
+ * The Platform API base and its source: `--base-url` (+ `/v1`) > `FALAI_API_URL` (as given) >
+ * `FALAI_BASE_URL` (+ `/v1`) > the config file's `baseUrl` (+ `/v1`) > {@link DEFAULT_API_URL}.
+ * Clients built without settings call it with the process environment alone.
+ */
+export function resolveApiUrl(
+  env: EnvLike,
+  options: {
+    readonly flagBaseUrl?: string;
+    readonly fileBaseUrl?: string;
+    readonly fileSource?: SettingSource;
+  } = {},
+): { readonly value: string; readonly source: SettingSource } {
+  const candidates: Array<Candidate & { readonly under: boolean }> = [
+    { value: options.flagBaseUrl, source: { kind: 'flag', label: 'flag --base-url' }, under: true },
+    { value: env.FALAI_API_URL, source: { kind: 'env', label: 'env FALAI_API_URL' }, under: false },
+    {
+      value: env.FALAI_BASE_URL,
+      source: { kind: 'env', label: 'env FALAI_BASE_URL' },
+      under: true,
+    },
+    {
+      value: options.fileBaseUrl,
+      source: options.fileSource ?? { kind: 'config', label: 'config file' },
+      under: true,
+    },
+  ];
+  const chosen = candidates.find((candidate) => nonEmpty(candidate.value) !== undefined);
+  if (!chosen?.value)
+    return { value: DEFAULT_API_URL, source: { kind: 'default', label: 'default' } };
+  const url = normaliseBaseUrl(chosen.value, 'apiUrl', chosen.source.label);
+  return { value: chosen.under ? apiUrlUnder(url) : url, source: chosen.source };
 }
 
 function sourceOf(label: string): SettingSource {
