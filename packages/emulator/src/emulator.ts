@@ -122,7 +122,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const shutdown = new AbortController();
   const deliveries = new Set<Promise<void>>();
   const keyPolicy: KeyPolicy = {
-    accept: options.keys?.accept ?? 'any',
+    // ADMIN keys (Platform API) run models too, as fal's do.
+    accept: options.keys?.accept
+      ? [...options.keys.accept, ...(options.platform?.adminKeys ?? [])]
+      : 'any',
     locked: options.keys?.locked ?? [],
   };
   const defaults = {

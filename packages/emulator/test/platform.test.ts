@@ -39,16 +39,16 @@ const v1 = (path: string, headers: Record<string, string> = api, init: RequestIn
   fetch(`${emulator.url}/v1${path}`, { ...init, headers: { ...headers, ...init.headers } });
 
 /** Submits with the API key, waits for completion and fetches the result. */
-async function run(endpointId: string, input: unknown) {
+async function run(endpointId: string, input: unknown, key = api) {
   const submitted = await fetch(`${emulator.url}/${endpointId}`, {
     method: 'POST',
-    headers: { ...api, 'content-type': 'application/json' },
+    headers: { ...key, 'content-type': 'application/json' },
     body: JSON.stringify(input),
   });
   expect(submitted.status).toBe(200);
   const { request_id: requestId, response_url: responseUrl } = await json(submitted);
   await completion(emulator, requestId);
-  const result = await fetch(responseUrl, { headers: api });
+  const result = await fetch(responseUrl, { headers: key });
   return { requestId, result, body: await json(result) };
 }
 
@@ -389,6 +389,13 @@ describe('x-fal-billable-units and billing', () => {
     expect(filtered.billing_events.map((event: Json) => event.request_id)).toEqual([one]);
     const byKey = await json(await v1('/models/billing-events?api_key_id=someone-else', admin));
     expect(byKey.billing_events).toEqual([]);
+    // An ADMIN key runs models too; its requests are its own key's.
+    const { result } = await run('fal-ai/flux/schnell', { prompt: 'admin' }, admin);
+    expect(result.status).toBe(200);
+    const adminEvents = await json(
+      await v1(`/models/billing-events?api_key_id=${ADMIN_KEY.split(':')[0]}`, admin),
+    );
+    expect(adminEvents.billing_events).toHaveLength(1);
     const mine = await json(
       await v1(`/models/billing-events?api_key_id=${API_KEY.split(':')[0]}&limit=100`, admin),
     );
