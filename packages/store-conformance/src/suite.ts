@@ -575,7 +575,8 @@ export function describeStoreConformance(options: StoreConformanceOptions): void
       });
     });
 
-    describe.skipIf(!options.reopen)('durability', () => {
+    // A store that cannot be reopened (in memory) or damaged has no such tests, not skipped ones.
+    (options.reopen ? describe : () => undefined)('durability', () => {
       it('a reopened store sees every write', async () => {
         const a = fullRecord();
         const b = minimalRecord({ submittedAt: '2026-03-01T09:00:00.000Z' });
@@ -598,7 +599,7 @@ export function describeStoreConformance(options: StoreConformanceOptions): void
       });
     });
 
-    describe.skipIf(!options.corrupt)('corruption', () => {
+    (options.corrupt ? describe : () => undefined)('corruption', () => {
       it('damaged data raises STORE_CORRUPT naming the place and is left in place', async () => {
         const record = fullRecord();
         await store.put(record);
