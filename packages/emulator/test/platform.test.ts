@@ -661,3 +661,71 @@ describe('errors and limits', () => {
     }
   });
 });
+
+describe('unconfirmed details', () => {
+  it('[?] bills only 2xx results (a 422 is not charged); the first request of an endpoint is its cold boot; nearest-rank percentiles', async () => {
+    const endpointId = 'fal-ai/bytedance/seedream/v4/text-to-image';
+    emulator.setModel(endpointId, { runMs: 10 });
+    const ok = await run(endpointId, { prompt: 'first' });
+    emulator.setModel(endpointId, { runMs: 40 });
+    const bad = await run(endpointId, {});
+    expect(bad.result.status).toBe(422);
+    expect(bad.result.headers.get('x-fal-billable-units')).toBeNull();
+    const events = await json(await v1(`/models/billing-events?endpoint_id=${endpointId}`, admin));
+    expect(events.billing_events.map((event: Json) => event.request_id)).toEqual([ok.requestId]);
+    const analytics = await json(
+      await v1(
+        `/models/analytics?endpoint_id=${endpointId}&expand=summary,cold_boot_count,p50_duration,p99_duration`,
+      ),
+    );
+    // Run times 0.01 s and 0.04 s (deterministic mode reports the configured run time): the
+    // nearest-rank median is the shorter one, not an interpolated 0.025 s.
+    expect(analytics.summary[0]).toMatchObject({
+      cold_boot_count: 1,
+      p50_duration: 0.01,
+      p99_duration: 0.04,
+    });
+  });
+
+  it('[?] buckets weeks from Monday 00:00 in the time zone, labelled as UTC instants', async () => {
+    const { bucketStart } = await import('../src/platform/params.js');
+    // Thursday 2026-11-26 15:30 UTC.
+    const thursday = Date.parse('2026-11-26T15:30:00Z');
+    expect(new Date(bucketStart(thursday, 'week', 'UTC')).toISOString()).toBe(
+      '2026-11-23T00:00:00.000Z',
+    );
+    expect(new Date(bucketStart(thursday, 'day', 'America/New_York')).toISOString()).toBe(
+      '2026-11-26T05:00:00.000Z',
+    );
+    expect(new Date(bucketStart(thursday, 'month', 'UTC')).toISOString()).toBe(
+      '2026-11-01T00:00:00.000Z',
+    );
+  });
+
+  it('[?] refuses a limit above the maximum and an estimate for an unpriced endpoint', async () => {
+    expect((await v1('/models?limit=101')).status).toBe(422);
+    const unpriced = catalogue.models.find((model: Json) => !priceOf(model.endpoint_id));
+    const response = await v1('/models/pricing/estimate', api, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        estimate_type: 'unit_price',
+        endpoints: { [unpriced.endpoint_id]: { unit_quantity: 1 } },
+      }),
+    });
+    expect(response.status).toBe(404);
+    expectEnvelope(await json(response), 'not_found');
+  });
+
+  it('[?] makes speech as long as the text takes to say (15 characters a second) and bills audio seconds', async () => {
+    const text = 'x'.repeat(45);
+    const { body } = await run('fal-ai/kokoro/american-english', { prompt: text });
+    // 8 kHz, 8-bit mono WAV: a 44-byte header and one byte per sample.
+    expect(body.audio.file_size).toBe(44 + 3 * 8000);
+    const effects = await run('fal-ai/elevenlabs/sound-effects/v2', {
+      text: 'boom',
+      duration_seconds: 2.5,
+    });
+    expect(effects.result.headers.get('x-fal-billable-units')).toBe('2.5');
+  });
+});

@@ -258,3 +258,30 @@ describe('transport', () => {
     expect(platformCalls(emulator)).toHaveLength(0);
   });
 });
+
+describe('unconfirmed details', () => {
+  it('[?] reads a unit price sent as a numeric string (seen in one public client) as a number', async () => {
+    emulator.inject({
+      match: { kind: 'platform', path: '/v1/models/pricing' },
+      action: {
+        type: 'status',
+        status: 200,
+        body: {
+          prices: [
+            {
+              endpoint_id: 'fal-ai/flux/dev',
+              unit_price: '0.0024075',
+              unit: 'megapixels',
+              currency: 'USD',
+            },
+          ],
+          next_cursor: null,
+          has_more: false,
+        },
+      },
+      times: 1,
+    });
+    const [price] = await platform.getPrices(['fal-ai/flux/dev']);
+    expect(price?.unitPrice).toBe(0.0024075);
+  });
+});
