@@ -161,10 +161,17 @@ export function responseToError(response: ErrorResponse, context: ErrorContext):
     );
   }
   if (status === 404) {
-    return new ApiError(
-      `fal found nothing (HTTP 404) on ${what}${said}. Check the endpoint id and the request id; results expire an hour after completion.`,
-      { status, code: 'NOT_FOUND', retryable: false, ...common },
-    );
+    // A 404 at submit can only mean the endpoint: no request exists yet, so nothing expired.
+    const fix =
+      context.operation === 'submit'
+        ? ` The endpoint id${context.endpointId ? ` ${context.endpointId}` : ''} is unknown to fal: check its spelling (owner/alias[/path]) at https://fal.ai/models.`
+        : ' Check the endpoint id and the request id; results expire an hour after completion (6 minutes when the result is 10 KB or more).';
+    return new ApiError(`fal found nothing (HTTP 404) on ${what}${said}.${fix}`, {
+      status,
+      code: 'NOT_FOUND',
+      retryable: false,
+      ...common,
+    });
   }
   if (status === 422) {
     const issues = issuesFromDetail(detail);

@@ -47,7 +47,7 @@ describe('uploads through the emulator', () => {
   const { dir, cleanup } = tempDir();
   let emulator: Awaited<ReturnType<typeof startEmulator>>;
   beforeAll(async () => {
-    emulator = await startEmulator({ port: 0 });
+    emulator = await startEmulator({ port: 0, strict: true });
   });
   afterAll(async () => {
     await emulator?.close();

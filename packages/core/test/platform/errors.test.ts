@@ -167,6 +167,7 @@ describe('retries on 429 honour Retry-After', () => {
   it('against a real rate limit: the retry after Retry-After gets through', async () => {
     const limited = await startEmulator({
       deterministic: true,
+      strict: true,
       keys: { accept: [API_KEY] },
       platform: { rateLimit: { requests: 1, windowMs: 1000 } },
     });

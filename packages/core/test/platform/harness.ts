@@ -19,6 +19,7 @@ export function startPlatformEmulator(): Promise<Emulator> {
   return startEmulator({
     port: 0,
     deterministic: true,
+    strict: true,
     defaultLatency: { queueMs: 5, runMs: 20 },
     concurrency: Number.POSITIVE_INFINITY,
     keys: { accept: [API_KEY] },

@@ -28,6 +28,17 @@ let client: FalClient;
 beforeAll(async () => {
   emulator = await startTestEmulator();
   client = clientFor(emulator);
+  // The strict emulator answers 404 at submit for ids it does not know, as fal does: the
+  // made-up endpoints these tests submit to are declared here, with the default behaviour.
+  for (const id of [
+    'test/ambiguous',
+    'test/app-answered',
+    'test/limited',
+    'test/refused',
+    'test/submit-500',
+  ]) {
+    emulator.setModel(id, {});
+  }
 });
 afterEach(() => {
   emulator.clearFaults();
@@ -89,6 +100,21 @@ describe('error classes', () => {
     expect(error).toBeInstanceOf(ApiError);
     expect(error.code).toBe('NOT_FOUND');
     expect((error as ApiError).status).toBe(404);
+    expect(error.message).toContain('Check the endpoint id and the request id');
+    expect(error.message).toContain('results expire an hour after completion');
+  });
+
+  it('404 at submit → NOT_FOUND that says the endpoint id is unknown, not that a result expired', async () => {
+    const error = await caught(client.submit('acme/no-such-model', { prompt: 'x' }));
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error.code).toBe('NOT_FOUND');
+    expect((error as ApiError).status).toBe(404);
+    expect((error as ApiError).retryable).toBe(false);
+    expect(error.message).toMatch(
+      /^fal found nothing \(HTTP 404\) on submit for acme\/no-such-model: .+\. The endpoint id acme\/no-such-model is unknown to fal: check its spelling \(owner\/alias\[\/path\]\) at https:\/\/fal\.ai\/models\.$/,
+    );
+    expect(error.message).not.toContain('expire');
+    expect(error.message).not.toContain('request id');
   });
 
   it('429 → RateLimitError with retryAfterMs once retries are exhausted', async () => {
@@ -141,7 +167,9 @@ describe('error classes', () => {
 
 describe('retries', () => {
   it('retries status on 5xx and succeeds', async () => {
-    const { requestId } = await client.submit('fal-ai/flux/dev', {});
+    // A valid input: fal (and the emulator) validate fal-ai/flux/dev's input, so `{}` would
+    // end in a 422 rather than a result.
+    const { requestId } = await client.submit('fal-ai/flux/dev', { prompt: 'a lighthouse' });
     await until(() => emulator.job(requestId)?.status === 'COMPLETED');
     emulator.clearLog();
     emulator.inject({
@@ -161,7 +189,9 @@ describe('retries', () => {
   });
 
   it('retries status after a dropped connection', async () => {
-    const { requestId } = await client.submit('fal-ai/flux/dev', {});
+    // A valid input: fal (and the emulator) validate fal-ai/flux/dev's input, so `{}` would
+    // end in a 422 rather than a result.
+    const { requestId } = await client.submit('fal-ai/flux/dev', { prompt: 'a lighthouse' });
     await until(() => emulator.job(requestId)?.status === 'COMPLETED');
     emulator.clearLog();
     emulator.inject({ match: { kind: 'status' }, action: { type: 'drop' }, times: 1 });
@@ -207,7 +237,9 @@ describe('retries', () => {
   });
 
   it('retries a result GET on a gateway 502 and cancel on 503', async () => {
-    const { requestId } = await client.submit('fal-ai/flux/dev', {});
+    // A valid input: fal (and the emulator) validate fal-ai/flux/dev's input, so `{}` would
+    // end in a 422 rather than a result.
+    const { requestId } = await client.submit('fal-ai/flux/dev', { prompt: 'a lighthouse' });
     await until(() => emulator.job(requestId)?.status === 'COMPLETED');
     emulator.clearLog();
     emulator.inject({

@@ -444,6 +444,7 @@ describe('wait', () => {
       return startEmulator({
         port: 0,
         deterministic: true,
+        strict: true,
         modelsDirs: [dir],
         defaultLatency: { queueMs: 5, runMs: 5 },
       });

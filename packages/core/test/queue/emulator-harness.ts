@@ -16,11 +16,16 @@ export const FAST_RETRY = {
   upload: { baseDelayMs: 5, maxDelayMs: 20 },
 } as const;
 
-/** Starts a deterministic emulator with known keys and short latencies. */
+/**
+ * Starts a deterministic emulator with known keys and short latencies, in strict mode (unknown
+ * endpoint ids get 404 at submit, as at fal): a test's endpoint id must be a model definition
+ * or be `setModel` first.
+ */
 export function startTestEmulator(): Promise<Emulator> {
   return startEmulator({
     port: 0,
     deterministic: true,
+    strict: true,
     defaultLatency: { queueMs: 20, runMs: 80 },
     keys: { accept: [GOOD_KEY], locked: [LOCKED_KEY] },
     sseKeepAliveMs: 1000,

@@ -52,8 +52,11 @@ describe('emulator → receiver → store', () => {
     const emulator = closing(
       await startEmulator({
         port: 0,
+        strict: true,
         defaultLatency: { queueMs: [5, 40], runMs: [10, 80] },
-        webhook: { retries: 10, retryDelayMs: 20 },
+        // fal's retry schedule (10 retries, each wait twice the last, over 2 h) shrunk 1000×:
+        // a refused first delivery comes again about 7 ms later.
+        timeScale: 0.001,
       }),
     );
     emulator.setModel(ENDPOINT, { output: { images: [{ url: 'https://example.invalid/x.png' }] } });
@@ -109,8 +112,9 @@ describe('emulator → receiver → store', () => {
     const emulator = closing(
       await startEmulator({
         port: 0,
+        strict: true,
         defaultLatency: { queueMs: 5, runMs: 10 },
-        webhook: { retries: 5, retryDelayMs: 20 },
+        timeScale: 0.001,
       }),
     );
     emulator.setModel(ENDPOINT, {
