@@ -1,5 +1,5 @@
 import { InputError } from '@falai/core';
-import { Args, Flags } from '@oclif/core';
+import { Args, Errors, Flags } from '@oclif/core';
 
 /** Positional endpoint id, e.g. `fal-ai/nano-banana-pro`. */
 export const endpointArg = () =>
@@ -71,13 +71,17 @@ export const concurrencyFlag = (defaultValue = 8) =>
     max: 256,
   });
 
-/** Parses `500ms`, `2s`, `5m`, `1h`, `7d` or a bare number of seconds into milliseconds. */
+/**
+ * Parses `500ms`, `2s`, `5m`, `1h`, `7d` or a bare number of seconds into milliseconds. It
+ * parses flag values: what does not parse is a usage error (exit 2) like any other bad flag
+ * value, an oclif `CLIError` that `normaliseError` turns into one `USAGE` line after oclif's
+ * `Parsing --<flag>` prefix.
+ */
 export function parseDuration(input: string): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/i.exec(input);
   if (!match) {
-    throw new InputError(
-      `"${input}" is not a duration; use e.g. 500ms, 30s, 5m, 1h or 7d (a bare number means seconds).`,
-      [{ path: [], message: 'not a duration', kind: 'type' }],
+    throw new Errors.CLIError(
+      `${JSON.stringify(input)} is not a duration: use e.g. 500ms, 30s, 5m, 1h or 7d; a bare number means seconds`,
     );
   }
   const value = Number(match[1]);
