@@ -52,6 +52,8 @@ export async function createTestEnv(
     emulator = await startEmulator({
       port: 0,
       deterministic: true,
+      // As at fal: an endpoint id without a model definition or setModel is a 404 at submit.
+      strict: true,
       defaultLatency: { queueMs: 20, runMs: 80 },
       ...(options.emulator ?? {}),
     });

@@ -135,6 +135,9 @@ describe('submit', () => {
   });
 
   it('an unknown model is refused with --strict and allowed (unvalidated) without', async () => {
+    // A model fal serves that falai has no definition for: the strict emulator knows it only
+    // through setModel (an id fal does not know at all is a 404 at submit).
+    env.emulator!.setModel('acme/unknown-model', {});
     const strict = await env.run([
       'submit',
       'acme/unknown-model',
