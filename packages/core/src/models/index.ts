@@ -30,7 +30,8 @@ export { toJsonSchema } from './json-schema.js';
 export { convertOpenApi, convertPlatformModels, loadOpenApi } from './openapi.js';
 export {
   createModelRegistry,
-  defaultModelsDir,
+  type LoadedModels,
+  loadBuiltInModelDefinitions,
   loadModelDirectory,
   type ModelFileProblem,
   type ModelRegistry,

@@ -1,6 +1,5 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { sep } from 'node:path';
+import { loadBuiltInModels, type ModelFile, readModelFiles } from '@falai/models';
 import { ConfigError, InputError } from '../errors/falai-error.js';
 import { checkDefinition, type DefinitionProblem, type ModelDefinition } from './definition.js';
 import { type FileRef, findFileFields } from './file-fields.js';
@@ -47,7 +46,10 @@ export interface ModelRegistry {
 }
 
 export interface ModelRegistryOptions {
-  /** Directory of built-in models; defaults to the models shipped with this package. */
+  /**
+   * Directory of built-in models, instead of the definitions of the `@falai/models` package
+   * (the only place built-in models come from otherwise).
+   */
   readonly builtinDir?: string;
   /** User model directories (`$FALAI_MODELS_DIR`, `<config dir>/models`), later ones win. */
   readonly userDirs?: readonly string[];
@@ -55,46 +57,42 @@ export interface ModelRegistryOptions {
   readonly strictFiles?: boolean;
 }
 
-/**
- * Where the built-in models are: in the monorepo, the repo's `models/`; in a published
- * package, the copy the build puts next to `dist/` (`packages/core/models`).
- */
-export function defaultModelsDir(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const pkgRoot = join(here, '..', '..');
-  const repoModels = join(pkgRoot, '..', '..', 'models');
-  if (existsSync(join(pkgRoot, '..', '..', 'pnpm-workspace.yaml')) && existsSync(repoModels))
-    return repoModels;
-  return join(pkgRoot, 'models');
+/** Checked model files: the usable definitions (with their files) and the problems. */
+export interface LoadedModels {
+  readonly models: ModelDefinition[];
+  readonly files: string[];
+  readonly problems: ModelFileProblem[];
 }
 
-function jsonFiles(dir: string): string[] {
-  const out: string[] = [];
-  let entries: string[];
-  try {
-    entries = readdirSync(dir);
-  } catch {
-    return out;
-  }
-  for (const name of entries.sort()) {
-    const full = join(dir, name);
-    let isDir = false;
-    try {
-      isDir = statSync(full).isDirectory();
-    } catch {
+/**
+ * Checks model files as `@falai/models` reads them: the meta-schema, and that the endpoint id
+ * matches the file's path, so a model is always found where its id says.
+ */
+function checkModelFiles(found: readonly ModelFile[], source: 'builtin' | 'user'): LoadedModels {
+  const models: ModelDefinition[] = [];
+  const files: string[] = [];
+  const problems: ModelFileProblem[] = [];
+  for (const { file, endpointId: expectedId, definition, error } of found) {
+    if (error !== undefined) {
+      problems.push({ file, source, field: '(file)', message: error });
       continue;
     }
-    if (isDir) out.push(...jsonFiles(full));
-    else if (name.endsWith('.json')) out.push(full);
+    const issues = checkDefinition(definition);
+    const id = (definition as { endpointId?: unknown } | null)?.endpointId;
+    if (issues.length === 0 && id !== expectedId) {
+      issues.push({
+        field: 'endpointId',
+        message: `"${String(id)}" does not match the file path; expected "${expectedId}"`,
+      });
+    }
+    if (issues.length > 0) {
+      for (const p of issues) problems.push({ file, source, ...p });
+      continue;
+    }
+    models.push(definition as ModelDefinition);
+    files.push(file);
   }
-  return out;
-}
-
-interface Entry {
-  readonly def: ModelDefinition;
-  readonly source: 'builtin' | 'user';
-  readonly file: string;
-  readonly overrides: boolean;
+  return { models, files, problems };
 }
 
 /**
@@ -104,40 +102,20 @@ interface Entry {
 export function loadModelDirectory(
   dir: string,
   source: 'builtin' | 'user' = 'builtin',
-): { models: ModelDefinition[]; files: string[]; problems: ModelFileProblem[] } {
-  const models: ModelDefinition[] = [];
-  const files: string[] = [];
-  const problems: ModelFileProblem[] = [];
-  for (const file of jsonFiles(dir)) {
-    const expectedId = relative(dir, file).slice(0, -'.json'.length).split(sep).join('/');
-    let value: unknown;
-    try {
-      value = JSON.parse(readFileSync(file, 'utf8'));
-    } catch (error) {
-      problems.push({
-        file,
-        source,
-        field: '(file)',
-        message: `not valid JSON: ${(error as Error).message}`,
-      });
-      continue;
-    }
-    const found = checkDefinition(value);
-    const id = (value as { endpointId?: unknown } | null)?.endpointId;
-    if (found.length === 0 && id !== expectedId) {
-      found.push({
-        field: 'endpointId',
-        message: `"${String(id)}" does not match the file path; expected "${expectedId}"`,
-      });
-    }
-    if (found.length > 0) {
-      for (const p of found) problems.push({ file, source, ...p });
-      continue;
-    }
-    models.push(value as ModelDefinition);
-    files.push(file);
-  }
-  return { models, files, problems };
+): LoadedModels {
+  return checkModelFiles(readModelFiles(dir), source);
+}
+
+/** The built-in models (the `@falai/models` package), checked like any model folder. */
+export function loadBuiltInModelDefinitions(): LoadedModels {
+  return checkModelFiles(loadBuiltInModels(), 'builtin');
+}
+
+interface Entry {
+  readonly def: ModelDefinition;
+  readonly source: 'builtin' | 'user';
+  readonly file: string;
+  readonly overrides: boolean;
 }
 
 /** Creates a registry. Files are read on first use; each input schema is compiled once. */
@@ -149,7 +127,9 @@ export function createModelRegistry(options: ModelRegistryOptions = {}): ModelRe
     if (entries) return entries;
     const map = new Map<string, Entry>();
     const found: ModelFileProblem[] = [];
-    const builtin = loadModelDirectory(options.builtinDir ?? defaultModelsDir(), 'builtin');
+    const builtin = options.builtinDir
+      ? loadModelDirectory(options.builtinDir, 'builtin')
+      : loadBuiltInModelDefinitions();
     found.push(...builtin.problems);
     builtin.models.forEach((def, i) => {
       map.set(def.endpointId, {

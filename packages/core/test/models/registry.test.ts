@@ -2,14 +2,15 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { modelsDir } from '@falai/models';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, InputError } from '../../src/errors/falai-error.js';
 import {
   assertValid,
   checkDefinition,
   createModelRegistry,
-  defaultModelsDir,
   formatValidationReport,
+  loadBuiltInModelDefinitions,
 } from '../../src/models/index.js';
 
 const registry = createModelRegistry();
@@ -58,7 +59,19 @@ describe('built-in models', () => {
     expect(registry.problems()).toEqual([]);
     expect(registry.has(KP)).toBe(true);
     expect(registry.has('fal-ai/nope')).toBe(false);
-    expect(defaultModelsDir()).toBe(fileURLToPath(new URL('../../../../models', import.meta.url)));
+  });
+
+  it('come from the @falai/models package (the repository models/ folder), package.json aside', () => {
+    const repoModels = fileURLToPath(new URL('../../../../models/', import.meta.url));
+    expect(modelsDir).toBe(repoModels);
+    const builtIn = loadBuiltInModelDefinitions();
+    expect(builtIn.problems).toEqual([]);
+    expect(builtIn.models.map((m, i) => [m.endpointId, builtIn.files[i]]).sort()).toEqual(
+      IDS.map((id) => [id, join(repoModels, `${id}.json`)]),
+    );
+    expect(registry.list().map((m) => [m.source, m.file])).toEqual(
+      IDS.map((id) => ['builtin', join(repoModels, `${id}.json`)]),
+    );
   });
 
   it.each(IDS)('the example input of %s validates cleanly', async (id) => {
@@ -357,7 +370,7 @@ describe('user model directories', () => {
   const userB = join(tmp, 'b');
   writeModel(userA, tiny('acme/tiny'));
   const overrideFile = writeModel(userB, {
-    ...JSON.parse(readFileSync(join(defaultModelsDir(), 'fal-ai/nano-banana-pro.json'), 'utf8')),
+    ...JSON.parse(readFileSync(join(modelsDir, 'fal-ai/nano-banana-pro.json'), 'utf8')),
     description: 'My own nano-banana-pro with a stricter limit.',
     input: { prompt: { type: 'string', required: true, maxLength: 10 } },
     example: { prompt: 'short' },
@@ -411,6 +424,14 @@ describe('user model directories', () => {
   it('strictFiles turns a broken user file into a ConfigError', () => {
     const strict = createModelRegistry({ userDirs: [userB], strictFiles: true });
     expect(() => strict.list()).toThrow(ConfigError);
+  });
+
+  it('builtinDir replaces the built-in models; a package.json at its top is not a model', () => {
+    writeFileSync(join(userA, 'package.json'), '{"name":"my-models"}');
+    const own = createModelRegistry({ builtinDir: userA });
+    expect(own.list().map((m) => [m.endpointId, m.source])).toEqual([['acme/tiny', 'builtin']]);
+    expect(own.problems()).toEqual([]);
+    expect(own.has('fal-ai/nano-banana-pro')).toBe(false);
   });
 });
 
