@@ -35,6 +35,7 @@ beforeAll(async () => {
   emulator = await startEmulator({
     port: 0,
     deterministic: true,
+    strict: true,
     defaultLatency: { queueMs: 10, runMs: 40 },
   });
   await buildSkill({

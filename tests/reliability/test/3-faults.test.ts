@@ -1,6 +1,14 @@
-import { type FaultAction, RANDOM_FAILURES, startEmulator } from '@falai/emulator';
+import { type FaultAction, RANDOM_FAILURES } from '@falai/emulator';
 import { describe, expect, it } from 'vitest';
-import { cliEnv, keepEmulatorLog, openSpec, runCli, runCliBatch, storeSpec } from './helpers.js';
+import {
+  cliEnv,
+  keepEmulatorLog,
+  openSpec,
+  runCli,
+  runCliBatch,
+  startFal,
+  storeSpec,
+} from './helpers.js';
 
 const ENDPOINT = 'fal-ai/nano-banana-pro';
 const JOBS = 200;
@@ -25,7 +33,10 @@ const FAULTS: FaultAction[] = [
 describe('faults: 20% of calls fail', () => {
   it(`${JOBS} jobs reach a terminal state through poll --watch, none submitted twice`, async () => {
     const seed = Number(process.env.FALAI_RELIABILITY_SEED ?? Date.now() % 1_000_000);
-    const emulator = await startEmulator({ port: 0, seed });
+    // This test is about falai under faults, not about fal's per-account limit: 40 running at
+    // once (fal's top tier) rather than a new account's 2, which would make the 200 jobs of
+    // 2–15 s take some 15 minutes and outlast poll's --timeout.
+    const emulator = await startFal({ seed, concurrency: 40 });
     emulator.setModel(ENDPOINT, {
       queueMs: [0, 200],
       // Long enough that many jobs are still running when poll starts: it needs several passes.

@@ -12,10 +12,10 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { type FalaiErrorCode, newPendingRecord } from '@falai/core';
-import { type Emulator, startEmulator } from '@falai/emulator';
+import type { Emulator } from '@falai/emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../../../apps/cli/src/exit-codes.js';
-import { cliEnv, keepEmulatorLog, openSpec, runCli, suite, workDir } from './helpers.js';
+import { cliEnv, keepEmulatorLog, openSpec, runCli, startFal, suite, workDir } from './helpers.js';
 
 const IMG = 'fal-ai/nano-banana-pro';
 const EDIT = 'fal-ai/nano-banana-pro/edit';
@@ -605,7 +605,7 @@ function prepareMedia(): void {
 beforeAll(async () => {
   dir = workDir('bad-input');
   prepareMedia();
-  emulator = await startEmulator({ port: 0, keys: { accept: 'any', locked: [LOCKED_KEY] } });
+  emulator = await startFal({ keys: { accept: 'any', locked: [LOCKED_KEY] } });
   mainStore = join(dir, 'store', 'pending.json');
   const store = await openSpec(`file:${mainStore}`);
   for (let i = 0; i < 3; i++) {

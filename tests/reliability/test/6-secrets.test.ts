@@ -1,8 +1,15 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { startEmulator } from '@falai/emulator';
 import { describe, expect, it } from 'vitest';
-import { cliEnv, keepEmulatorLog, redisAvailable, runCli, storeSpec, suite } from './helpers.js';
+import {
+  cliEnv,
+  keepEmulatorLog,
+  redisAvailable,
+  runCli,
+  startFal,
+  storeSpec,
+  suite,
+} from './helpers.js';
 
 const ENDPOINT = 'fal-ai/nano-banana-pro';
 const hasRedis = await redisAvailable();
@@ -34,7 +41,7 @@ function needles(key: string): string[] {
 describe('secrets', () => {
   it('the key appears in no store, log, --json output or error', async () => {
     const { falKey, runDir, redisPrefix, redisUrl } = suite();
-    const emulator = await startEmulator({ port: 0 });
+    const emulator = await startFal();
     emulator.setModel(ENDPOINT, { queueMs: 0, runMs: 50, output: { images: [] } });
     const spec = storeSpec('file', 'secrets');
     const env = cliEnv({ FALAI_STORE: spec, FALAI_BASE_URL: emulator.url });

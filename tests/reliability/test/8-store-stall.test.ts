@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { basename, dirname, join } from 'node:path';
-import { type Emulator, startEmulator } from '@falai/emulator';
+import type { Emulator } from '@falai/emulator';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   cliBin,
@@ -11,6 +11,7 @@ import {
   keepEmulatorLog,
   openSpec,
   runCli,
+  startFal,
   storeSpec,
   suite,
   workDir,
@@ -35,7 +36,7 @@ afterEach(async () => {
 });
 
 async function emulator(name: string, runMs: number): Promise<Emulator> {
-  const fal = await startEmulator({ port: 0 });
+  const fal = await startFal();
   fal.setModel(ENDPOINT, { queueMs: [0, 0], runMs: [runMs, runMs], output: OUTPUT });
   cleanups.push(async () => {
     keepEmulatorLog(fal, name);

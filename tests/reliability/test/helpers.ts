@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PendingStore } from '@falai/core';
-import type { Emulator } from '@falai/emulator';
+import { type Emulator, type EmulatorOptions, startEmulator } from '@falai/emulator';
 import { runNode } from '@falai/store-conformance';
 import { inject } from 'vitest';
 
@@ -112,6 +112,16 @@ export async function runCliBatch(
     last = m.index + m[0].length;
   }
   return { runs, stderr, code: code ?? 1 };
+}
+
+/**
+ * The suite's fal: the emulator with fal's own defaults (two requests running per key, cancel
+ * only asks, results kept an hour) in strict mode, so an endpoint id without a model
+ * definition or `setModel` is a 404 at submit as at fal. A test that changes one of fal's
+ * figures (e.g. `concurrency`) says why where it does.
+ */
+export function startFal(options: EmulatorOptions = {}): Promise<Emulator> {
+  return startEmulator({ port: 0, strict: true, ...options });
 }
 
 /** Writes the emulator's request log to the run folder, for the secrets scan. */

@@ -66,6 +66,7 @@ beforeAll(async () => {
   emulator = await startEmulator({
     port: 0,
     deterministic: true,
+    strict: true,
     defaultLatency: { queueMs: 10, runMs: 40 },
   });
   env = {
