@@ -16,7 +16,7 @@ function startEmulatorProcess(repoRoot, env) {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [join(repoRoot, 'packages/emulator/bin/emulator.js'), '--port', '0'],
+      [join(repoRoot, 'packages/emulator/bin/emulator.js'), '--port', '0', '--strict'],
       { env, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';
