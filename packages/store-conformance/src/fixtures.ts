@@ -80,3 +80,16 @@ export function fullRecord(overrides: Partial<PendingRecord> = {}): PendingRecor
     ...overrides,
   };
 }
+
+/**
+ * The race every cross-process store runs (`describeStoreProcesses`): 8 processes × 20
+ * reservations of 0.1 USD against a cap of 2.3 USD. In floating point 23 × 0.1 is more than
+ * 2.3, so only integer micro-dollars grant exactly 23 (`floor(cap / amount)`).
+ */
+export const BUDGET_RACE = {
+  scope: 'daily:2026-03-01',
+  endsAt: '2999-01-01T00:00:00.000Z',
+  amountUsd: 0.1,
+  capUsd: 2.3,
+  granted: 23,
+} as const;

@@ -1,6 +1,6 @@
 import type { PendingStore } from '@falai/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { minimalRecord } from './fixtures.js';
+import { BUDGET_RACE, minimalRecord } from './fixtures.js';
 import {
   type BundledWorker,
   bundleWorker,
@@ -78,7 +78,8 @@ function useWorker<S extends PendingStore>(label: string, options: StoreProcessO
 
 /**
  * The multi-process tests every cross-process store passes: 8 processes × 50 writes lose
- * nothing, and 8 processes racing to finalise the same requests finalise each exactly once.
+ * nothing, 8 processes racing to finalise the same requests finalise each exactly once, and
+ * 8 processes × 20 budget reservations never pass the cap together.
  */
 export function describeStoreProcesses<S extends PendingStore>(
   options: StoreProcessOptions<S>,
@@ -122,6 +123,43 @@ export function describeStoreProcesses<S extends PendingStore>(
       expect(wins).toHaveLength(30);
       expect(new Set(wins).size).toBe(30);
       expect(await store.list({ status: 'completed' })).toHaveLength(30);
+      await store.close();
+    }, 120_000);
+
+    it('8 processes × 20 budget reservations: exactly floor(cap / amount) granted, never more', async () => {
+      const target = worker.target('budget');
+      const runs = await runConcurrentWorkers(worker.file(), {
+        processes: 8,
+        perProcess: 20,
+        args: ['reserve', target],
+        // A start line a little ahead, so every process races from the same moment.
+        env: { ...options.env, FALAI_TEST_START_AT: String(Date.now() + 1_500) },
+      });
+      for (const run of runs) expect(run.stderr).toBe('');
+      expect(runs.map((run) => run.code)).toEqual(Array(8).fill(0));
+      const lines = runs.flatMap((run) => run.stdout.split('\n').filter(Boolean));
+      expect(lines).toHaveLength(160);
+      const granted = lines.filter((line) => line.startsWith('granted '));
+      // 23 × 0.1 ≤ 2.3 only in integer micro-dollars: floating point would grant 22.
+      expect(granted).toHaveLength(BUDGET_RACE.granted);
+      expect(granted.length * BUDGET_RACE.amountUsd).toBeLessThanOrEqual(BUDGET_RACE.capUsd + 1e-9);
+      expect(new Set(granted.map((line) => line.split(' ')[1])).size).toBe(BUDGET_RACE.granted);
+
+      const store = await options.open(target);
+      const budget = store.budget;
+      if (!budget) throw new Error(`the ${options.name} store has no budget ledger`);
+      expect(await budget.usage(BUDGET_RACE.scope)).toEqual({
+        spentUsd: 0,
+        reservedUsd: BUDGET_RACE.capUsd,
+      });
+      // Any process can settle what another reserved: settle every grant at its estimate.
+      for (const line of granted) {
+        await budget.settle(line.split(' ')[2] ?? '', BUDGET_RACE.amountUsd);
+      }
+      expect(await budget.usage(BUDGET_RACE.scope)).toEqual({
+        spentUsd: BUDGET_RACE.capUsd,
+        reservedUsd: 0,
+      });
       await store.close();
     }, 120_000);
   });

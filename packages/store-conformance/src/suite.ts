@@ -10,6 +10,7 @@ import {
   StoreError,
 } from '@falai/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describeBudgetConformance } from './budget.js';
 import { fullRecord, minimalRecord, randomId } from './fixtures.js';
 
 /** How a store plugs into the shared suite. */
@@ -40,6 +41,11 @@ export interface StoreConformanceOptions {
     store: PendingStore,
     requestId: string,
   ) => Promise<{ readonly location: string }>;
+  /**
+   * Declares that the store keeps no budget ledger (`budget` absent): the reason, shown in the
+   * test name. Without it the budget cases run, and a store without a ledger fails them.
+   */
+  readonly withoutBudget?: string;
   /** Adapter-specific tests, run inside the same `describe` with the current store. */
   readonly extra?: (getStore: () => PendingStore) => void;
 }
@@ -628,6 +634,18 @@ export function describeStoreConformance(options: StoreConformanceOptions): void
         }
       });
     });
+
+    if (options.withoutBudget === undefined) {
+      describeBudgetConformance({
+        getStore,
+        ...(options.reopen ? { reopen } : {}),
+        ...(options.rawBytes ? { rawBytes: options.rawBytes } : {}),
+      });
+    } else {
+      it(`has no budget ledger (${options.withoutBudget})`, () => {
+        expect(store.budget).toBeUndefined();
+      });
+    }
 
     options.extra?.(getStore);
   });

@@ -7,10 +7,13 @@
  * - `write`: puts `count` records `w<index>-<n>`, printing each id once it is acknowledged;
  * - `loop`: puts records forever (until killed), printing each acknowledged id;
  * - `finalise`: tries to finalise records `race-0…race-<count-1>` (status `running` →
- *   `completed`), printing `won <id>` for every conditional update it won.
+ *   `completed`), printing `won <id>` for every conditional update it won;
+ * - `reserve`: makes `count` budget reservations `p<index>-<n>` of `BUDGET_RACE`, printing
+ *   `granted <key> <reservationId>` or `refused <key>` for each. With `FALAI_TEST_START_AT`
+ *   (epoch ms) it opens the store first and waits until then, so the processes race.
  */
 import type { PendingStore } from '@falai/core';
-import { minimalRecord } from './fixtures.js';
+import { BUDGET_RACE, minimalRecord } from './fixtures.js';
 
 function write(line: string): Promise<void> {
   return new Promise((resolve) => {
@@ -45,6 +48,26 @@ export async function runStoreWorker(
           { status: 'running' },
         );
         if (outcome.kind === 'updated') await write(`won ${requestId}`);
+      }
+    } else if (mode === 'reserve') {
+      const budget = store.budget;
+      if (!budget) throw new Error('this store has no budget ledger');
+      // Connect (and migrate) before the start line, so the processes start together.
+      await budget.usage(BUDGET_RACE.scope);
+      const startAt = Number(process.env.FALAI_TEST_START_AT ?? 0);
+      if (startAt > Date.now()) await new Promise((r) => setTimeout(r, startAt - Date.now()));
+      for (let n = 0; n < count; n++) {
+        const requestKey = `p${index}-${n}`;
+        const outcome = await budget.reserve({
+          scope: BUDGET_RACE.scope,
+          window: { endsAt: BUDGET_RACE.endsAt },
+          amountUsd: BUDGET_RACE.amountUsd,
+          capUsd: BUDGET_RACE.capUsd,
+          requestKey,
+        });
+        await write(
+          outcome.ok ? `granted ${requestKey} ${outcome.reservationId}` : `refused ${requestKey}`,
+        );
       }
     } else {
       throw new Error(`unknown worker mode ${mode}`);

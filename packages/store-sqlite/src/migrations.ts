@@ -47,7 +47,33 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 3,
+    description: 'budget ledger: scopes (running settled spend, retention) and their entries',
+    up: (db) => {
+      db.exec(`
+        CREATE TABLE budget_scopes (
+          scope           TEXT PRIMARY KEY,
+          retain_until_ms INTEGER NOT NULL,
+          spent_micros    INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX budget_scopes_by_retention ON budget_scopes (retain_until_ms);
+        CREATE TABLE budget_entries (
+          scope       TEXT NOT NULL,
+          request_key TEXT NOT NULL,
+          state       TEXT NOT NULL CHECK (state IN ('reserved', 'settled')),
+          micros      INTEGER NOT NULL CHECK (micros >= 0),
+          expires_ms  INTEGER,
+          PRIMARY KEY (scope, request_key)
+        ) WITHOUT ROWID;
+        CREATE INDEX budget_entries_by_state ON budget_entries (scope, state, expires_ms);
+      `);
+    },
+  },
 ];
+
+/** The tables falai creates; an index of one of them is named `<table>_by_<what>`. */
+export const FALAI_TABLES: readonly string[] = ['requests', 'budget_scopes', 'budget_entries'];
 
 /**
  * falai's mark in the database header (`PRAGMA application_id`, "fala" in ASCII): a database

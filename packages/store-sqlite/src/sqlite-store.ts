@@ -2,13 +2,25 @@ import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import {
+  type BudgetChange,
+  type BudgetEntry,
+  type BudgetLedger,
+  type BudgetScopeView,
+  budgetUsageOf,
   type ClaimOutcome,
+  checkBudgetScope,
   corruptError,
+  normaliseBudgetReserve,
+  normaliseBudgetSettle,
   type PendingFilter,
   type PendingPatch,
   type PendingRecord,
   type PendingStore,
+  parseBudgetReservationId,
   parseStoredJson,
+  planBudgetRelease,
+  planBudgetReserve,
+  planBudgetSettle,
   planClaim,
   planRelease,
   planRenew,
@@ -21,7 +33,7 @@ import {
   type UpdateOutcome,
 } from '@falai/core';
 import type { Database, Statement } from 'better-sqlite3';
-import { FALAI_APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
+import { FALAI_APPLICATION_ID, FALAI_TABLES, MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 
 function existingSize(path: string): number | undefined {
   try {
@@ -51,6 +63,12 @@ export interface SqliteStoreOptions {
 interface Row {
   readonly request_id: string;
   readonly record: string;
+}
+
+interface BudgetRow {
+  readonly state: string;
+  readonly micros: number;
+  readonly expires_ms: number | null;
 }
 
 /**
@@ -138,8 +156,12 @@ export function createSqliteStore(options: SqliteStoreOptions): PendingStore {
       .all() as { type: string; name: string; tbl_name: string }[];
     const foreign = objects.filter(
       (o) =>
-        !(o.type === 'table' && o.name === 'requests') &&
-        !(o.type === 'index' && o.tbl_name === 'requests' && o.name.startsWith('requests_by_')),
+        !(o.type === 'table' && FALAI_TABLES.includes(o.name)) &&
+        !(
+          o.type === 'index' &&
+          FALAI_TABLES.includes(o.tbl_name) &&
+          o.name.startsWith(`${o.tbl_name}_by_`)
+        ),
     );
     const fix =
       'falai changed nothing in it. Point --store / FALAI_STORE at a new file for falai ' +
@@ -248,6 +270,96 @@ export function createSqliteStore(options: SqliteStoreOptions): PendingStore {
     }
   }
 
+  /**
+   * One budget decision in one `BEGIN IMMEDIATE` transaction: drop what expired, read the
+   * scope's settled spend, its live reservations and the request's entry, decide, write.
+   */
+  function budgetTransaction<T>(
+    operation: string,
+    scope: string,
+    requestKey: string | undefined,
+    decide: (view: BudgetScopeView, now: number) => { result: T; change?: BudgetChange },
+  ): T {
+    const database = open(operation);
+    const at = context(operation, `${path} (budget scope ${scope})`);
+    try {
+      return database
+        .transaction(() => {
+          const now = Date.now();
+          database
+            .prepare(
+              `DELETE FROM budget_entries WHERE scope IN
+                 (SELECT scope FROM budget_scopes WHERE retain_until_ms <= ?)`,
+            )
+            .run(now);
+          database.prepare('DELETE FROM budget_scopes WHERE retain_until_ms <= ?').run(now);
+          database
+            .prepare(
+              "DELETE FROM budget_entries WHERE scope = ? AND state = 'reserved' AND expires_ms <= ?",
+            )
+            .run(scope, now);
+          const spent = database
+            .prepare('SELECT spent_micros FROM budget_scopes WHERE scope = ?')
+            .pluck()
+            .get(scope) as number | undefined;
+          const reserved = database
+            .prepare(
+              "SELECT COALESCE(SUM(micros), 0) FROM budget_entries WHERE scope = ? AND state = 'reserved'",
+            )
+            .pluck()
+            .get(scope) as number;
+          const row =
+            requestKey === undefined
+              ? undefined
+              : (database
+                  .prepare(
+                    'SELECT state, micros, expires_ms FROM budget_entries WHERE scope = ? AND request_key = ?',
+                  )
+                  .get(scope, requestKey) as BudgetRow | undefined);
+          const entry = row ? budgetEntryOf(row, at) : undefined;
+          const { result, change } = decide(
+            { spentMicros: spent ?? 0, reservedMicros: reserved, entry },
+            now,
+          );
+          if (change) applyBudgetChange(database, change, entry);
+          return result;
+        })
+        .immediate();
+    } catch (error) {
+      return fail(operation, error);
+    }
+  }
+
+  const budget: BudgetLedger = {
+    async reserve(request) {
+      const input = normaliseBudgetReserve(request);
+      return budgetTransaction('reserve', input.scope, input.requestKey, (view, now) => {
+        const plan = planBudgetReserve(view, input, now);
+        return { result: plan.outcome, ...(plan.change ? { change: plan.change } : {}) };
+      });
+    },
+    async settle(reservationId, actualUsd) {
+      const input = normaliseBudgetSettle(reservationId, actualUsd);
+      return budgetTransaction('settle', input.scope, input.requestKey, (view, now) => {
+        const plan = planBudgetSettle(view, input, now);
+        return { result: plan.outcome, change: plan.change };
+      });
+    },
+    async release(reservationId) {
+      const ref = parseBudgetReservationId(reservationId, 'release');
+      return budgetTransaction('release', ref.scope, ref.requestKey, (view, now) => {
+        const plan = planBudgetRelease(view, ref, now);
+        return { result: plan.released, ...(plan.change ? { change: plan.change } : {}) };
+      });
+    },
+    async usage(scope) {
+      const name = checkBudgetScope(scope, 'usage');
+      return budgetTransaction('usage', name, undefined, (view) => ({
+        result: budgetUsageOf(view),
+      }));
+    },
+  };
+
   return {
     kind: 'sqlite',
     location: path,
@@ -257,6 +369,7 @@ export function createSqliteStore(options: SqliteStoreOptions): PendingStore {
       durable: path !== ':memory:',
       retention: false,
     },
+    budget,
 
     async put(record: PendingRecord): Promise<void> {
       const valid = prepareRecordForWrite(record, context('put'));
@@ -368,4 +481,58 @@ export function createSqliteStore(options: SqliteStoreOptions): PendingStore {
       db = undefined;
     },
   };
+}
+
+/** A budget row as an entry; damage (a state or amount SQLite's checks let through) is corrupt. */
+function budgetEntryOf(
+  row: BudgetRow,
+  at: { store: string; operation: string; location: string },
+): BudgetEntry {
+  if (!Number.isSafeInteger(row.micros) || row.micros < 0) {
+    throw corruptError(at, `a budget entry holds ${String(row.micros)} micro-dollars`);
+  }
+  if (row.state === 'settled') return { state: 'settled', micros: row.micros };
+  if (row.state === 'reserved' && Number.isSafeInteger(row.expires_ms)) {
+    return { state: 'reserved', micros: row.micros, expiresAt: row.expires_ms as number };
+  }
+  throw corruptError(at, `a budget entry in state ${JSON.stringify(row.state)} without expiry`);
+}
+
+/** Writes one budget change: the scope's retention and running spend, then the entry. */
+function applyBudgetChange(
+  database: Database,
+  change: BudgetChange,
+  before: BudgetEntry | undefined,
+): void {
+  const settled = (entry: BudgetEntry | null | undefined) =>
+    entry?.state === 'settled' ? entry.micros : 0;
+  const delta = settled(change.entry) - settled(before);
+  database
+    .prepare(
+      `INSERT INTO budget_scopes (scope, retain_until_ms, spent_micros) VALUES (?, ?, ?)
+       ON CONFLICT (scope) DO UPDATE SET
+         retain_until_ms = MAX(retain_until_ms, excluded.retain_until_ms),
+         spent_micros = spent_micros + ?`,
+    )
+    .run(change.scope, change.retainUntil, Math.max(0, delta), delta);
+  if (change.entry === null) {
+    database
+      .prepare('DELETE FROM budget_entries WHERE scope = ? AND request_key = ?')
+      .run(change.scope, change.requestKey);
+    return;
+  }
+  database
+    .prepare(
+      `INSERT INTO budget_entries (scope, request_key, state, micros, expires_ms)
+       VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (scope, request_key) DO UPDATE SET
+         state = excluded.state, micros = excluded.micros, expires_ms = excluded.expires_ms`,
+    )
+    .run(
+      change.scope,
+      change.requestKey,
+      change.entry.state,
+      change.entry.micros,
+      change.entry.state === 'reserved' ? change.entry.expiresAt : null,
+    );
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describeStoreConformance, minimalRecord, randomId } from '@falai/store-conformance';
 import Database from 'better-sqlite3';
 import { afterAll, expect, it } from 'vitest';
-import { createSqliteStore } from '../src/index.js';
+import { createSqliteStore, SCHEMA_VERSION } from '../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'falai-store-sqlite-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -57,7 +57,7 @@ describeStoreConformance({
       await store.put(minimalRecord());
       const db = new Database(store.location, { readonly: true });
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-      expect(db.pragma('user_version', { simple: true })).toBe(2);
+      expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
       db.close();
     });
   },

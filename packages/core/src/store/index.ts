@@ -1,3 +1,4 @@
+export * from './budget.js';
 export * from './memory.js';
 export * from './ops.js';
 export * from './output-summary.js';

@@ -1,4 +1,5 @@
 import { StoreError } from '../errors/falai-error.js';
+import { BudgetBook, createBookLedger } from './budget.js';
 import {
   planClaim,
   planRelease,
@@ -40,11 +41,22 @@ export function createMemoryStore(): PendingStore {
     }
   };
   const copy = (record: PendingRecord): PendingRecord => structuredClone(record);
+  const book = new BudgetBook();
+  // One event loop: each decision runs to its end before the next starts, so it is atomic.
+  const budget = createBookLedger(async (operation, decide) => {
+    open(operation);
+    const now = Date.now();
+    book.prune(now);
+    const { result, changes } = decide(book, now);
+    for (const change of changes) book.apply(change);
+    return result;
+  });
 
   return {
     kind: 'memory',
     location: 'memory',
     capabilities: { crossProcess: false, crossMachine: false, durable: false, retention: false },
+    budget,
 
     async put(record: PendingRecord): Promise<void> {
       open('put');

@@ -1,3 +1,4 @@
+import type { BudgetLedger } from './budget.js';
 import type { Lease, PendingPatch, PendingRecord, RequestStatus } from './record.js';
 
 /** Filters for `list`. All given filters must match. */
@@ -71,6 +72,12 @@ export interface PendingStore {
   renew(requestId: string, owner: string, ttlMs: number): Promise<boolean>;
   /** Drops a lease `owner` holds; false when it was not held by `owner`. */
   release(requestId: string, owner: string): Promise<boolean>;
+  /**
+   * The budget ledger kept in this store: atomic reservations against a spending cap, shared
+   * by every process using the store (see `BudgetLedger`). Every built-in store has one; use
+   * `requireBudgetLedger(store)` to get it or a `STORE_ERROR` that says what to do.
+   */
+  readonly budget?: BudgetLedger;
   /** Idempotent. */
   close(): Promise<void>;
 }
