@@ -15,7 +15,7 @@ export class PortInUseError extends UsageError {
 export const USAGE = `Usage: falai-emulator [options]
   --port <n>           port to listen on (default 8787; 0 picks a free one)
   --host <addr>        address to bind (default 127.0.0.1)
-  --models-dir <dir>   model definition folder (repeatable; default: the repo's models/)
+  --models-dir <dir>   more model definitions, read after the built-in ones (repeatable)
   --deterministic      sequential request ids and fixed timings
   --seed <n>           PRNG seed for fault draws, ranged latencies and output seeds
   --latency-ms <n>     run time of each job in ms (queue time is a sixth of it)

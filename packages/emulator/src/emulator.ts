@@ -15,7 +15,7 @@ import {
 import { createRequestIdFactory, parseEndpointId, preciseNow } from './ids.js';
 import { FAL_RETENTION, isExpired, type Job, Scheduler } from './jobs.js';
 import { loggable } from './json.js';
-import { defaultModelsDir, loadModels } from './models.js';
+import { loadModels } from './models.js';
 import { billableUnits, generateOutput } from './outputs.js';
 import { createPlatform } from './platform/server.js';
 import { createPrng } from './prng.js';
@@ -111,7 +111,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const rateWindows = new Map<string, { start: number; count: number }>();
   let rateLimitedCount = 0;
   const nextRequestId = createRequestIdFactory(deterministic);
-  const { models } = loadModels(options.modelsDirs ?? [defaultModelsDir()]);
+  const { models } = loadModels(options.modelsDirs, { builtIn: options.builtInModels !== false });
   const files = await FileStore.create();
   const signer = new WebhookSigner();
   const faults = new FaultInjector(faultPrng);

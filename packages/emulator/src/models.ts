@@ -1,6 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { loadBuiltInModels, type ModelFile, readModelFiles } from '@falai/models';
 
 /** One input field of a model definition, as far as the emulator needs it. */
 export interface FieldDefinition {
@@ -41,38 +39,8 @@ export interface ValidationIssue {
   url: string;
 }
 
-/**
- * The repository's `models/` folder. This file sits in `src/` or `dist/`, so the repo root is
- * three levels up from it in both layouts.
- */
-export function defaultModelsDir(): string {
-  return fileURLToPath(new URL('../../../models/', import.meta.url));
-}
-
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
-
-function listJsonFiles(dir: string): string[] {
-  let entries: string[];
-  try {
-    entries = readdirSync(dir);
-  } catch {
-    return [];
-  }
-  const files: string[] = [];
-  for (const entry of entries) {
-    const full = join(dir, entry);
-    let isDir = false;
-    try {
-      isDir = statSync(full).isDirectory();
-    } catch {
-      continue;
-    }
-    if (isDir) files.push(...listJsonFiles(full));
-    else if (entry.endsWith('.json')) files.push(full);
-  }
-  return files;
-}
 
 function outputFieldNames(output: Record<string, unknown>): string[] {
   const schema = output.schema;
@@ -125,28 +93,30 @@ export function parseDefinition(raw: unknown, fallbackId: string): ModelDefiniti
   };
 }
 
-/** Loads every `*.json` below the folders; later folders override earlier ones. */
-export function loadModels(dirs: string[]): {
+/**
+ * The model definitions the emulator plays: the built-in ones (`@falai/models`, read with its
+ * loader), then every `*.json` below the folders, later ones overriding earlier ones. Only the
+ * parts the emulator needs are taken from each (parseDefinition); the definitions are data to
+ * the emulator, never checked by falai's own rules, as fal does not know them.
+ */
+export function loadModels(
+  dirs: readonly string[] = [],
+  { builtIn = true }: { builtIn?: boolean } = {},
+): {
   models: Map<string, ModelDefinition>;
   warnings: string[];
 } {
   const models = new Map<string, ModelDefinition>();
   const warnings: string[] = [];
-  for (const dir of dirs) {
-    for (const file of listJsonFiles(dir)) {
-      const fallbackId = relative(dir, file).slice(0, -'.json'.length).split(sep).join('/');
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(readFileSync(file, 'utf8'));
-      } catch (error) {
-        warnings.push(`${file}: ${(error as Error).message}`);
-        continue;
-      }
-      const definition = parseDefinition(parsed, fallbackId);
-      if (typeof definition === 'string') warnings.push(`${file}: ${definition}`);
-      else models.set(definition.endpointId, definition);
+  const read = (files: readonly ModelFile[]) => {
+    for (const { file, endpointId, definition, error } of files) {
+      const parsed = error === undefined ? parseDefinition(definition, endpointId) : error;
+      if (typeof parsed === 'string') warnings.push(`${file}: ${parsed}`);
+      else models.set(parsed.endpointId, parsed);
     }
-  }
+  };
+  if (builtIn) read(loadBuiltInModels());
+  for (const dir of dirs) read(readModelFiles(dir));
   return { models, warnings };
 }
 

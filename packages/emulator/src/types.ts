@@ -202,8 +202,13 @@ export interface EmulatorOptions {
   port?: number;
   /** @default '127.0.0.1' */
   host?: string;
-  /** Folders of model definition JSON files. @default the repository's `models/` */
+  /**
+   * Folders of model definition JSON files, read after the built-in models (the
+   * `@falai/models` package); later ones override earlier ones. @default none
+   */
   modelsDirs?: string[];
+  /** Play the built-in models (`@falai/models`); false leaves only `modelsDirs`. @default true */
+  builtInModels?: boolean;
   /** Sequential request ids, a fixed PRNG seed (1 unless `seed`), no wall-clock randomness. */
   deterministic?: boolean;
   /** Seed of the PRNG used for ranged durations, fault probabilities and seeds in outputs. */

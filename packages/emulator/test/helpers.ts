@@ -73,6 +73,7 @@ export async function setup(options: EmulatorOptions = {}) {
     deterministic: true,
     defaultLatency: { queueMs: 5, runMs: 20 },
     modelsDirs: [modelsDir],
+    builtInModels: false,
     sseKeepAliveMs: 1000,
     webhook: { retries: 3, retryDelayMs: 10 },
     ...options,

@@ -15,7 +15,9 @@ const api = { authorization: `Key ${API_KEY}` };
 const admin = { authorization: `Key ${ADMIN_KEY}` };
 
 const dataFile = (name: string) =>
-  JSON.parse(readFileSync(new URL(`../data/${name}`, import.meta.url), 'utf8')) as Json;
+  JSON.parse(
+    readFileSync(new URL(`../src/platform/data/${name}`, import.meta.url), 'utf8'),
+  ) as Json;
 const catalogue = dataFile('catalogue.json');
 const pricing = dataFile('prices.json');
 const priceOf = (id: string) =>

@@ -1,6 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { FieldDefinition, ModelDefinition } from '../models.js';
+// The data travels with the code: tsc copies the files into dist/, and a bundler (the falai
+// CLI's esbuild) inlines them, so they are found from src/, dist/, a bundle and a packed
+// install alike (a path built from import.meta.url breaks once the code is bundled).
+import catalogueFile from './data/catalogue.json' with { type: 'json' };
+import pricesFile from './data/prices.json' with { type: 'json' };
 
 /** A JSON Schema object as the catalogue stores it. */
 export type JsonSchema = Record<string, unknown>;
@@ -25,7 +28,7 @@ export interface ModelMetadata {
   pinned: boolean;
 }
 
-/** One model of `data/catalogue.json`. */
+/** One model of `data/catalogue.json` (beside this file). */
 export interface CatalogueModel {
   endpoint_id: string;
   metadata: ModelMetadata;
@@ -78,18 +81,14 @@ export interface CatalogueData {
 
 let cached: CatalogueData | undefined;
 
-const dataFile = (name: string) =>
-  // src/platform/ and dist/platform/ are both two levels below the package root.
-  fileURLToPath(new URL(`../../data/${name}`, import.meta.url));
-
-/** Reads `data/catalogue.json` and `data/prices.json` once per process. */
+/** `data/catalogue.json` and `data/prices.json`, shaped once per process. */
 export function loadCatalogueData(): CatalogueData {
   if (cached) return cached;
-  const catalogue = JSON.parse(readFileSync(dataFile('catalogue.json'), 'utf8')) as {
+  const catalogue = catalogueFile as unknown as {
     models: CatalogueModel[];
     schemas: Record<string, JsonSchema>;
   };
-  const pricing = JSON.parse(readFileSync(dataFile('prices.json'), 'utf8')) as {
+  const pricing = pricesFile as unknown as {
     prices: PriceEntry[];
     image_size_presets: Record<string, [number, number]>;
   };
