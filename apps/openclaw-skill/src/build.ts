@@ -1,7 +1,7 @@
 import { chmod, copyFile, cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, defaultModelsDir, FalaiError } from '@falai/core';
+import { ConfigError, FalaiError } from '@falai/core';
 import { SKILL_FILES } from './constants.js';
 import { mustDeclare, scanEnvNames } from './env-vars.js';
 import { exists, listFiles } from './fs-util.js';
@@ -13,7 +13,7 @@ import { renderWrapperScript } from './wrapper.js';
 export interface BuildSkillOptions {
   /** The skill folder to write (created; a previous build there is replaced). */
   readonly outDir: string;
-  /** Models to document; default: core's built-in models (`defaultModelsDir()`). */
+  /** Models to document; default: the built-in models (the `@falai/models` package). */
   readonly models?: readonly SkillModel[];
   /** Read model files from these folders instead (later folders override earlier ones). */
   readonly modelsDirs?: readonly string[];
@@ -56,7 +56,7 @@ async function packageVersion(): Promise<string> {
 
 function resolveModels(options: BuildSkillOptions): SkillModel[] {
   if (options.models) return sortModels(options.models);
-  return loadModelFiles(options.modelsDirs ?? [defaultModelsDir()]);
+  return loadModelFiles(options.modelsDirs);
 }
 
 /** Clears a previous build (keeping dot-folders such as `.clawhub/`), or refuses. */

@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultModelsDir, FalaiError } from '@falai/core';
+import { FalaiError } from '@falai/core';
+import { modelsDir } from '@falai/models';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildSkill, checkClawHubRules, loadModelFiles } from '../src/index.js';
 import { runNode, tempDir, writeFakeBundle } from './helpers.js';
@@ -25,7 +26,9 @@ describe('buildSkill', () => {
       'scripts/falai-cli.mjs',
       'scripts/falai.mjs',
     ]);
-    const expected = loadModelFiles([defaultModelsDir()]);
+    // By default the skill documents the built-in models: the @falai/models package's folder.
+    const expected = loadModelFiles([modelsDir]);
+    expect(expected.length).toBeGreaterThanOrEqual(5);
     expect(built.models).toEqual(expected.map((m) => m.endpointId));
     const references = JSON.parse(readFileSync(join(out, 'references/models.json'), 'utf8'));
     for (const model of expected) expect(references.models[model.endpointId]).toEqual(model);

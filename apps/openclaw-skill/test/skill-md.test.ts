@@ -1,4 +1,3 @@
-import { defaultModelsDir } from '@falai/core';
 import { describe, expect, it } from 'vitest';
 import {
   exampleCommand,
@@ -11,7 +10,7 @@ import {
 } from '../src/index.js';
 import { bashExamples, splitSkillMd } from './helpers.js';
 
-const models = loadModelFiles([defaultModelsDir()]);
+const models = loadModelFiles();
 const markdown = renderSkillMarkdown({ models, version: '1.2.3', extraEnvVars: ['SOME_TOKEN'] });
 const { frontmatter, body } = splitSkillMd(markdown);
 
