@@ -6,6 +6,7 @@
  * functions that need them, so importing this module stays cheap.
  */
 export * from './auth/index.js';
+export * from './catalogue/index.js';
 export * from './config/index.js';
 export * from './errors/index.js';
 export * from './json/index.js';

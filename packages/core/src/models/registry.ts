@@ -4,6 +4,15 @@ import { ConfigError, InputError } from '../errors/falai-error.js';
 import { checkDefinition, type DefinitionProblem, type ModelDefinition } from './definition.js';
 import { type FileRef, findFileFields } from './file-fields.js';
 import { toJsonSchema } from './json-schema.js';
+import {
+  type DefinitionProvider,
+  fileResolution,
+  type ModelResolution,
+  type ResolveOptions,
+  refusedIssue,
+  remoteDefinitions,
+  resolutionWarnings,
+} from './provider.js';
 import type { ValidationReport } from './report.js';
 import { type ValidateOptions, validateAgainst } from './validate.js';
 
@@ -43,6 +52,11 @@ export interface ModelRegistry {
   fileFields(endpointId: string, input: unknown): FileRef[];
   /** Model files that were skipped because they are broken. */
   problems(): ModelFileProblem[];
+  /**
+   * Where an id's definition comes from: a model file, else the provider (fal's catalogue),
+   * which also says whether fal knows the id at all (`refused`, with the closest ids).
+   */
+  resolve(endpointId: string, options?: ResolveOptions): Promise<ModelResolution>;
 }
 
 export interface ModelRegistryOptions {
@@ -55,6 +69,8 @@ export interface ModelRegistryOptions {
   readonly userDirs?: readonly string[];
   /** Throw a ConfigError on a broken user file instead of skipping it with a warning. */
   readonly strictFiles?: boolean;
+  /** Definitions of the ids no model file describes (`createModelCatalogue`); files win. */
+  readonly provider?: DefinitionProvider;
 }
 
 /** Checked model files: the usable definitions (with their files) and the problems. */
@@ -122,6 +138,7 @@ interface Entry {
 export function createModelRegistry(options: ModelRegistryOptions = {}): ModelRegistry {
   let entries: Map<string, Entry> | undefined;
   let problems: ModelFileProblem[] = [];
+  const remote = remoteDefinitions(options.provider);
 
   const load = (): Map<string, Entry> => {
     if (entries) return entries;
@@ -189,59 +206,69 @@ export function createModelRegistry(options: ModelRegistryOptions = {}): ModelRe
           ...(overrides ? { overrides } : {}),
         }))
         .sort((a, b) => a.endpointId.localeCompare(b.endpointId)),
-    get: (endpointId) => load().get(endpointId)?.def,
-    has: (endpointId) => load().has(endpointId),
+    get: (endpointId) => load().get(endpointId)?.def ?? remote.definition(endpointId),
+    has: (endpointId) => load().has(endpointId) || remote.definition(endpointId) !== undefined,
     problems: () => {
       load();
       return [...problems];
     },
-    fileFields: (endpointId, input) => findFileFields(load().get(endpointId)?.def, input),
+    fileFields: (endpointId, input) =>
+      findFileFields(load().get(endpointId)?.def ?? remote.definition(endpointId), input),
     jsonSchema: (endpointId) => {
-      const entry = load().get(endpointId);
-      if (!entry) {
+      const def = load().get(endpointId)?.def ?? remote.definition(endpointId);
+      if (!def) {
         throw new InputError(
           `Unknown model "${endpointId}". Run \`falai models\` to list known models, or add a model file to $FALAI_MODELS_DIR.`,
           [],
           { code: 'MODEL_UNKNOWN' },
         );
       }
-      return toJsonSchema(entry.def);
+      return toJsonSchema(def);
     },
     validate: async (endpointId, input, validateOptions = {}) => {
       const entry = load().get(endpointId);
       const fileWarnings = problemWarnings(endpointId);
-      if (!entry) {
-        const issue = {
-          path: [] as (string | number)[],
-          kind: 'unknown-model',
-          message: `No model definition for "${endpointId}": the input is not validated`,
-          hint: `check the id with \`falai models\`, or describe it in $FALAI_MODELS_DIR/${endpointId}.json (convertOpenApi turns fal's OpenAPI into one)`,
-        };
-        const strict = validateOptions.strict === true;
+      const resolved = entry ? undefined : await remote.resolve(endpointId);
+      const def = entry?.def ?? resolved?.definition;
+      if (!def) {
+        const issue = resolved?.refused
+          ? refusedIssue(resolved)
+          : {
+              path: [] as (string | number)[],
+              kind: 'unknown-model',
+              message: `No model definition for "${endpointId}": the input is not validated`,
+              hint: `check the id with \`falai models\`, or describe it in $FALAI_MODELS_DIR/${endpointId}.json (convertOpenApi turns fal's OpenAPI into one)`,
+            };
+        const strict = validateOptions.strict === true || resolved?.refused === true;
         return {
           ok: !strict,
           endpointId,
           known: false,
           issues: strict ? [issue] : [],
-          warnings: [...fileWarnings, ...(strict ? [] : [issue])],
+          warnings: [...fileWarnings, ...resolutionWarnings(resolved), ...(strict ? [] : [issue])],
           notes: [],
         };
       }
-      const found = await validateAgainst(entry.def, input, validateOptions);
-      const notes = entry.overrides
+      const found = await validateAgainst(def, input, validateOptions);
+      const notes = entry?.overrides
         ? [
             `Using the user model file ${entry.file} (it overrides the built-in definition)`,
             ...found.notes,
           ]
-        : found.notes;
+        : [...(resolved?.notes ?? []), ...found.notes];
       return {
         ok: found.issues.length === 0,
         endpointId,
         known: true,
         issues: found.issues,
-        warnings: [...fileWarnings, ...found.warnings],
+        warnings: [...fileWarnings, ...resolutionWarnings(resolved), ...found.warnings],
         notes,
       };
+    },
+    resolve: async (endpointId, resolveOptions) => {
+      const entry = load().get(endpointId);
+      if (entry) return fileResolution(endpointId, entry.def, entry.source);
+      return remote.resolve(endpointId, resolveOptions);
     },
   };
 }

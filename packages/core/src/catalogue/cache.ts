@@ -1,0 +1,190 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import * as v from 'valibot';
+import { checkDefinition, type ModelDefinition } from '../models/definition.js';
+
+/**
+ * The catalogue cache on disk, one folder per Platform API base (fal's and an emulator's never
+ * mix): `models/<endpoint id>.json` (a converted definition and the model's catalogue facts),
+ * `index.json` (every catalogue id with its name, category and status) and `prices.json`.
+ * Writes are atomic (a temp file renamed into place); a damaged or foreign file reads as
+ * missing, so a bad cache only costs a fetch.
+ */
+
+/** Largest cache file read; anything bigger is treated as damaged. */
+const MAX_CACHE_FILE_BYTES = 16 * 1024 * 1024;
+
+const Text = (max: number) => v.pipe(v.string(), v.maxLength(max));
+
+/** One catalogue model as falai keeps it: what search, suggestions and warnings need. */
+export const CatalogueModelSchema = v.object({
+  endpointId: Text(300),
+  name: Text(300),
+  category: Text(100),
+  /** `active`, `deprecated`, or whatever else fal says. */
+  status: Text(50),
+  description: Text(1000),
+  tags: v.pipe(v.array(Text(100)), v.maxLength(50)),
+  /** Seconds fal expects a request to take. */
+  durationEstimate: v.optional(v.number()),
+});
+export type CatalogueModel = v.InferOutput<typeof CatalogueModelSchema>;
+
+const DefinitionEntrySchema = v.object({
+  version: v.literal(1),
+  endpointId: v.string(),
+  fetchedAt: v.string(),
+  model: CatalogueModelSchema,
+  /** The converted definition; absent when fal had no usable schema. */
+  definition: v.optional(v.unknown()),
+  /** Why there is no definition. */
+  schemaError: v.optional(v.string()),
+});
+export type DefinitionEntry = Omit<v.InferOutput<typeof DefinitionEntrySchema>, 'definition'> & {
+  readonly definition?: ModelDefinition;
+};
+
+const IndexSchema = v.object({
+  version: v.literal(1),
+  /** When the whole catalogue was last listed; null while it only holds models seen in answers. */
+  listedAt: v.nullable(v.string()),
+  models: v.array(CatalogueModelSchema),
+});
+export type CatalogueIndex = v.InferOutput<typeof IndexSchema>;
+
+const PriceSchema = v.object({
+  unitPrice: v.number(),
+  unit: Text(100),
+  currency: Text(10),
+  fetchedAt: v.string(),
+});
+const PricesSchema = v.object({
+  version: v.literal(1),
+  prices: v.record(v.string(), PriceSchema),
+});
+export type CachedPrice = v.InferOutput<typeof PriceSchema>;
+
+/** The cache folder of one Platform API base under `cacheDir`. */
+export function catalogueCacheFolder(cacheDir: string, apiUrl: string): string {
+  const url = new URL(apiUrl);
+  const readable = `${url.host}${url.pathname}`.replace(/[^A-Za-z0-9.-]+/g, '_').slice(0, 60);
+  const hash = createHash('sha256').update(apiUrl).digest('hex').slice(0, 8);
+  return join(cacheDir, 'catalogue', `${readable}-${hash}`);
+}
+
+function parse<T>(schema: v.GenericSchema<unknown, T>, text: string): T | undefined {
+  try {
+    const parsed = v.safeParse(schema, JSON.parse(text));
+    return parsed.success ? parsed.output : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A checked entry: the definition must pass the model meta-schema and name the same id. */
+function checkedEntry(
+  entry: v.InferOutput<typeof DefinitionEntrySchema> | undefined,
+  endpointId: string,
+): DefinitionEntry | undefined {
+  if (!entry || entry.endpointId !== endpointId || entry.model.endpointId !== endpointId)
+    return undefined;
+  const { definition, ...rest } = entry;
+  if (definition === undefined) return rest;
+  if (checkDefinition(definition).length > 0) return undefined;
+  if ((definition as ModelDefinition).endpointId !== endpointId) return undefined;
+  return { ...rest, definition: definition as ModelDefinition };
+}
+
+/** Reads and writes one API base's cache folder. */
+export class CatalogueCache {
+  constructor(readonly dir: string) {}
+
+  private modelPath(endpointId: string): string {
+    // One flat file per id: encodeURIComponent leaves no separator, so no id leaves the folder.
+    return join(this.dir, 'models', `${encodeURIComponent(endpointId)}.json`);
+  }
+
+  private get indexPath(): string {
+    return join(this.dir, 'index.json');
+  }
+
+  private get pricesPath(): string {
+    return join(this.dir, 'prices.json');
+  }
+
+  private async read<T>(path: string, schema: v.GenericSchema<unknown, T>): Promise<T | undefined> {
+    try {
+      if ((await stat(path)).size > MAX_CACHE_FILE_BYTES) return undefined;
+      return parse(schema, await readFile(path, 'utf8'));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Best effort: a cache that cannot be written only costs a fetch next time. */
+  private async write(path: string, value: unknown): Promise<void> {
+    const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    try {
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(temp, `${JSON.stringify(value)}\n`, { mode: 0o644 });
+      await rename(temp, path);
+    } catch {
+      await rm(temp, { force: true }).catch(() => {});
+    }
+  }
+
+  async readModel(endpointId: string): Promise<DefinitionEntry | undefined> {
+    return checkedEntry(
+      await this.read(this.modelPath(endpointId), DefinitionEntrySchema),
+      endpointId,
+    );
+  }
+
+  /** The same read, synchronous, for callers that cannot wait (`registry.get`). */
+  readModelSync(endpointId: string): DefinitionEntry | undefined {
+    const path = this.modelPath(endpointId);
+    try {
+      if (statSync(path).size > MAX_CACHE_FILE_BYTES) return undefined;
+      return checkedEntry(parse(DefinitionEntrySchema, readFileSync(path, 'utf8')), endpointId);
+    } catch {
+      return undefined;
+    }
+  }
+
+  writeModel(entry: DefinitionEntry): Promise<void> {
+    return this.write(this.modelPath(entry.endpointId), entry);
+  }
+
+  async removeModel(endpointId: string): Promise<void> {
+    await rm(this.modelPath(endpointId), { force: true }).catch(() => {});
+  }
+
+  readIndex(): Promise<CatalogueIndex | undefined> {
+    return this.read(this.indexPath, IndexSchema);
+  }
+
+  writeIndex(index: CatalogueIndex): Promise<void> {
+    return this.write(this.indexPath, index);
+  }
+
+  /** Adds or updates models seen in an answer, keeping the index's listing time. */
+  async mergeIndex(models: readonly CatalogueModel[]): Promise<void> {
+    if (models.length === 0) return;
+    const index = (await this.readIndex()) ?? { version: 1 as const, listedAt: null, models: [] };
+    const byId = new Map(index.models.map((model) => [model.endpointId, model]));
+    for (const model of models) byId.set(model.endpointId, model);
+    await this.writeIndex({ ...index, models: [...byId.values()] });
+  }
+
+  async readPrices(): Promise<Record<string, CachedPrice>> {
+    return (await this.read(this.pricesPath, PricesSchema))?.prices ?? {};
+  }
+
+  async mergePrices(prices: Readonly<Record<string, CachedPrice>>): Promise<void> {
+    if (Object.keys(prices).length === 0) return;
+    const current = await this.readPrices();
+    await this.write(this.pricesPath, { version: 1, prices: { ...current, ...prices } });
+  }
+}
