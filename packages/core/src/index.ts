@@ -15,6 +15,7 @@ export * from './media/index.js';
 export * from './models/index.js';
 export * from './output/index.js';
 export * from './platform/index.js';
+export * from './provenance/index.js';
 export * from './queue/index.js';
 export * from './store/index.js';
 export * from './webhooks/index.js';

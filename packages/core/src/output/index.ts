@@ -5,5 +5,6 @@
  */
 export * from './catalogue.js';
 export * from './common.js';
+export * from './history.js';
 export * from './misc.js';
 export * from './requests.js';

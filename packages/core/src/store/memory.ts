@@ -9,6 +9,7 @@ import {
   type StoreContext,
 } from './ops.js';
 import type { PendingPatch, PendingRecord } from './record.js';
+import { type HistoryQuery, searchRecords } from './search.js';
 import {
   type ClaimOutcome,
   compareRecords,
@@ -76,6 +77,11 @@ export function createMemoryStore(): PendingStore {
         .filter((r) => matchesFilter(r, filter))
         .sort(compareRecords);
       return (filter.limit === undefined ? out : out.slice(0, filter.limit)).map(copy);
+    },
+
+    async search(query: HistoryQuery): Promise<PendingRecord[]> {
+      open('search');
+      return searchRecords(records.values(), query, (record) => record).map(copy);
     },
 
     async update(

@@ -91,6 +91,41 @@ export const AttemptsSchema = v.object({
 });
 export type Attempts = v.InferOutput<typeof AttemptsSchema>;
 
+/** What a request cost, when known (fal's billing or the lifecycle's settled budget). */
+export const CostSchema = v.object({
+  amount: v.pipe(v.number(), v.finite(), v.minValue(0)),
+  /** ISO 4217 code, e.g. `USD`. */
+  currency: v.pipe(v.string(), v.regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD')),
+});
+export type Cost = v.InferOutput<typeof CostSchema>;
+
+/** A request whose output this one was made from (a lineage edge). */
+export const ParentRefSchema = v.object({
+  requestId: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
+  /** Which of its outputs (0-based), when it had several. */
+  output: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  /** The input field it went into, e.g. `image_urls.0`. */
+  field: v.optional(v.pipe(v.string(), v.maxLength(200))),
+});
+export type ParentRef = v.InferOutput<typeof ParentRefSchema>;
+
+/** The most parents a record or a file's provenance keeps. */
+export const MAX_PARENTS = 32;
+
+/**
+ * Provenance a record keeps beyond its own fields (request id, endpoint, input, timings and
+ * outputs are already there): bounded, so a record never grows with it. See `buildProvenance`.
+ */
+export const RecordProvenanceSchema = v.object({
+  /** The seed as exact decimal digits: fal's seeds are 64-bit, beyond a double. */
+  seed: v.optional(v.pipe(v.string(), v.regex(/^-?\d{1,40}$/, 'must be decimal digits'))),
+  cost: v.optional(CostSchema),
+  parents: v.optional(v.pipe(v.array(ParentRefSchema), v.maxLength(MAX_PARENTS))),
+  /** The falai version that recorded it. */
+  falaiVersion: v.optional(v.pipe(v.string(), v.maxLength(64))),
+});
+export type RecordProvenance = v.InferOutput<typeof RecordProvenanceSchema>;
+
 /** One request falai submitted and keeps track of. */
 export const PendingRecordSchema = v.object({
   requestId: v.pipe(v.string(), v.minLength(1)),
@@ -109,6 +144,8 @@ export const PendingRecordSchema = v.object({
   lease: v.optional(LeaseSchema),
   /** Free-form labels (e.g. `origin: "seed-migration"`). */
   tags: v.optional(v.record(v.string(), v.string())),
+  /** Seed, cost, lineage and falai version (see `RecordProvenanceSchema`). */
+  provenance: v.optional(RecordProvenanceSchema),
 });
 export type PendingRecord = v.InferOutput<typeof PendingRecordSchema>;
 
@@ -122,6 +159,7 @@ export type PendingPatch = {
   readonly outputs?: readonly OutputFile[] | null;
   readonly attempts?: Attempts;
   readonly tags?: Readonly<Record<string, string>>;
+  readonly provenance?: RecordProvenance | null;
   /** Set by the store to now unless given. */
   readonly updatedAt?: string;
 };

@@ -1,5 +1,6 @@
 import type { BudgetLedger } from './budget.js';
 import type { Lease, PendingPatch, PendingRecord, RequestStatus } from './record.js';
+import type { HistoryQuery } from './search.js';
 
 /** Filters for `list`. All given filters must match. */
 export interface PendingFilter {
@@ -72,6 +73,12 @@ export interface PendingStore {
   renew(requestId: string, owner: string, ttlMs: number): Promise<boolean>;
   /** Drops a lease `owner` holds; false when it was not held by `owner`. */
   release(requestId: string, owner: string): Promise<boolean>;
+  /**
+   * Answers a history query (`falai history`): matching records, newest first. Optional:
+   * stores with an index implement it (SQLite, Redis, and the file and memory stores by a
+   * scan); for others, `searchHistory` filters `list()` (core's `searchRecords`).
+   */
+  search?(query: HistoryQuery): Promise<PendingRecord[]>;
   /**
    * The budget ledger kept in this store: atomic reservations against a spending cap, shared
    * by every process using the store (see `BudgetLedger`). Every built-in store has one; use
