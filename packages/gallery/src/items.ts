@@ -164,11 +164,18 @@ function promptOf(record: PendingRecord): string {
   return '';
 }
 
-/** The seed of a request: the one it was given, else the one fal answered with. */
+/**
+ * The seed of a request: the one its provenance recorded (exact digits), else the one it was
+ * given, else the one fal answered with.
+ */
 function seedOf(record: PendingRecord): string | undefined {
+  const loose = record as unknown as Record<string, unknown>;
+  const provenance = isObject(loose.provenance) ? loose.provenance : {};
   const fields = record.input?.fields ?? {};
   return (
-    seedText(fields.seed) ?? (isObject(record.result) ? seedText(record.result.seed) : undefined)
+    seedText(provenance.seed) ??
+    seedText(fields.seed) ??
+    (isObject(record.result) ? seedText(record.result.seed) : undefined)
   );
 }
 

@@ -31,6 +31,7 @@ export const PAGE_STYLE = `
   }
 }
 * { box-sizing: border-box; }
+[hidden] { display: none !important; }
 html { background: var(--bg); color: var(--text); }
 body {
   margin: 0;
@@ -73,10 +74,12 @@ button:hover { border-color: var(--muted); }
 .card:hover { border-color: var(--muted); }
 .card:focus-visible { outline: 2px solid var(--accent); outline-offset: 3px; }
 .media {
-  position: relative; aspect-ratio: 4 / 3; background: var(--media-bg);
+  position: relative; aspect-ratio: 4 / 3; background: var(--media-bg); overflow: hidden;
   display: flex; align-items: center; justify-content: center;
 }
-.media img, .media video { width: 100%; height: 100%; object-fit: contain; display: block; }
+.media img, .media video {
+  position: absolute; inset: 0; width: 100%; height: 100%; object-fit: contain; display: block;
+}
 .media .none { color: var(--muted); font-size: 13px; padding: 16px; text-align: center; }
 .badge {
   position: absolute; top: 10px; right: 10px; font-size: 11px; padding: 2px 8px;
@@ -111,7 +114,7 @@ dialog::backdrop { background: rgba(10, 10, 12, 0.55); }
   align-items: center; justify-content: center; padding: 16px; min-height: 320px;
 }
 .detail-media img, .detail-media video {
-  max-width: 100%; max-height: calc(100vh - 120px); object-fit: contain; display: block;
+  width: 100%; height: auto; max-height: calc(100vh - 120px); object-fit: contain; display: block;
 }
 .detail-info { padding: 24px 28px 28px; overflow: auto; max-height: calc(100vh - 50px); }
 .detail-head { display: flex; justify-content: space-between; gap: 16px; align-items: start; }

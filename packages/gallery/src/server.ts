@@ -216,6 +216,9 @@ export async function serveGallery(options: ServeGalleryOptions): Promise<Galler
       );
     });
     server.listen(wanted, '127.0.0.1', () => resolveListen());
+  }).catch((error: unknown) => {
+    clearInterval(heartbeat);
+    throw error;
   });
   port = (server.address() as AddressInfo).port;
 

@@ -1,0 +1,224 @@
+import { createHash } from 'node:crypto';
+import {
+  copyFile,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { PendingRecord } from '@falai/core';
+import { FalaiError, newPendingRecord } from '@falai/core';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildGallery, MARKER_FILE } from '../src/build.js';
+import type { GalleryData } from '../src/page.js';
+
+const VIDEO = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'core',
+  'test',
+  'fixtures',
+  'media',
+  'ok-1280x720-4s.mp4',
+);
+const HOSTILE = '</script><script>alert("pwned")</script><img src=x onerror=alert(1)>';
+
+let dir: string;
+let outputs: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'falai-gallery-build-'));
+  outputs = join(dir, 'falai-output');
+  await mkdir(outputs);
+  // A large photo-like JPEG (noise) that needs a thumbnail, a small PNG that does not.
+  const noise = Buffer.alloc(1200 * 800 * 3);
+  for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
+  await sharp(noise, { raw: { width: 1200, height: 800, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toFile(join(outputs, 'big-0.jpg'));
+  await sharp({ create: { width: 64, height: 64, channels: 3, background: '#3366cc' } })
+    .png()
+    .toFile(join(outputs, 'small-0.png'));
+  await copyFile(VIDEO, join(outputs, 'clip-0.mp4'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function record(
+  id: string,
+  at: string,
+  extra: Partial<PendingRecord> & Record<string, unknown>,
+): PendingRecord {
+  const base = newPendingRecord({
+    requestId: id,
+    endpointId: 'fal-ai/nano-banana-pro',
+    now: new Date(at),
+  });
+  return { ...base, status: 'completed', completedAt: at, ...extra } as PendingRecord;
+}
+
+function records(): PendingRecord[] {
+  return [
+    record('big', '2026-03-01T10:00:00.000Z', {
+      input: { fields: { prompt: 'a lighthouse at dusk', seed: 17454220438242315174n }, files: [] },
+      outputs: [
+        { url: 'https://cdn.test/big-0.jpg', path: join(outputs, 'big-0.jpg'), mime: 'image/jpeg' },
+      ],
+    }),
+    record('small', '2026-03-02T10:00:00.000Z', {
+      endpointId: 'fal-ai/flux/dev/image-to-image',
+      input: {
+        fields: { prompt: HOSTILE, image_url: '<file image_url>' },
+        files: [{ field: 'image_url', kind: 'url', location: 'https://cdn.test/big-0.jpg' }],
+      },
+      outputs: [{ url: 'https://cdn.test/small-0.png', path: join(outputs, 'small-0.png') }],
+    }),
+    record('clip', '2026-03-03T10:00:00.000Z', {
+      endpointId: 'fal-ai/kling-video/o3/standard/video-to-video/edit',
+      input: { fields: { prompt: 'snow everywhere' }, files: [] },
+      outputs: [
+        { url: 'https://cdn.test/clip.mp4', path: join(outputs, 'clip-0.mp4'), mime: 'video/mp4' },
+      ],
+    }),
+    record('gone', '2026-03-04T10:00:00.000Z', {
+      input: { fields: { prompt: 'deleted since' }, files: [] },
+      outputs: [{ url: 'https://cdn.test/gone.png', path: join(outputs, 'nope.png') }],
+    }),
+    { ...record('waiting', '2026-03-05T10:00:00.000Z', {}), status: 'running' },
+  ];
+}
+
+async function readData(out: string): Promise<GalleryData> {
+  return JSON.parse(await readFile(join(out, 'index.json'), 'utf8')) as GalleryData;
+}
+
+describe('buildGallery', () => {
+  it('writes a site of completed requests with their files, thumbnails and lineage', async () => {
+    const out = join(dir, 'site');
+    const summary = await buildGallery({
+      records: records(),
+      outDir: out,
+      now: () => new Date('2026-03-06T00:00:00Z'),
+    });
+    expect(summary).toMatchObject({
+      items: 4,
+      files: 3,
+      withoutFiles: 1,
+      missingFiles: 1,
+      skipped: 1,
+      copied: 3,
+      thumbnails: 1,
+      removed: 0,
+    });
+    const data = await readData(out);
+    expect(data.items.map((item) => item.id)).toEqual(['gone', 'clip', 'small', 'big']);
+    const byId = new Map(data.items.map((item) => [item.id, item]));
+    const big = byId.get('big');
+    expect(big?.seed).toBe('17454220438242315174');
+    expect(big?.children).toEqual(['small']);
+    expect(byId.get('small')?.parents).toEqual(['big']);
+    expect(byId.get('gone')).toMatchObject({ media: [], missingFiles: 1 });
+
+    // Every file the page refers to exists, by a relative path inside the site.
+    const [image] = big?.media ?? [];
+    expect(image).toMatchObject({
+      kind: 'image',
+      src: 'media/big-0.jpg',
+      width: 1200,
+      height: 800,
+    });
+    expect(image?.thumb).toBe('thumbs/big-0.webp');
+    const thumb = await sharp(join(out, image?.thumb ?? '')).metadata();
+    expect(thumb).toMatchObject({ format: 'webp', width: 480, height: 320 });
+    expect(byId.get('small')?.media[0]).toMatchObject({ src: 'media/small-0.png', width: 64 });
+    expect(byId.get('small')?.media[0]?.thumb).toBeUndefined();
+    const [video] = byId.get('clip')?.media ?? [];
+    expect(video).toMatchObject({
+      kind: 'video',
+      src: 'media/clip-0.mp4',
+      width: 1280,
+      height: 720,
+    });
+    expect(await readFile(join(out, 'media', 'clip-0.mp4'))).toEqual(await readFile(VIDEO));
+  });
+
+  it('keeps hostile prompts as text: no markup, two script elements, and a policy that pins them', async () => {
+    const out = join(dir, 'site');
+    const html = await readFile(join(out, 'index.html'), 'utf8');
+    expect(html).not.toContain('alert("pwned")</script>');
+    expect(html).not.toContain('<img src=x');
+    expect(html.match(/<script/g)).toHaveLength(2);
+    // The data element holds the prompt exactly, once parsed.
+    const json = /<script type="application\/json" id="gallery-data">([^<]*)<\/script>/.exec(html);
+    const data = JSON.parse(json?.[1] ?? '') as GalleryData;
+    expect(data.items.find((item) => item.id === 'small')?.prompt).toBe(HOSTILE);
+    // The only runnable script is the one whose hash the page's policy names.
+    const script = /<script>([\s\S]*)<\/script>\s*<\/body>/.exec(html)?.[1] ?? '';
+    const digest = createHash('sha256').update(script).digest('base64');
+    expect(html).toContain(`script-src &#39;sha256-${digest}&#39;`);
+    // Outside the data (where input URLs are text to show), the page names no other place.
+    const markup = html.replace(json?.[0] ?? '', '');
+    expect(markup).not.toMatch(/https?:\/\//);
+    expect(markup).not.toMatch(/\b(?:src|href)="(?!media\/|thumbs\/)/);
+  });
+
+  it('does nothing again for unchanged files, and removes what no card uses', async () => {
+    const out = join(dir, 'site');
+    const again = await buildGallery({ records: records(), outDir: out });
+    expect(again).toMatchObject({ copied: 0, thumbnails: 0, removed: 0, files: 3 });
+    const fewer = records().filter((item) => item.requestId !== 'big');
+    const after = await buildGallery({ records: fewer, outDir: out });
+    expect(after).toMatchObject({ items: 3, copied: 0, removed: 2 });
+    expect((await readdir(join(out, 'media'))).sort()).toEqual(['clip-0.mp4', 'small-0.png']);
+    expect(await readdir(join(out, 'thumbs'))).toEqual([]);
+    // The user's files are untouched (the site held links or copies).
+    expect((await stat(join(outputs, 'big-0.jpg'))).isFile()).toBe(true);
+  });
+
+  it('still works after the folder is moved: every path is relative and present', async () => {
+    const out = join(dir, 'to-move');
+    await buildGallery({ records: records(), outDir: out });
+    const moved = join(dir, 'moved', 'elsewhere');
+    await mkdir(dirname(moved), { recursive: true });
+    await rename(out, moved);
+    const data = await readData(moved);
+    const paths = data.items.flatMap((item) =>
+      item.media.flatMap((media) => [media.src, ...(media.thumb ? [media.thumb] : [])]),
+    );
+    expect(paths.length).toBeGreaterThan(0);
+    for (const path of paths) {
+      expect(path).not.toMatch(/^(\/|[a-z]+:)/i);
+      expect((await stat(join(moved, path))).isFile()).toBe(true);
+    }
+  });
+
+  it('refuses a folder that holds other files, and leaves it as it was', async () => {
+    const mine = join(dir, 'my-folder');
+    await mkdir(join(mine, 'media'), { recursive: true });
+    await writeFile(join(mine, 'media', 'holiday.jpg'), 'precious');
+    const error = await buildGallery({ records: records(), outDir: mine }).catch((e: unknown) => e);
+    expect(FalaiError.isInstance(error)).toBe(true);
+    expect((error as FalaiError).code).toBe('OUTPUT_EXISTS');
+    expect((error as FalaiError).message).toMatch(/--out <dir>/);
+    expect(await readdir(mine)).toEqual(['media']);
+    expect(await readFile(join(mine, 'media', 'holiday.jpg'), 'utf8')).toBe('precious');
+    await expect(stat(join(mine, MARKER_FILE))).rejects.toThrow();
+  });
+
+  it('an empty store gives a page that says how to fill it', async () => {
+    const out = join(dir, 'empty');
+    const summary = await buildGallery({ records: [], outDir: out });
+    expect(summary.items).toBe(0);
+    const html = await readFile(join(out, 'index.html'), 'utf8');
+    expect(html).toContain('0 requests');
+  });
+});
