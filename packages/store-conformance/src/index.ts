@@ -5,5 +5,6 @@
 export * from './budget.js';
 export * from './fixtures.js';
 export * from './processes.js';
+export * from './search.js';
 export * from './suite.js';
 export * from './workers.js';
