@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { createHistoryIndex } from './history.js';
 
 /** One step of the schema; `user_version` records the last step applied. */
 export interface Migration {
@@ -69,6 +70,11 @@ export const MIGRATIONS: readonly Migration[] = [
         CREATE INDEX budget_entries_by_state ON budget_entries (scope, state, expires_ms);
       `);
     },
+  },
+  {
+    version: 4,
+    description: 'history: an FTS5 index of prompts, kept by triggers (falai history search)',
+    up: createHistoryIndex,
   },
 ];
 

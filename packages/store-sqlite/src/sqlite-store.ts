@@ -10,6 +10,7 @@ import {
   type ClaimOutcome,
   checkBudgetScope,
   corruptError,
+  type HistoryQuery,
   normaliseBudgetReserve,
   normaliseBudgetSettle,
   type PendingFilter,
@@ -33,6 +34,7 @@ import {
   type UpdateOutcome,
 } from '@falai/core';
 import type { Database, Statement } from 'better-sqlite3';
+import { HISTORY_OBJECTS, historySql } from './history.js';
 import { FALAI_APPLICATION_ID, FALAI_TABLES, MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 
 function existingSize(path: string): number | undefined {
@@ -157,6 +159,7 @@ export function createSqliteStore(options: SqliteStoreOptions): PendingStore {
     const foreign = objects.filter(
       (o) =>
         !(o.type === 'table' && FALAI_TABLES.includes(o.name)) &&
+        !HISTORY_OBJECTS.includes(o.name) &&
         !(
           o.type === 'index' &&
           FALAI_TABLES.includes(o.tbl_name) &&
@@ -428,6 +431,19 @@ export function createSqliteStore(options: SqliteStoreOptions): PendingStore {
         fail('list', error);
       }
       return rows.map((row) => parseRow(row, 'list'));
+    },
+
+    async search(query: HistoryQuery): Promise<PendingRecord[]> {
+      const database = open('search');
+      const planned = historySql(query);
+      if (!planned) return [];
+      let rows: Row[] = [];
+      try {
+        rows = database.prepare(planned.sql).all(...planned.params) as Row[];
+      } catch (error) {
+        fail('search', error);
+      }
+      return rows.map((row) => parseRow(row, 'search'));
     },
 
     async update(
