@@ -13,9 +13,9 @@
 //                                     when used. Also copies the emulator's asset into dist/
 //                                     and writes dist/chunks.json (which sources each output
 //                                     file holds; the start-up test reads it).
-//   node scripts/bundle.mjs pack    → the same, plus a copy of models/ beside dist/. Run by
-//                                     `prepack`, so `pnpm --filter falai pack` makes a
-//                                     tarball that installs with plain npm.
+//   node scripts/bundle.mjs pack    → the same without source maps. Run by `prepack`, so
+//                                     `pnpm --filter falai pack` makes a tarball that
+//                                     installs with plain npm.
 //   node scripts/bundle.mjs single  → dist-bundle/falai.mjs: one file with everything pure-JS
 //                                     inlined (for the OpenClaw skill). Native modules
 //                                     (better-sqlite3, sharp) stay external and are loaded
@@ -24,11 +24,16 @@
 //   node scripts/bundle.mjs single <dir> → the same into <dir> (tests that run in parallel
 //                                     with this package's own tests use a private folder).
 //
+// The built-in model definitions (@falai/models) are embedded in every build (see
+// embedModels), so no build needs a models folder beside it. Data files of the workspace
+// packages are imported as JSON (the emulator's catalogue and prices), so esbuild inlines them.
+//
 // `dist` and `pack` need oclif.manifest.json next (scripts/manifest.mjs; `build` and
 // `prepack` run it).
 import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadBuiltInModels, modelsDir } from '@falai/models';
 import { build } from 'esbuild';
 
 const cliDir = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -72,6 +77,43 @@ const externals = (keep) => ({
 });
 
 /**
+ * Embeds the built-in model definitions: `@falai/models` reads its JSON files from its own
+ * folder, which a bundle does not have, so the bundle gets the same module with the files'
+ * contents inside (`modelsDir` and each file are then named by the package path). Its reader
+ * of other folders (users' model folders) is the package's own.
+ */
+const embedModels = () => ({
+  name: 'embed-models',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^@falai\/models$/ }, () => ({
+      path: '@falai/models',
+      namespace: 'falai-models',
+    }));
+    pluginBuild.onLoad({ filter: /.*/, namespace: 'falai-models' }, () => {
+      const files = loadBuiltInModels();
+      const broken = files.filter((file) => file.error !== undefined);
+      if (broken.length > 0) {
+        throw new Error(broken.map((file) => `${file.file}: ${file.error}`).join('\n'));
+      }
+      const embedded = files.map((file) => [file.endpointId, JSON.stringify(file.definition)]);
+      return {
+        resolveDir: modelsDir,
+        loader: 'js',
+        contents: [
+          "import { parseModelFile } from './read.js';",
+          "export { readModelFiles } from './read.js';",
+          "export const modelsDir = '@falai/models';",
+          `const FILES = ${JSON.stringify(embedded)};`,
+          'export function loadBuiltInModels() {',
+          '  return FILES.map(([id, text]) => parseModelFile(`@falai/models/${id}.json`, id, text));',
+          '}',
+        ].join('\n'),
+      };
+    });
+  },
+});
+
+/**
  * Inlines @oclif/core and, transitively, everything it imports, except what falai never
  * runs: oclif's TypeScript support (ts-node, typescript; development mode only) and
  * `semver`, which oclif only loads for its Node-version check, skipped by bin/run.js
@@ -96,7 +138,7 @@ const common = {
   },
 };
 
-async function distBuild({ copyModels }) {
+async function distBuild({ forPack }) {
   const dist = join(cliDir, 'dist');
   await rm(dist, { recursive: true, force: true });
   const entries = await commandEntries();
@@ -114,12 +156,12 @@ async function distBuild({ copyModels }) {
     // Less to read and parse at every start; names stay readable in stack traces.
     minifyWhitespace: true,
     minifySyntax: true,
-    sourcemap: !copyModels,
+    sourcemap: !forPack,
     metafile: true,
     // Chunks sit two levels below the package root, like the command files, so code that
     // finds files relative to itself (core's models/, the emulator's assets) resolves alike.
     chunkNames: 'chunks/[name]-[hash]',
-    plugins: [externals(keepOclif)],
+    plugins: [embedModels(), externals(keepOclif)],
   });
   const chunks = {};
   for (const [file, output] of Object.entries(result.metafile.outputs)) {
@@ -129,10 +171,6 @@ async function distBuild({ copyModels }) {
     );
   }
   await writeFile(join(dist, 'chunks.json'), `${JSON.stringify(chunks)}\n`);
-  if (copyModels) {
-    await rm(join(cliDir, 'models'), { recursive: true, force: true });
-    await cp(join(repoDir, 'models'), join(cliDir, 'models'), { recursive: true });
-  }
   await mkdir(join(dist, 'assets'), { recursive: true });
   await cp(join(repoDir, 'packages', 'emulator', 'assets'), join(dist, 'assets'), {
     recursive: true,
@@ -149,7 +187,6 @@ async function singleBuild() {
     "import { basename, dirname } from 'node:path';",
     "import { fileURLToPath } from 'node:url';",
     "import { execute } from '@oclif/core';",
-    "globalThis.__falaiBuiltinModelsDir = fileURLToPath(new URL('./models/', import.meta.url));",
     ...entries.map(({ path }, i) => `import C${i} from ${JSON.stringify(path)};`),
     `export const COMMANDS = { ${entries.map(({ id }, i) => `${JSON.stringify(id.replaceAll('/', ':'))}: C${i}`).join(', ')} };`,
     `const pjson = ${JSON.stringify({
@@ -185,14 +222,13 @@ async function singleBuild() {
     minify: true,
     // Native modules and the emulator (sharp) stay out; everything else is inlined.
     plugins: [
+      embedModels(),
       externals(
         (name) =>
           !/^(better-sqlite3|sharp|@img\/|node:|@falai\/emulator)/.test(name) && !isBuiltin(name),
       ),
     ],
   });
-  await rm(join(outDir, 'models'), { recursive: true, force: true });
-  await cp(join(repoDir, 'models'), join(outDir, 'models'), { recursive: true });
   await writeFile(join(outDir, 'package.json'), `${JSON.stringify({ type: 'module' }, null, 2)}\n`);
   console.log(
     `bundled ${entries.length} commands into ${relative(process.cwd(), join(outDir, 'falai.mjs'))}`,
@@ -205,8 +241,8 @@ function isBuiltin(name) {
   return builtinModules.includes(name) || builtinModules.includes(name.split('/')[0]);
 }
 
-if (mode === 'dist') await distBuild({ copyModels: false });
-else if (mode === 'pack') await distBuild({ copyModels: true });
+if (mode === 'dist') await distBuild({ forPack: false });
+else if (mode === 'pack') await distBuild({ forPack: true });
 else if (mode === 'single') await singleBuild();
 else {
   console.error('usage: node scripts/bundle.mjs dist|pack|single');

@@ -190,8 +190,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       const userDirs = [join(settings.configDir, 'models'), settings.modelsDir].filter(
         (dir): dir is string => typeof dir === 'string' && dir.length > 0,
       );
-      const builtinDir = bundledModelsDir();
-      return createModelRegistry({ userDirs, ...(builtinDir ? { builtinDir } : {}) });
+      return createModelRegistry({ userDirs });
     })();
     return this.#registry;
   }
@@ -237,14 +236,6 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       process.exit(process.exitCode);
     }
   }
-}
-
-/**
- * The single-file bundle (`dist-bundle/falai.mjs`) ships the model files beside itself and
- * announces them here; everywhere else core finds its built-in models on its own.
- */
-export function bundledModelsDir(): string | undefined {
-  return (globalThis as { __falaiBuiltinModelsDir?: string }).__falaiBuiltinModelsDir;
 }
 
 /** The signal an `ABORTED` error reports in `details.signal`, if any. */

@@ -1,7 +1,7 @@
 import type { EmulatorOutput } from '@falai/core';
 import { FalaiError } from '@falai/core';
 import { Flags } from '@oclif/core';
-import { BaseCommand, bundledModelsDir } from '../base-command.js';
+import { BaseCommand } from '../base-command.js';
 
 /** Starts the local fal emulator in this process, for offline use and demos. */
 export default class Emulator extends BaseCommand<typeof Emulator> {
@@ -93,7 +93,6 @@ export default class Emulator extends BaseCommand<typeof Emulator> {
   async run(): Promise<EmulatorOutput | undefined> {
     // One parser for both entry points: `pnpm emulator` and this command take the same flags.
     const { parseArgs, startFromArgs, stopFromArgs, UsageError } = await import('@falai/emulator');
-    const { defaultModelsDir } = await import('@falai/core');
     const settings = await this.settings();
     let parsed: ReturnType<typeof parseArgs>;
     try {
@@ -105,11 +104,9 @@ export default class Emulator extends BaseCommand<typeof Emulator> {
     let emulator: Awaited<ReturnType<typeof startFromArgs>>;
     try {
       emulator = await startFromArgs(parsed, {
-        // The same model files the registry reads, also when falai is installed from npm.
-        modelsDirs: [
-          bundledModelsDir() ?? defaultModelsDir(),
-          ...(settings.modelsDir ? [settings.modelsDir] : []),
-        ],
+        // The emulator plays the built-in models itself (@falai/models, embedded in the
+        // bundle); the user's model folder comes on top of them, as in the registry.
+        modelsDirs: settings.modelsDir ? [settings.modelsDir] : [],
       });
     } catch (error) {
       // A busy port says which flag fixes it, instead of "listen EADDRINUSE".
