@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import {
   type ClaimOutcome,
   corruptError,
+  type HistoryQuery,
   isTerminalStatus,
   type Lease,
   matchesFilter,
@@ -13,6 +14,8 @@ import {
   parseStoredRecord,
   planUpdate,
   prepareRecordForWrite,
+  promptIndexText,
+  promptOf,
   recordToJson,
   redactStoreLocation,
   StoreError,
@@ -21,6 +24,7 @@ import {
   type UpdateOutcome,
 } from '@falai/core';
 import type { Redis } from 'ioredis';
+import { searchRedis } from './history.js';
 import { CLAIM, PRUNE, PUT, RELEASE, REMOVE, RENEW, UPDATE } from './scripts.js';
 
 /** Options of `createRedisStore`. */
@@ -41,8 +45,9 @@ export interface RedisStoreOptions {
   readonly prefix?: string;
   /**
    * Finished records (completed, failed, cancelled) expire after this many seconds;
-   * `0` keeps them for ever. Active records never expire.
-   * @default 604800 (7 days)
+   * `0` keeps them for ever. Active records never expire. They are falai's history
+   * (`falai history`), kept as long as `history.retentionDays`' default.
+   * @default 2592000 (30 days)
    */
   readonly retentionSeconds?: number;
   /**
@@ -140,7 +145,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): PendingStore 
   const url = split.url;
   const connectTimeoutMs = options.connectTimeoutMs ?? split.connect ?? 5_000;
   const commandTimeoutMs = options.commandTimeoutMs ?? split.command ?? 5_000;
-  const retention = Math.max(0, Math.floor(options.retentionSeconds ?? 7 * 24 * 3600));
+  const retention = Math.max(0, Math.floor(options.retentionSeconds ?? 30 * 24 * 3600));
   const keys = redisKeys(prefix);
   const where = options.client
     ? `redis://${options.client.options.host ?? '?'}:${options.client.options.port ?? '?'}/${options.client.options.db ?? 0}`
@@ -324,6 +329,8 @@ export function createRedisStore(options: RedisStoreOptions = {}): PendingStore 
         record.lease?.owner ?? '',
         record.lease ? Date.parse(record.lease.expiresAt) : '',
         ttlFor(record),
+        promptIndexText(promptOf(record)),
+        record.endpointId,
       ],
     );
   }
@@ -389,6 +396,13 @@ export function createRedisStore(options: RedisStoreOptions = {}): PendingStore 
         await run('list', PRUNE, [keys.index, ...chunk.map((id) => keys.record(id))], chunk);
       }
       return filter.limit === undefined ? out : out.slice(0, Math.max(0, filter.limit));
+    },
+
+    async search(query: HistoryQuery): Promise<PendingRecord[]> {
+      return searchRedis(
+        { redis, run, index: keys.index, record: keys.record, decode, fail },
+        query,
+      );
     },
 
     async update(

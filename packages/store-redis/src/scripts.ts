@@ -4,7 +4,8 @@
  * server's `TIME`, so pollers on machines with skewed clocks still agree on expiry.
  *
  * A record is a hash: `data` (the record JSON without its lease), `status`, `v` (a version
- * bumped on every data write), `lo`/`le` (lease owner, lease expiry in epoch ms).
+ * bumped on every data write), `lo`/`le` (lease owner, lease expiry in epoch ms), and the
+ * search fields `p` (the prompt's words) and `e` (the endpoint), written by `PUT`.
  */
 
 const NOW = `
@@ -18,9 +19,14 @@ local function retain(key, ttl)
 end
 `;
 
-/** KEYS: rec, idx. ARGV: data, status, score, id, leaseOwner|'', leaseExpiryMs|'', ttl. */
+/**
+ * KEYS: rec, idx. ARGV: data, status, score, id, leaseOwner|'', leaseExpiryMs|'', ttl,
+ * promptWords, endpoint. The last two are the record's search fields `p` and `e` (history
+ * search reads them on the server; see history.ts).
+ */
 export const PUT = `${RETAIN}
 redis.call('HSET', KEYS[1], 'data', ARGV[1], 'status', ARGV[2])
+if ARGV[8] then redis.call('HSET', KEYS[1], 'p', ARGV[8], 'e', ARGV[9]) end
 redis.call('HINCRBY', KEYS[1], 'v', 1)
 if ARGV[5] ~= '' then
   redis.call('HSET', KEYS[1], 'lo', ARGV[5], 'le', ARGV[6])
