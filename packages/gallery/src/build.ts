@@ -19,6 +19,7 @@ import {
   type GalleryMedia,
   indexOutputs,
   linkChildren,
+  resultUrls,
 } from './items.js';
 import { type GalleryData, renderPage } from './page.js';
 
@@ -404,7 +405,8 @@ export async function buildGallery(options: BuildGalleryOptions): Promise<Galler
     const media = made.slice(cursor, cursor + count).filter((m): m is GalleryMedia => !!m);
     cursor += count;
     files += media.length;
-    const missing = count - media.length;
+    // Not downloaded at all: the result's files are what is missing here.
+    const missing = count > 0 ? count - media.length : resultUrls(record.result).length;
     missingFiles += missing;
     if (media.length === 0) withoutFiles++;
     return describeRecord(record, { media, missingFiles: missing, outputs });

@@ -31,6 +31,7 @@ export const PAGE_SCRIPT = `
   var resetBtn = document.getElementById('reset');
   var dialog = document.getElementById('detail');
   var live = document.getElementById('live');
+  var subEl = document.getElementById('sub');
   var reduceMotion = window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches;
 
   function el(tag, cls, text) {
@@ -62,6 +63,11 @@ export const PAGE_SCRIPT = `
     try {
       return new Intl.NumberFormat(undefined, { style: 'currency', currency: cost.currency, maximumFractionDigits: 4 }).format(cost.amount);
     } catch (e) { return cost.amount + ' ' + cost.currency; }
+  }
+  function fmtDuration(seconds) {
+    var whole = Math.max(1, Math.round(seconds));
+    var rest = String(whole % 60);
+    return Math.floor(whole / 60) + ':' + (rest.length < 2 ? '0' + rest : rest);
   }
   function announce(text) { live.textContent = ''; live.textContent = text; }
 
@@ -159,7 +165,7 @@ export const PAGE_SCRIPT = `
       var node = mediaNode(first, item, true);
       box.appendChild(node);
       if (first.kind === 'video' && videoWatch) videoWatch.observe(node);
-      if (first.kind === 'video') box.appendChild(el('span', 'badge', 'video'));
+      if (first.kind === 'video') box.appendChild(el('span', 'badge', first.durationSeconds ? 'video \u00b7 ' + fmtDuration(first.durationSeconds) : 'video'));
       else if (item.media.length > 1) box.appendChild(el('span', 'badge', '+' + (item.media.length - 1)));
     } else {
       box.appendChild(el('p', 'none', item.missingFiles ? 'No local file \\u2014 falai download ' + item.id : 'No output files'));
@@ -186,7 +192,8 @@ export const PAGE_SCRIPT = `
     }
     if (item.seed !== undefined) fact('Seed', item.seed, 'mono seed');
     if (item.cost) fact('Cost', fmtCost(item.cost));
-    fact('Request', item.id, 'mono rid');
+    fact('Request', shortId(item.id), 'mono rid');
+    facts.lastChild.title = item.id;
     body.appendChild(facts);
     if (item.parents.length || item.children.length) {
       var parts = [];
@@ -268,6 +275,9 @@ export const PAGE_SCRIPT = `
       if (node && videoWatch) videoWatch.unobserve(node);
     });
     cards = new Map();
+    var liveNow = next.live && /^https?:$/.test(location.protocol);
+    subEl.textContent = 'Made with falai \u00b7 ' + items.length + (items.length === 1 ? ' request' : ' requests') +
+      ' \u00b7 ' + (liveNow ? 'live: updates as jobs finish' : 'built ' + fmtDate(next.generatedAt));
     fillModels();
     applyFilters();
   }

@@ -70,7 +70,7 @@ export function renderPage(data: GalleryData): string {
 <div class="wrap">
 <header class="top">
 <h1>${title}</h1>
-<p class="sub">Made with falai · ${data.items.length} ${data.items.length === 1 ? 'request' : 'requests'} · built <time datetime="${escapeHtml(data.generatedAt)}">${escapeHtml(data.generatedAt.slice(0, 16).replace('T', ' '))} UTC</time></p>
+<p class="sub" id="sub">Made with falai · ${data.items.length} ${data.items.length === 1 ? 'request' : 'requests'} · built <time datetime="${escapeHtml(data.generatedAt)}">${escapeHtml(data.generatedAt.slice(0, 16).replace('T', ' '))} UTC</time></p>
 <form class="filters" id="filters" role="search" aria-label="Filter outputs">
 <label class="grow">Search<input type="search" id="q" placeholder="Prompt, request id, seed… (press /)" autocomplete="off"></label>
 <label>Model<select id="model"><option value="">All models</option></select></label>

@@ -93,6 +93,15 @@ function records(): PendingRecord[] {
       input: { fields: { prompt: 'deleted since' }, files: [] },
       outputs: [{ url: 'https://cdn.test/gone.png', path: join(outputs, 'nope.png') }],
     }),
+    record('remote', '2026-03-04T11:00:00.000Z', {
+      input: { fields: { prompt: 'never downloaded' }, files: [] },
+      result: {
+        images: [
+          { url: 'https://cdn.test/remote-0.png' },
+          { url: 'https://cdn.test/remote-1.png' },
+        ],
+      },
+    }),
     { ...record('waiting', '2026-03-05T10:00:00.000Z', {}), status: 'running' },
   ];
 }
@@ -110,23 +119,24 @@ describe('buildGallery', () => {
       now: () => new Date('2026-03-06T00:00:00Z'),
     });
     expect(summary).toMatchObject({
-      items: 4,
+      items: 5,
       files: 3,
-      withoutFiles: 1,
-      missingFiles: 1,
+      withoutFiles: 2,
+      missingFiles: 3,
       skipped: 1,
       copied: 3,
       thumbnails: 1,
       removed: 0,
     });
     const data = await readData(out);
-    expect(data.items.map((item) => item.id)).toEqual(['gone', 'clip', 'small', 'big']);
+    expect(data.items.map((item) => item.id)).toEqual(['remote', 'gone', 'clip', 'small', 'big']);
     const byId = new Map(data.items.map((item) => [item.id, item]));
     const big = byId.get('big');
     expect(big?.seed).toBe('17454220438242315174');
     expect(big?.children).toEqual(['small']);
     expect(byId.get('small')?.parents).toEqual(['big']);
     expect(byId.get('gone')).toMatchObject({ media: [], missingFiles: 1 });
+    expect(byId.get('remote')).toMatchObject({ media: [], missingFiles: 2 });
 
     // Every file the page refers to exists, by a relative path inside the site.
     const [image] = big?.media ?? [];
@@ -177,7 +187,7 @@ describe('buildGallery', () => {
     expect(again).toMatchObject({ copied: 0, thumbnails: 0, removed: 0, files: 3 });
     const fewer = records().filter((item) => item.requestId !== 'big');
     const after = await buildGallery({ records: fewer, outDir: out });
-    expect(after).toMatchObject({ items: 3, copied: 0, removed: 2 });
+    expect(after).toMatchObject({ items: 4, copied: 0, removed: 2 });
     expect((await readdir(join(out, 'media'))).sort()).toEqual(['clip-0.mp4', 'small-0.png']);
     expect(await readdir(join(out, 'thumbs'))).toEqual([]);
     // The user's files are untouched (the site held links or copies).
