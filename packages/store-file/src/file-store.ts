@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import {
   type ClaimOutcome,
   compareRecords,
+  type HistoryQuery,
   matchesFilter,
   migrateSeedPending,
   type PendingFilter,
@@ -16,6 +17,7 @@ import {
   planUpdate,
   prepareRecordForWrite,
   StoreError,
+  searchRecords,
   type UpdateCondition,
   type UpdateOutcome,
 } from '@falai/core';
@@ -620,6 +622,16 @@ export function createFileStore(options: FileStoreOptions): FileStore {
         .filter((entry) => matchesFilter(entry.record, filter))
         .sort((a, b) => compareRecords(a.record, b.record));
       return (filter.limit === undefined ? entries : entries.slice(0, filter.limit)).map(copy);
+    },
+
+    /**
+     * History search by a scan of every record (they are all in memory once read): fine for
+     * tens of thousands of records; see the README for where it gets slow.
+     */
+    async search(query: HistoryQuery): Promise<PendingRecord[]> {
+      return searchRecords((await current('search')).values(), query, (entry) => entry.record).map(
+        copy,
+      );
     },
 
     update(
