@@ -1,5 +1,6 @@
 import { AbortedError, FalaiError, StoreError, toFalaiError } from '../errors/falai-error.js';
-import { prepareInput } from '../media/prepare-input.js';
+import { type PrepareProgress, prepareInput } from '../media/prepare-input.js';
+import { assertResolved } from '../models/provider.js';
 import type { ModelRegistry } from '../models/registry.js';
 import { assertValid, formatValidationReport } from '../models/report.js';
 import type { ValidateOptions } from '../models/validate.js';
@@ -7,6 +8,7 @@ import { parseEndpointId } from '../queue/endpoint-id.js';
 import type { FalClient, SubmitOptions, SubmitResult } from '../queue/types.js';
 import { newPendingRecord, type PendingRecord } from '../store/record.js';
 import type { PendingStore } from '../store/types.js';
+import { readBinaryInputs } from './binary-input.js';
 import { type CriticalSection, criticalSection, type DeferredSignal } from './critical-section.js';
 
 /** Where a held-back signal found the submit. */
@@ -29,7 +31,10 @@ export interface SubmitInterrupt {
 
 export interface SubmitAndRecordOptions {
   readonly endpointId: string;
-  /** The model input; local file paths in file fields are sent as data URIs or uploads. */
+  /**
+   * The model input. Local file paths in file fields, and bytes anywhere (Buffers, typed
+   * arrays, Blobs, Node or web streams), are sent as data URIs or uploads.
+   */
   readonly input: Record<string, unknown>;
   readonly registry: ModelRegistry;
   readonly client: FalClient;
@@ -60,6 +65,8 @@ export interface SubmitAndRecordOptions {
   readonly signal?: AbortSignal;
   /** Each validation note or warning block, as it is found. */
   readonly onNote?: (line: string) => void;
+  /** Progress of each upload of a local file or of bytes. */
+  readonly onUploadProgress?: (progress: PrepareProgress) => void;
   /** SIGINT/SIGTERM between the POST and the stored record (see {@link submitAndRecord}). */
   readonly signals?: {
     /**
@@ -110,12 +117,22 @@ export function resumeCommand(endpointId: string, requestId: string): string {
 export async function submitAndRecord(
   options: SubmitAndRecordOptions,
 ): Promise<SubmitAndRecordResult> {
-  const { endpointId, registry, client, store, input } = options;
+  const { endpointId, registry, client, store } = options;
   parseEndpointId(endpointId);
   // Read the store once before anything is paid for: a damaged or unreachable store must stop
   // the submit here, not after fal has accepted (and billed) a request we could not record.
   await store.list({ limit: 1 });
   stopIfAborted(options.signal);
+  // An id fal's catalogue does not list (when the registry has one) is refused here, validated
+  // or not: MODEL_UNKNOWN naming the closest ids, nothing sent.
+  assertResolved(
+    await registry.resolve(endpointId, options.signal ? { signal: options.signal } : {}),
+  );
+  // Bytes become data URIs first, so validation and media checks see them like any file.
+  const binary = await readBinaryInputs(options.input, {
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const input = binary.input;
   const warnings: string[] = [];
   if (options.validate !== false) {
     const report = await registry.validate(endpointId, input, {
@@ -139,6 +156,9 @@ export async function submitAndRecord(
     uploader: client,
     mode: options.uploadMode ?? 'auto',
     cwd: options.cwd ?? process.cwd(),
+    bytes: binary.bytes,
+    uploadBytes: (bytes, upload) => client.upload(bytes, upload),
+    ...(options.onUploadProgress ? { onProgress: options.onUploadProgress } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
   for (const warning of prepared.warnings) {

@@ -15,6 +15,7 @@ export {
 } from './data-uri.js';
 export { bytesDigest, fileDigest } from './digest.js';
 export {
+  type BytesUploader,
   DEFAULT_UPLOAD_THRESHOLD_BYTES,
   type FileUploader,
   type PreparedInput,

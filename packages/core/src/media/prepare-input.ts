@@ -19,6 +19,16 @@ export interface FileUploader {
   ): Promise<{ url: string }>;
 }
 
+/** Puts bytes in fal storage; the queue client's `upload` fits. */
+export type BytesUploader = (
+  bytes: Uint8Array,
+  options: {
+    contentType: string;
+    onProgress?: (sent: number, total: number) => void;
+    signal?: AbortSignal;
+  },
+) => Promise<{ url: string }>;
+
 /** Progress of one upload, named by the input field it is for. */
 export interface PrepareProgress {
   readonly field: string;
@@ -38,6 +48,15 @@ export interface PrepareInputOptions {
   readonly cwd?: string;
   readonly onProgress?: (progress: PrepareProgress) => void;
   readonly signal?: AbortSignal;
+  /**
+   * The bytes behind data URIs that came from a program's Buffers, Blobs or streams, by dotted
+   * field path (`readBinaryInputs` in the lifecycle makes both). Such a file is uploaded (with
+   * `uploadBytes`) instead of sent inline when it is over the threshold or `mode` is `upload`;
+   * a data URI the user typed is always sent as it is.
+   */
+  readonly bytes?: ReadonlyMap<string, Uint8Array>;
+  /** Uploads such bytes; without it they are always sent inline. */
+  readonly uploadBytes?: BytesUploader;
 }
 
 export interface PreparedInput {
@@ -123,7 +142,30 @@ export async function prepareInput(
       continue;
     }
     if (classified.kind === 'data-uri') {
-      const bytes = decodeDataUri(ref.value);
+      const given = options.bytes?.get(field);
+      const large =
+        mode === 'upload' ||
+        (mode === 'auto' && given !== undefined && given.byteLength > threshold);
+      if (given && options.uploadBytes && large) {
+        const uploaded = await options.uploadBytes(given, {
+          contentType: classified.mime,
+          onProgress: (sent, total) =>
+            options.onProgress?.({ field, path: `<bytes ${field}>`, sent, total }),
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+        setAt(send, ref.path, uploaded.url);
+        files.push({
+          field,
+          kind: 'data-uri',
+          digest: bytesDigest(given),
+          size: given.byteLength,
+          mime: classified.mime,
+          sentAs: 'upload',
+          uploadedUrl: uploaded.url,
+        });
+        continue;
+      }
+      const bytes = given ?? decodeDataUri(ref.value);
       files.push({
         field,
         kind: 'data-uri',

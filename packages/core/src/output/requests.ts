@@ -69,7 +69,7 @@ export type RunOutput = v.InferOutput<typeof RunOutputSchema>;
 export const PollItemSchema = v.object({
   requestId: v.string(),
   endpointId: v.string(),
-  status: v.picklist(['completed', 'failed', 'cancelled']),
+  status: v.picklist(['completed', 'failed', 'cancelled', 'expired']),
   result: v.optional(v.unknown()),
   error: v.optional(ErrorBodySchema),
   outputs: v.optional(v.array(SavedFileSchema)),

@@ -6,6 +6,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pLimit from 'p-limit';
 import { AbortedError, FalaiError, InputError, MediaError, NetworkError } from '../errors/index.js';
+import { decodeDataUri } from '../store/output-summary.js';
 import type { OutputFile } from '../store/record.js';
 import { isValidRequestId, quoteUntrusted } from './request-id.js';
 
@@ -79,6 +80,7 @@ const MIME_EXT: Record<string, string> = {
   'audio/mpeg': 'mp3',
   'audio/wav': 'wav',
   'application/json': 'json',
+  'text/plain': 'txt',
 };
 
 /**
@@ -419,24 +421,16 @@ function outputUrl(ref: OutputRef): string {
   return ref.url.startsWith('data:') ? 'data:' : ref.url;
 }
 
+/**
+ * The bytes of a `data:` output, decoded by the one data-URI decoder (`decodeDataUri`, which
+ * the webhook receiver's inline outputs use too). A URI without a comma has no data part.
+ */
 function decodeDataUrl(url: string, plan: Plan, options: DownloadOutputsOptions): Buffer {
-  const comma = url.indexOf(',');
-  if (comma < 0)
+  if (!url.includes(','))
     throw new MediaError(
       `${describeRef(plan.ref, plan.index)} of ${options.requestId} is a data URI without a comma; it cannot be decoded.`,
     );
-  const header = url.slice(5, comma);
-  const body = url.slice(comma + 1);
-  try {
-    return /;base64$/i.test(header)
-      ? Buffer.from(body, 'base64')
-      : Buffer.from(decodeURIComponent(body));
-  } catch (error) {
-    throw new MediaError(
-      `${describeRef(plan.ref, plan.index)} of ${options.requestId} is a data URI that cannot be decoded.`,
-      { cause: error },
-    );
-  }
+  return Buffer.concat([...decodeDataUri(url).chunks]);
 }
 
 /**

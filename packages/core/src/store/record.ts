@@ -134,6 +134,10 @@ export const PendingRecordSchema = v.object({
   queuePosition: v.optional(v.number()),
   submittedAt: isoTimestamp,
   updatedAt: isoTimestamp,
+  /** Provenance: when falai first saw the request running (absent when it never looked). */
+  startedAt: v.optional(isoTimestamp),
+  /** Provenance: when the outcome was recorded (set by the lifecycle's finalise step). */
+  completedAt: v.optional(isoTimestamp),
   urls: v.optional(QueueUrlsSchema),
   input: v.optional(InputSummarySchema),
   webhookUrl: v.optional(v.string()),
@@ -153,6 +157,8 @@ export type PendingRecord = v.InferOutput<typeof PendingRecordSchema>;
 export type PendingPatch = {
   readonly status?: RequestStatus;
   readonly queuePosition?: number | null;
+  readonly startedAt?: string | null;
+  readonly completedAt?: string | null;
   readonly urls?: QueueUrls;
   readonly result?: unknown;
   readonly error?: RecordError | null;

@@ -2,8 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { knownSecrets } from '../auth/secrets.js';
 import { FalaiError, toFalaiError } from '../errors/index.js';
 import { parseJsonExact } from '../json/exact.js';
+import { finaliseRecord, type OutcomePatchOptions, outcomePatch } from '../lifecycle/outcome.js';
+import { recordOutputs } from '../lifecycle/save.js';
+import { outcomeFromResult } from '../queue/status.js';
+import type { RequestOutcome } from '../queue/types.js';
 import { secretsFromEnv } from '../store/ops.js';
-import { type OutputSummaryOptions, summariseOutput } from '../store/output-summary.js';
+import type { OutputSummaryOptions } from '../store/output-summary.js';
 import {
   ACTIVE_STATUSES,
   type OutputFile,
@@ -223,51 +227,63 @@ function redactDeep<T>(value: T, secrets: readonly string[]): T {
 export const WEBHOOK_PAYLOAD_ERROR_TAG = 'webhookPayloadError';
 
 /** Options of {@link finalisePatch}. */
-export interface FinalisePatchOptions extends OutputSummaryOptions {
-  /** Files already written for the output's inline data URIs, added to the record's `outputs`. */
-  readonly outputs?: readonly OutputFile[];
+export interface FinalisePatchOptions extends OutcomePatchOptions {
+  /**
+   * The stored request the delivery is for. With it, a failure is read exactly as the result
+   * endpoint's answer with the same status and body would be (`outcomeFromResult`), so the
+   * record holds the same error whether the webhook or polling finalised it.
+   */
+  readonly request?: { readonly requestId: string; readonly endpointId: string };
 }
 
 /**
- * The store patch that finalises a record: the same fields polling writes (`outcomePatch` in
- * the CLI), so a record finalised by webhook is indistinguishable from a polled one. The output
- * goes through `summariseOutput`: the record keeps a bounded summary with references, never
- * inline data URIs or huge values. Undefined for `completed-without-payload`: that delivery
- * must not finalise the record.
+ * The store patch that finalises a record: the lifecycle's one outcome rule (`outcomePatch`),
+ * so a record finalised by webhook is indistinguishable from a polled or waited one. The
+ * output goes through `summariseOutput`: the record keeps a bounded summary with references,
+ * never inline data URIs or huge values. Undefined for `completed-without-payload`: that
+ * delivery must not finalise the record.
  */
 export function finalisePatch(
   delivery: WebhookDelivery,
   options: FinalisePatchOptions = {},
 ): PendingPatch | undefined {
   const { outcome } = delivery;
-  switch (outcome.state) {
-    case 'completed-without-payload':
-      return undefined;
-    case 'completed': {
-      const { outputs, ...summary } = options;
-      return {
-        status: 'completed',
-        result: summariseOutput(outcome.output, summary),
-        error: null,
-        queuePosition: null,
-        ...(outputs && outputs.length > 0 ? { outputs } : {}),
-      };
-    }
-    case 'failed': {
-      const { code, message, details } = outcome.error.toJSON();
-      return {
-        status: 'failed',
-        error: details === undefined ? { code, message } : { code, message, details },
-        queuePosition: null,
-      };
-    }
-    case 'cancelled':
-      return {
-        status: 'cancelled',
-        error: { code: 'REQUEST_CANCELLED', message: 'The request was cancelled.' },
-        queuePosition: null,
-      };
+  if (outcome.state === 'completed-without-payload') return undefined;
+  const { request, ...patchOptions } = options;
+  if (outcome.state === 'failed' && request) {
+    return outcomePatch(asResultFailure(outcome.error, request), patchOptions);
   }
+  return outcomePatch(outcome, patchOptions);
+}
+
+/**
+ * A delivery's failure as the result endpoint reports it: fal's webhook carries the status
+ * (in `error`) and the result endpoint's body (`payload`: `detail`, `error_type`), which
+ * `parseWebhookPayload` keeps in the error's details.
+ */
+function asResultFailure(
+  error: FalaiError,
+  request: { readonly requestId: string; readonly endpointId: string },
+): RequestOutcome {
+  const details = (error.details ?? {}) as {
+    status?: unknown;
+    detail?: unknown;
+    errorType?: unknown;
+  };
+  const status = typeof details.status === 'number' ? details.status : 500;
+  const errorType = typeof details.errorType === 'string' ? details.errorType : undefined;
+  return outcomeFromResult(
+    {
+      status,
+      statusText: '',
+      headers: new Headers(errorType ? { 'x-fal-error-type': errorType } : {}),
+      data: {
+        ...(details.detail === undefined ? {} : { detail: details.detail }),
+        ...(errorType ? { error_type: errorType } : {}),
+      },
+    },
+    request,
+  );
 }
 
 /**
@@ -425,7 +441,7 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
           ...inline,
           ...fetched.filter((file) => !inline.some((saved) => saved.path === file.path)),
         ];
-        await options.store.update(record.requestId, { outputs });
+        await recordOutputs(options.store, record.requestId, outputs);
         emit({ kind: 'downloaded', requestId: record.requestId, outputs });
       } catch (error) {
         const message = toFalaiError(error).message;
@@ -457,7 +473,10 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
     delivery: WebhookDelivery,
     record: PendingRecord,
   ): Promise<{ patch: PendingPatch; inline: readonly OutputFile[] }> => {
-    const summary = options.outputSummary ?? {};
+    const summary = {
+      ...options.outputSummary,
+      request: { requestId: record.requestId, endpointId: record.endpointId },
+    };
     const { outcome } = delivery;
     if (outcome.state !== 'completed' || options.inlineOutputDir === undefined) {
       return { patch: finalisePatch(delivery, summary) ?? {}, inline: [] };
@@ -564,9 +583,7 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
         // Files are written only for a request that is still waiting for its outcome.
         if (ACTIVE_STATUSES.includes(current.status))
           prepared ??= await patchFor(delivery, current);
-        const outcome = await options.store.update(id, prepared?.patch ?? {}, {
-          status: ACTIVE_STATUSES,
-        });
+        const outcome = await finaliseRecord(options.store, id, prepared?.patch ?? {});
         if (outcome.kind === 'updated') {
           firstSeenUnknown.delete(delivery.requestId);
           answer(response, 200, { ok: true, requestId: id, status: outcome.record.status });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { link, mkdir, open, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { extensionFor } from '../queue/download.js';
 import { decodeDataUri, isDataUri } from '../store/output-summary.js';
 import type { OutputFile } from '../store/record.js';
 
@@ -11,22 +12,6 @@ export interface SavedInlineOutputs {
   /** The same files as record outputs (`url: 'data:'`, as `falai download` writes them). */
   readonly outputs: readonly OutputFile[];
 }
-
-/** Extensions for the types fal's models answer with; anything else is sniffed or `bin`. */
-const EXTENSIONS: Record<string, string> = {
-  'image/png': 'png',
-  'image/jpeg': 'jpg',
-  'image/webp': 'webp',
-  'image/gif': 'gif',
-  'image/avif': 'avif',
-  'video/mp4': 'mp4',
-  'video/quicktime': 'mov',
-  'video/webm': 'webm',
-  'audio/mpeg': 'mp3',
-  'audio/wav': 'wav',
-  'application/json': 'json',
-  'text/plain': 'txt',
-};
 
 /** Every distinct data URI in an output, in document order. */
 function dataUrisIn(output: unknown): string[] {
@@ -135,5 +120,5 @@ async function typeOf(
       };
     }
   }
-  return { ext: EXTENSIONS[declared] ?? 'bin', mime: declared };
+  return { ext: extensionFor({ url: 'data:', contentType: declared }), mime: declared };
 }

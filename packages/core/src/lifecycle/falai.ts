@@ -1,0 +1,605 @@
+import { isAbsolute, join, resolve } from 'node:path';
+import { resolveCredentials } from '../auth/credentials.js';
+import type { EnvLike } from '../config/paths.js';
+import { type FalaiSettings, resolveSettings } from '../config/settings.js';
+import { FalaiError, type FalaiErrorCode } from '../errors/falai-error.js';
+import {
+  createModelRegistry,
+  type ModelRegistry,
+  type ModelRegistryOptions,
+} from '../models/registry.js';
+import { createFalClient } from '../queue/client.js';
+import type { FalClient, LogEntry, SubmitOptions } from '../queue/types.js';
+import { ACTIVE_STATUSES, type OutputFile, type PendingRecord } from '../store/record.js';
+import type { PendingStore } from '../store/types.js';
+import { type CancelRequestResult, requestCancel } from './cancel.js';
+import type { AnyEndpointId, EndpointInput, EndpointOutput } from './endpoints.js';
+import { type OpenStoreOptions, openStore, type StoreDrivers } from './open-store.js';
+import { outputTarget } from './output-names.js';
+import { type PollRequestsOptions, type PollSummary, pollRequests } from './poll.js';
+import { fetchResult } from './result.js';
+import { saveOutputs } from './save.js';
+import { checkStatus, type StatusReport } from './status.js';
+import { submitAndRecord } from './submit.js';
+import { resolveTarget } from './target.js';
+import { type Deadline, deadlineAfter, waitAndFinalise } from './wait.js';
+
+/** Options of {@link createFalai}. Everything defaults to what the CLI would use. */
+export interface FalaiOptions {
+  /**
+   * Resolved settings (`resolveSettings`). Default: resolved on first use from `env`, `cwd`,
+   * the options below and falai's config file, as the CLI resolves them.
+   */
+  readonly settings?: FalaiSettings;
+  /** @default process.env */
+  readonly env?: EnvLike;
+  /** Where relative paths (inputs, downloads, stores) start. @default process.cwd() */
+  readonly cwd?: string;
+  /** Send every fal call here (the emulator), ahead of `FALAI_BASE_URL`. */
+  readonly baseUrl?: string;
+  /** falai's config file. @default `FALAI_CONFIG`, else the platform's config folder */
+  readonly configPath?: string;
+  /** The fal key, ahead of `FAL_KEY` and every other source. */
+  readonly key?: string;
+  /**
+   * Where requests are recorded: a `PendingStore` you opened (never closed by falai), or a
+   * store spec (`file:<path>`, `sqlite:<path>`, `redis://…`, `memory`). Default: `FALAI_STORE`,
+   * the config file's store, else the default file store (`FAL_PENDING_FILE` or
+   * `$XDG_STATE_HOME/falai/pending.json`). A spec is opened for each call and closed after.
+   */
+  readonly store?: PendingStore | string;
+  /** How store adapters are loaded (an application that bundles passes literal imports). */
+  readonly storeDrivers?: StoreDrivers;
+  /** A queue client of your own (retry policy, fetch, timeouts). */
+  readonly client?: FalClient;
+  /** A model registry of your own. Default: built-in models plus the user's model folders. */
+  readonly registry?: ModelRegistry;
+  /** Where `download: true` saves outputs. @default settings `outputDir` (`./falai-output`) */
+  readonly outputDir?: string;
+  /** @default `falai/<version>` */
+  readonly userAgent?: string;
+}
+
+/** A progress event of a job: uploads, the submit, each change while waiting, saved files. */
+export type JobProgress =
+  | {
+      readonly phase: 'upload';
+      /** The input field the file or bytes are for (`image_urls.0`). */
+      readonly field: string;
+      readonly sent: number;
+      readonly total: number;
+    }
+  | {
+      readonly phase: 'submitted';
+      readonly requestId: string;
+      readonly endpointId: string;
+      readonly queuePosition?: number;
+    }
+  | {
+      /** Where the request is at fal. */
+      readonly phase: 'queued' | 'running' | 'completed';
+      readonly requestId: string;
+      readonly queuePosition?: number;
+      /** Log lines not reported before (with `logs: true`). */
+      readonly logs: readonly LogEntry[];
+      readonly elapsedMs: number;
+      readonly via: 'stream' | 'poll';
+    }
+  | { readonly phase: 'saved'; readonly requestId: string; readonly files: readonly OutputFile[] };
+
+/**
+ * Where outputs are saved: a folder (or a file name such as `./cat.png` for one output),
+ * `true` for the configured output folder, or the details.
+ */
+export type DownloadTarget =
+  | string
+  | true
+  | {
+      /** A folder, or a file name with a media extension. @default the output folder */
+      readonly dir?: string;
+      /**
+       * A file name pattern: `{request_id}`, `{index}`, `{n}`, `{ext}`, `{endpoint}`, `{date}`,
+       * `{time}`. @default `{request_id}-{index}.{ext}`
+       */
+      readonly name?: string;
+      /** Replace existing files. @default false */
+      readonly force?: boolean;
+    };
+
+/** Options of submitting a job. */
+export interface SubmitJobOptions {
+  /** fal POSTs the result here. */
+  readonly webhookUrl?: string;
+  /** How local files and bytes are sent. @default 'auto' (inline when small, uploaded when large) */
+  readonly uploadMode?: 'auto' | 'data-uri' | 'upload';
+  /** Validate the input against the model first. @default true */
+  readonly validate?: boolean;
+  /** An unknown endpoint is an error (MODEL_UNKNOWN) instead of a warning. @default false */
+  readonly strict?: boolean;
+  /** Send an input the model definition objects to (its issues only warn). @default false */
+  readonly forceInput?: boolean;
+  /** fal's queue options: priority, runner hint, start timeout, storage lifecycle. */
+  readonly queue?: Omit<SubmitOptions, 'webhookUrl' | 'signal' | 'timeoutMs'>;
+  /** Stops validation and uploads; never the POST once it is on its way (a paid id is kept). */
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (event: JobProgress) => void;
+}
+
+/** Options of waiting for a job. */
+export interface WaitJobOptions {
+  /** Stops waiting (the request keeps running at fal and stays pending in the store). */
+  readonly signal?: AbortSignal;
+  /** Gives up after this many ms (the request keeps running at fal). */
+  readonly timeoutMs?: number;
+  /** Report fal's log lines in progress events. @default false */
+  readonly logs?: boolean;
+  /** Save the output files when it completes. */
+  readonly download?: DownloadTarget;
+  readonly onProgress?: (event: JobProgress) => void;
+}
+
+/** Options of {@link Falai.run}: submitting and waiting, with one `timeoutMs` for both. */
+export interface RunJobOptions extends SubmitJobOptions, WaitJobOptions {}
+
+/** A completed job. */
+export interface JobResult<E extends string = string> {
+  readonly requestId: string;
+  readonly endpointId: E;
+  /**
+   * The model's output (64-bit integers such as seeds kept exactly, as bigint). Read back from
+   * the store it is the record's bounded summary: inline data URIs are replaced by
+   * `{ $omitted: 'data-uri', digest, size, mime }`; `download` fetches them from fal again.
+   */
+  readonly output: EndpointOutput<E>;
+  /** Files saved by this call (empty without `download`). */
+  readonly files: readonly OutputFile[];
+  /** The request's store record afterwards: provenance (input summary, timings, files). */
+  readonly record?: PendingRecord;
+}
+
+/** What {@link Falai.run} returns: the completed job and the validation warnings. */
+export interface RunResult<E extends string = string> extends JobResult<E> {
+  readonly warnings: readonly string[];
+}
+
+/** A request falai submitted (or knows of), re-attachable from any process by its id. */
+export interface Job<E extends string = string> {
+  readonly requestId: string;
+  readonly endpointId: E;
+  /** The store record as it is now (undefined when the store does not know the request). */
+  record(): Promise<PendingRecord | undefined>;
+  /** Asks fal where the request is, and records it. */
+  status(options?: { readonly logs?: boolean }): Promise<StatusReport>;
+  /**
+   * Waits until it ends and records the outcome; resolves with the output (and saved files),
+   * throws the error of a failed, cancelled or expired request. A request the store already
+   * records as finished answers from the store.
+   */
+  wait(options?: WaitJobOptions): Promise<JobResult<E>>;
+  /** The output of a finished request (from the store when it has it); throws while running. */
+  result(): Promise<JobResult<E>>;
+  /** Asks fal to cancel; records only what fal confirms. */
+  cancel(): Promise<CancelRequestResult>;
+  /** Saves the output files (fetching the result from fal when the store lacks them). */
+  download(target?: DownloadTarget): Promise<OutputFile[]>;
+}
+
+/** The one-call lifecycle API; see {@link createFalai}. */
+export interface Falai {
+  /**
+   * Submits, waits and (with `download`) saves the outputs: validated before anything is sent
+   * (an invalid input throws before any HTTP call), local files and bytes sent, recorded in
+   * the store before waiting (so a crash loses nothing: `job(requestId)` picks it up), the
+   * outcome recorded, files saved with their provenance. Throws the error of a failed,
+   * cancelled or expired request.
+   */
+  run<E extends AnyEndpointId>(
+    endpointId: E,
+    input: EndpointInput<E>,
+    options?: RunJobOptions,
+  ): Promise<RunResult<E>>;
+  /** Validates, sends files, submits once and records; returns the job to wait on later. */
+  submit<E extends AnyEndpointId>(
+    endpointId: E,
+    input: EndpointInput<E>,
+    options?: SubmitJobOptions,
+  ): Promise<Job<E> & { readonly warnings: readonly string[] }>;
+  /**
+   * Re-attaches to a request by its id (or a unique prefix of a stored one), in this process
+   * or any other sharing the store. A request the store does not know needs its `endpointId`.
+   */
+  job<E extends AnyEndpointId = string>(
+    requestId: string,
+    options?: { readonly endpointId?: E },
+  ): Promise<Job<E>>;
+  /** One leased poll pass over the store (or passes until done, with `watch`). */
+  poll(options?: Omit<PollRequestsOptions, 'store' | 'client'>): Promise<PollSummary>;
+  /** The settings in use (resolved on first use). */
+  settings(): Promise<FalaiSettings>;
+  /** Runs `fn` with the store (opened for the call and closed after, unless you passed one). */
+  withStore<T>(fn: (store: PendingStore) => Promise<T>): Promise<T>;
+}
+
+/**
+ * The one-call lifecycle API, with the ergonomics of `fal.subscribe` and more: validation
+ * before anything is paid for, local files and bytes sent, every request recorded in a
+ * durable store, progress events, outputs saved, jobs re-attachable from another process,
+ * and types per built-in endpoint. Nothing is read or opened until a method is called:
+ * settings, credentials and the store are resolved as the CLI resolves them (flags given
+ * here, then `FALAI_*`/`FAL_KEY`, then falai's config file, then defaults).
+ */
+export function createFalai(options: FalaiOptions = {}): Falai {
+  const env = options.env ?? process.env;
+  const cwd = () => options.cwd ?? process.cwd();
+  let settingsPromise: Promise<FalaiSettings> | undefined;
+  let clientPromise: Promise<FalClient> | undefined;
+  let registryPromise: Promise<ModelRegistry> | undefined;
+
+  const settings = (): Promise<FalaiSettings> => {
+    settingsPromise ??= options.settings
+      ? Promise.resolve(options.settings)
+      : resolveSettings({
+          env,
+          cwd: cwd(),
+          flags: {
+            ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
+            ...(typeof options.store === 'string' ? { store: options.store } : {}),
+            ...(options.configPath ? { configPath: options.configPath } : {}),
+            ...(options.outputDir ? { outputDir: options.outputDir } : {}),
+          },
+        });
+    // A failed resolution is not kept: the caller may fix the setting and try again.
+    settingsPromise.catch(() => {
+      settingsPromise = undefined;
+    });
+    return settingsPromise;
+  };
+  const client = (): Promise<FalClient> => {
+    if (options.client) return Promise.resolve(options.client);
+    clientPromise ??= settings().then((resolved) =>
+      createFalClient({
+        settings: resolved,
+        credentials: async () =>
+          (
+            await resolveCredentials({
+              env,
+              settings: resolved,
+              ...(options.key ? { explicitKey: options.key } : {}),
+            })
+          ).key,
+        ...(options.userAgent ? { userAgent: options.userAgent } : {}),
+      }),
+    );
+    return clientPromise;
+  };
+  const registry = (): Promise<ModelRegistry> => {
+    if (options.registry) return Promise.resolve(options.registry);
+    registryPromise ??= settings().then((resolved) => registryForSettings(resolved));
+    return registryPromise;
+  };
+  const withStore = async <T>(fn: (store: PendingStore) => Promise<T>): Promise<T> => {
+    if (options.store !== undefined && typeof options.store !== 'string') return fn(options.store);
+    const resolved = await settings();
+    const openOptions: OpenStoreOptions = {
+      env,
+      ...(options.storeDrivers ? { drivers: options.storeDrivers } : {}),
+    };
+    const store = await openStore(resolved.store, openOptions);
+    try {
+      return await fn(store);
+    } finally {
+      await store.close().catch(() => undefined);
+    }
+  };
+  const absolute = (path: string) => (isAbsolute(path) ? path : resolve(cwd(), path));
+
+  /** The folder and naming of a download target. */
+  const targetOf = async (target: DownloadTarget, requestId: string, endpointId: string) => {
+    const details = typeof target === 'object' ? target : {};
+    const out = typeof target === 'string' ? target : details.dir;
+    const named = outputTarget({
+      ...(out === undefined ? {} : { out: absolute(out) }),
+      ...(details.name === undefined ? {} : { name: details.name }),
+      defaultDir: absolute((await settings()).outputDir),
+      requestId,
+      endpointId,
+    });
+    return { ...named, force: details.force ?? false };
+  };
+
+  const save = async (
+    store: PendingStore,
+    record: PendingRecord | undefined,
+    output: unknown,
+    target: DownloadTarget,
+    requestId: string,
+    endpointId: string,
+    deadline: Deadline | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<OutputFile[]> => {
+    const where = await targetOf(target, requestId, endpointId);
+    return saveOutputs({
+      store,
+      requestId,
+      result: output,
+      ...where,
+      record: record !== undefined,
+      ...(record?.outputs ? { previous: record.outputs } : {}),
+      ...(deadline ? { deadline } : {}),
+      ...(signal ? { signal } : {}),
+    });
+  };
+
+  const waitOn = async <E extends string>(
+    store: PendingStore,
+    requestId: string,
+    endpointId: E,
+    waitOptions: WaitJobOptions,
+    deadline: Deadline | undefined,
+  ): Promise<JobResult<E>> => {
+    const record = await store.get(requestId);
+    const onProgress = waitOptions.onProgress;
+    const clientNow = await client();
+    let done: { output: unknown; record?: PendingRecord };
+    if (record && !ACTIVE_STATUSES.includes(record.status)) {
+      if (record.status !== 'completed') throw storedFailure(record);
+      done = await fetchResult({ client: clientNow, store, endpointId, requestId, record });
+    } else {
+      done = await waitAndFinalise({
+        client: clientNow,
+        store,
+        endpointId,
+        requestId,
+        ...(record ? { record } : {}),
+        ...(waitOptions.signal ? { signal: waitOptions.signal } : {}),
+        ...(deadline ? { deadline } : {}),
+        logs: waitOptions.logs ?? false,
+        ...(onProgress
+          ? {
+              onProgress: (progress) =>
+                onProgress({
+                  phase: progress.state,
+                  requestId,
+                  ...(progress.queuePosition === undefined
+                    ? {}
+                    : { queuePosition: progress.queuePosition }),
+                  logs: progress.newLogs,
+                  elapsedMs: progress.elapsedMs,
+                  via: progress.via,
+                }),
+            }
+          : {}),
+      });
+    }
+    let files: OutputFile[] = [];
+    let after = done.record ?? record;
+    if (waitOptions.download !== undefined) {
+      files = await save(
+        store,
+        after,
+        done.output,
+        waitOptions.download,
+        requestId,
+        endpointId,
+        deadline,
+        waitOptions.signal,
+      );
+      if (after && files.length > 0) after = (await store.get(requestId)) ?? after;
+      onProgress?.({ phase: 'saved', requestId, files });
+    }
+    return {
+      requestId,
+      endpointId,
+      output: done.output as EndpointOutput<E>,
+      files,
+      ...(after ? { record: after } : {}),
+    };
+  };
+
+  const submitIn = async <E extends string>(
+    store: PendingStore,
+    endpointId: E,
+    input: Record<string, unknown>,
+    submitOptions: SubmitJobOptions,
+    deadline: Deadline | undefined,
+  ) => {
+    const onProgress = submitOptions.onProgress;
+    const signals = [submitOptions.signal, deadline?.signal].filter(
+      (signal): signal is AbortSignal => signal !== undefined,
+    );
+    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+    const done = await submitAndRecord({
+      endpointId,
+      input,
+      registry: await registry(),
+      client: await client(),
+      store,
+      validate: submitOptions.validate !== false,
+      strict: submitOptions.strict ?? false,
+      validation: { checkMedia: true, force: submitOptions.forceInput === true },
+      validationOverride: 'forceInput: true',
+      uploadMode: submitOptions.uploadMode ?? 'auto',
+      cwd: cwd(),
+      ...(submitOptions.webhookUrl ? { webhookUrl: submitOptions.webhookUrl } : {}),
+      ...(submitOptions.queue ? { submitOptions: submitOptions.queue } : {}),
+      ...(signal ? { signal } : {}),
+      ...(onProgress
+        ? {
+            onUploadProgress: (progress) =>
+              onProgress({
+                phase: 'upload',
+                field: progress.field,
+                sent: progress.sent,
+                total: progress.total,
+              }),
+          }
+        : {}),
+    });
+    onProgress?.({
+      phase: 'submitted',
+      requestId: done.record.requestId,
+      endpointId,
+      ...(done.record.queuePosition === undefined
+        ? {}
+        : { queuePosition: done.record.queuePosition }),
+    });
+    return done;
+  };
+
+  const jobFor = <E extends string>(requestId: string, endpointId: E): Job<E> => ({
+    requestId,
+    endpointId,
+    record: () => withStore((store) => store.get(requestId)),
+    status: (statusOptions = {}) =>
+      withStore(async (store) => {
+        const record = await store.get(requestId);
+        return checkStatus(
+          await client(),
+          store,
+          { endpointId, requestId, ...(record ? { record } : {}) },
+          statusOptions.logs === undefined ? {} : { logs: statusOptions.logs },
+        );
+      }),
+    wait: (waitOptions = {}) =>
+      withStore((store) =>
+        waitOn(store, requestId, endpointId, waitOptions, deadlineAfter(waitOptions.timeoutMs)),
+      ),
+    result: () =>
+      withStore(async (store) => {
+        const record = await store.get(requestId);
+        const done = await fetchResult({
+          client: await client(),
+          store,
+          endpointId,
+          requestId,
+          ...(record ? { record } : {}),
+        });
+        return {
+          requestId,
+          endpointId,
+          output: done.output as EndpointOutput<E>,
+          files: [],
+          ...(done.record ? { record: done.record } : {}),
+        };
+      }),
+    cancel: () =>
+      withStore(async (store) => {
+        const record = await store.get(requestId);
+        return requestCancel(await client(), store, {
+          endpointId,
+          requestId,
+          ...(record ? { record } : {}),
+        });
+      }),
+    download: (target = true) =>
+      withStore(async (store) => {
+        const record = await store.get(requestId);
+        const done = await fetchResult({
+          client: await client(),
+          store,
+          endpointId,
+          requestId,
+          ...(record ? { record } : {}),
+          need: 'files',
+        });
+        return save(
+          store,
+          record,
+          done.output,
+          target,
+          requestId,
+          endpointId,
+          undefined,
+          undefined,
+        );
+      }),
+  });
+
+  return {
+    run: (endpointId, input, runOptions = {}) => {
+      const deadline = deadlineAfter(runOptions.timeoutMs);
+      return withStore(async (store) => {
+        const submitted = await submitIn(
+          store,
+          endpointId,
+          input as Record<string, unknown>,
+          runOptions,
+          deadline,
+        );
+        const done = await waitOn(
+          store,
+          submitted.record.requestId,
+          endpointId,
+          runOptions,
+          deadline,
+        );
+        return { ...done, warnings: submitted.warnings };
+      });
+    },
+    submit: (endpointId, input, submitOptions = {}) =>
+      withStore(async (store) => {
+        const submitted = await submitIn(
+          store,
+          endpointId,
+          input as Record<string, unknown>,
+          submitOptions,
+          undefined,
+        );
+        return { ...jobFor(submitted.record.requestId, endpointId), warnings: submitted.warnings };
+      }),
+    job: <E extends AnyEndpointId = string>(
+      requestId: string,
+      jobOptions: { readonly endpointId?: E } = {},
+    ) =>
+      withStore(async (store) => {
+        const target = await resolveTarget(
+          store,
+          jobOptions.endpointId ?? requestId,
+          jobOptions.endpointId === undefined ? undefined : requestId,
+          'wait',
+        );
+        return jobFor(target.requestId, target.endpointId as E);
+      }),
+    poll: (pollOptions = {}) =>
+      withStore(async (store) => pollRequests({ ...pollOptions, store, client: await client() })),
+    settings,
+    withStore,
+  };
+}
+
+/**
+ * The model registry for resolved settings: the built-in models plus the user's model
+ * folders (`<config dir>/models`, then `FALAI_MODELS_DIR` or the config file's `modelsDir`,
+ * later ones winning), as the CLI builds it. `options` adds to it (e.g. a `provider` for the
+ * endpoints no model file describes).
+ */
+export function registryForSettings(
+  settings: FalaiSettings,
+  options: Omit<ModelRegistryOptions, 'userDirs'> = {},
+): ModelRegistry {
+  const userDirs = [join(settings.configDir, 'models'), settings.modelsDir].filter(
+    (dir): dir is string => typeof dir === 'string' && dir.length > 0,
+  );
+  return createModelRegistry({ ...options, userDirs });
+}
+
+/** The error a record that ended without completing stands for. */
+function storedFailure(record: PendingRecord): FalaiError {
+  const code = (record.error?.code ?? 'REQUEST_FAILED') as FalaiErrorCode;
+  const message = record.error?.message ?? `Request ${record.requestId} ended ${record.status}.`;
+  return new FalaiError(code, message, {
+    details: {
+      requestId: record.requestId,
+      status: record.status,
+      ...(record.error?.details === undefined ? {} : { error: record.error.details }),
+    },
+  });
+}
+
+/**
+ * The lifecycle API configured from the environment, as the CLI is: `FALAI_BASE_URL`,
+ * `FAL_KEY` (or falai's other key sources), `FALAI_STORE` / `FAL_PENDING_FILE` / the default
+ * file store, falai's config file. Nothing is read until a method is called. Use
+ * {@link createFalai} for other settings.
+ */
+export const falai: Falai = /* @__PURE__ */ createFalai();

@@ -1,0 +1,180 @@
+import { stat } from 'node:fs/promises';
+import { AbortedError, FalaiError } from '../errors/falai-error.js';
+import { type DownloadOutputsOptions, downloadOutputs } from '../queue/download.js';
+import { OMITTED_KEY, omittedDataUris } from '../store/output-summary.js';
+import type { OutputFile } from '../store/record.js';
+import type { PendingStore, UpdateOutcome } from '../store/types.js';
+import type { Deadline } from './wait.js';
+
+/** Options of {@link saveOutputs}. */
+export interface SaveOutputsOptions
+  extends Pick<
+    DownloadOutputsOptions,
+    | 'fileName'
+    | 'force'
+    | 'previous'
+    | 'onKept'
+    | 'fetch'
+    | 'idleTimeoutMs'
+    | 'maxBytes'
+    | 'maxBytesHint'
+    | 'concurrency'
+  > {
+  readonly store: PendingStore;
+  readonly requestId: string;
+  /** The output (or a stored summary of it) whose files to save. */
+  readonly result: unknown;
+  /** Output folder; created when missing. */
+  readonly outDir: string;
+  /** Record the saved files on the request's store record. @default true */
+  readonly record?: boolean;
+  /** Stops the transfers (ABORTED); partial files are removed. */
+  readonly signal?: AbortSignal;
+  /** The job's bound: running out is a TIMEOUT that says how to save the files later. */
+  readonly deadline?: Deadline;
+}
+
+/**
+ * Saves a completed request's output files (core's `downloadOutputs`: names from the bytes,
+ * idle timeouts, size caps, no partial files) and records their paths on the store record,
+ * next to the request id, endpoint, input summary and timings it already holds (provenance).
+ * A deadline that runs out is `TIMEOUT`, a disk that cannot take the files is
+ * `OUTPUT_WRITE_FAILED` naming the path; both say `falai download <id>` resumes, since the
+ * request completed and is recorded.
+ */
+export async function saveOutputs(options: SaveOutputsOptions): Promise<OutputFile[]> {
+  const { deadline, store, requestId, outDir } = options;
+  const signals = [options.signal, deadline?.signal].filter(
+    (signal): signal is AbortSignal => signal !== undefined,
+  );
+  const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+  const outputs = await downloadOutputs({
+    requestId,
+    result: options.result,
+    outDir,
+    force: options.force ?? false,
+    ...(options.fileName ? { fileName: options.fileName } : {}),
+    ...(options.previous ? { previous: options.previous } : {}),
+    ...(options.onKept ? { onKept: options.onKept } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: options.idleTimeoutMs }),
+    ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
+    ...(options.maxBytesHint ? { maxBytesHint: options.maxBytesHint } : {}),
+    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+    ...(signal ? { signal } : {}),
+  }).catch((error: unknown) => {
+    throw saveError(error, requestId, outDir, deadline);
+  });
+  // A stored result names the files its inline outputs were written to: they are saved.
+  const inline = inlineFilesIn(options.result).filter(
+    (file) => !outputs.some((saved) => saved.path === file.path),
+  );
+  for (const file of inline) options.onKept?.(file);
+  outputs.unshift(...inline);
+  if (options.record !== false && outputs.length > 0) {
+    await recordOutputs(store, requestId, outputs);
+  }
+  return outputs;
+}
+
+/**
+ * Records saved files on a request's record (every path that saves outputs, the webhook
+ * receiver's background downloads included, writes them this way).
+ */
+export function recordOutputs(
+  store: PendingStore,
+  requestId: string,
+  outputs: readonly OutputFile[],
+): Promise<UpdateOutcome> {
+  return store.update(requestId, { outputs });
+}
+
+/**
+ * True when a stored result can stand in for fal's to save the files: every data-URI output
+ * it kept as a digest names a file that is still there (the webhook receiver writes them),
+ * and it is not the marker of an output too large to keep. Otherwise downloading fetches the
+ * result from fal again.
+ */
+export async function storedResultHasFiles(result: unknown): Promise<boolean> {
+  if (result === undefined) return false;
+  if (
+    typeof result === 'object' &&
+    result !== null &&
+    (result as Record<string, unknown>)[OMITTED_KEY] === 'value'
+  ) {
+    return false;
+  }
+  for (const marker of omittedDataUris(result)) {
+    if (marker.path === undefined) return false;
+    const onDisk = await stat(marker.path).catch(() => undefined);
+    if (!onDisk?.isFile() || onDisk.size !== marker.size) return false;
+  }
+  return true;
+}
+
+/** The files a stored result already names for its inline outputs (the webhook receiver's). */
+function inlineFilesIn(result: unknown): OutputFile[] {
+  return omittedDataUris(result).flatMap((marker) =>
+    marker.path === undefined
+      ? []
+      : [{ url: 'data:', path: marker.path, size: marker.size, mime: marker.mime }],
+  );
+}
+
+/** File-system errors that mean the outputs cannot be written where they were to go. */
+const WRITE_FAILURES: Readonly<Record<string, string>> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'the disk quota is used up',
+  EFBIG: 'the file is too large for this file system',
+  EROFS: 'the file system is read-only',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOTDIR: 'a part of the path is not a folder',
+  EISDIR: 'the path is a folder',
+  EIO: 'an input/output error',
+};
+
+/**
+ * What a failed save becomes: the deadline passing is a `TIMEOUT`, a disk that cannot take
+ * the files is `OUTPUT_WRITE_FAILED` naming the path; both say `falai download <id>` resumes.
+ * Anything else is left as it is.
+ */
+function saveError(
+  error: unknown,
+  requestId: string,
+  outDir: string,
+  deadline: Deadline | undefined,
+): unknown {
+  if (FalaiError.isInstance(error) && error.code === 'OUTPUT_EXISTS') return error;
+  if (deadline?.signal.aborted) {
+    return new AbortedError(
+      'TIMEOUT',
+      `Stopped saving the outputs of ${requestId} after ${deadline.label} (it covers the whole job). The request completed; save its files with: falai download ${requestId}`,
+      { cause: error, details: { requestId } },
+    );
+  }
+  const failure = errnoIn(error);
+  if (!failure) return error;
+  const path = (failure.path ?? outDir).replace(/\.\d+\.[0-9a-f]+\.part$|\.\d+\.part$/, '');
+  const why = WRITE_FAILURES[failure.code] ?? failure.code;
+  const fix = ['ENOSPC', 'EDQUOT', 'EFBIG'].includes(failure.code)
+    ? 'Free some space or choose another folder with --out'
+    : 'Choose a folder you can write to with --out (or fix this one)';
+  return new FalaiError(
+    'OUTPUT_WRITE_FAILED',
+    `Could not save the outputs of ${requestId} to ${path}: ${why} (${failure.code}). ${fix}, then resume with: falai download ${requestId}`,
+    { cause: error, details: { requestId, path, errno: failure.code } },
+  );
+}
+
+/** The first file-system error of WRITE_FAILURES in an error or its causes. */
+function errnoIn(error: unknown): { code: string; path?: string } | undefined {
+  for (let current = error, depth = 0; current && depth < 8; depth++) {
+    const { code, path } = current as { code?: unknown; path?: unknown };
+    if (typeof code === 'string' && code in WRITE_FAILURES) {
+      return typeof path === 'string' ? { code, path } : { code };
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
