@@ -184,13 +184,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected registry(): Promise<ModelRegistry> {
     this.#registry ??= (async () => {
       const settings = await this.settings();
-      const { createModelRegistry } = await import('@falai/core');
-      const { join } = await import('node:path');
+      const { registryForSettings } = await import('@falai/core');
       // Later folders win: FALAI_MODELS_DIR (or config modelsDir) over <config dir>/models.
-      const userDirs = [join(settings.configDir, 'models'), settings.modelsDir].filter(
-        (dir): dir is string => typeof dir === 'string' && dir.length > 0,
-      );
-      return createModelRegistry({ userDirs });
+      return registryForSettings(settings);
     })();
     return this.#registry;
   }

@@ -1,59 +1,40 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import type { FalaiSettings, PendingStore } from '@falai/core';
+import type { FalaiSettings, PendingStore, StoreDrivers } from '@falai/core';
 import { StoreError } from '@falai/core';
 
 /**
- * Opens the store a spec names, importing only that driver: `falai list` with the default
- * file store never loads better-sqlite3 or ioredis. With no spec, the default file store
- * (`FAL_PENDING_FILE`, the OpenClaw workspace file, or `$XDG_STATE_HOME/falai/pending.json`).
- * What a migration of the seed's pending file could not map exactly is said on stderr
- * (`onWarning` overrides that): it happens once, so it is never silenced.
+ * How the CLI loads the store adapters: literal imports, so the bundle inlines the pure-JS
+ * ones and `falai list` with the default file store never loads better-sqlite3 or ioredis.
+ * A missing better-sqlite3 (e.g. in the single-file bundle) is one clear line.
+ */
+export const CLI_STORE_DRIVERS: StoreDrivers = {
+  file: () => import('@falai/store-file'),
+  sqlite: async () => {
+    assertResolvable('better-sqlite3', 'sqlite');
+    return import('@falai/store-sqlite');
+  },
+  redis: () => import('@falai/store-redis'),
+};
+
+/**
+ * Opens the store a spec names (core's `openStore` with the CLI's adapters). With no spec,
+ * the default file store (`FAL_PENDING_FILE`, the OpenClaw workspace file, or
+ * `$XDG_STATE_HOME/falai/pending.json`). What a migration of the seed's pending file could
+ * not map exactly is said on stderr (`onWarning` overrides that).
  */
 export async function openStore(
   spec: string | undefined,
   env: NodeJS.ProcessEnv,
   options: { readonly onWarning?: (message: string) => void } = {},
 ): Promise<PendingStore> {
-  const { defaultPendingFile, parseStoreSpec } = await import('@falai/core');
-  const parsed = spec
-    ? parseStoreSpec(spec, env)
-    : { kind: 'file' as const, path: defaultPendingFile(env) };
-  switch (parsed.kind) {
-    case 'memory': {
-      const { createMemoryStore } = await import('@falai/core');
-      return createMemoryStore();
-    }
-    case 'file': {
-      const { createFileStore, testHooksFromEnv } = await importDriver(
-        () => import('@falai/store-file'),
-        'file',
-      );
-      return createFileStore({
-        path: parsed.path,
-        onWarning:
-          options.onWarning ??
-          ((message) => process.stderr.write(`Warning: seed file migration: ${message}\n`)),
-        ...testHooksFromEnv(env),
-      });
-    }
-    case 'sqlite': {
-      assertResolvable('better-sqlite3', 'sqlite');
-      const { createSqliteStore } = await importDriver(
-        () => import('@falai/store-sqlite'),
-        'sqlite',
-      );
-      return createSqliteStore({ path: parsed.path });
-    }
-    case 'redis': {
-      const { createRedisStore } = await importDriver(() => import('@falai/store-redis'), 'redis');
-      return createRedisStore({
-        url: parsed.url,
-        ...(parsed.prefix === undefined ? {} : { prefix: parsed.prefix }),
-      });
-    }
-  }
+  const core = await import('@falai/core');
+  return core.openStore(spec, {
+    env,
+    drivers: CLI_STORE_DRIVERS,
+    ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+  });
 }
 
 /**
@@ -80,21 +61,6 @@ function assertResolvable(name: string, kind: string): void {
     `The ${kind} store needs ${name}, which is not installed here. Install it next to falai (npm install ${name}) or choose another store with --store file:<path>.`,
     { store: kind, operation: 'open', cause: lastError },
   );
-}
-
-/** Imports a store driver; a missing native module becomes an actionable STORE_ERROR. */
-async function importDriver<T>(load: () => Promise<T>, kind: string): Promise<T> {
-  try {
-    return await load();
-  } catch (error) {
-    const native =
-      kind === 'sqlite' ? 'better-sqlite3' : kind === 'redis' ? 'ioredis' : `@falai/store-${kind}`;
-    throw new StoreError(
-      'STORE_ERROR',
-      `The ${kind} store needs ${native}, which could not be loaded (${(error as Error).message}). Install it next to falai (npm install ${native}) or choose another store with --store file:<path>.`,
-      { store: kind, operation: 'open', cause: error },
-    );
-  }
 }
 
 /** The seed's statuses that mean a request is still waiting at fal. */

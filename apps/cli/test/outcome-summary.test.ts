@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createMemoryStore, newPendingRecord } from '@falai/core';
+import { createMemoryStore, newPendingRecord, recordOutcome } from '@falai/core';
 import { describe, expect, it } from 'vitest';
-import { finalise } from '../src/requests.js';
 
 describe('finalising a polled request', () => {
   it('stores a bounded summary, never the inline data URIs of the output', async () => {
@@ -14,7 +13,7 @@ describe('finalising a polled request', () => {
       images: [{ url: `data:image/png;base64,${bytes.toString('base64')}` }],
       timings: { inference: 1.5 },
     };
-    const updated = await finalise(store, 'sync-1', {
+    const updated = await recordOutcome(store, 'sync-1', {
       state: 'completed',
       requestId: 'sync-1',
       endpointId: 'fal-ai/nano-banana-pro',

@@ -30,6 +30,13 @@ afterAll(async () => {
   await env.close();
 });
 
+/** Everything the file store wrote: its snapshot and the journal beside it. */
+async function storeText(): Promise<string> {
+  const { readdir } = await import('node:fs/promises');
+  const files = (await readdir(env.dir)).filter((name) => name.startsWith('pending.json'));
+  return (await Promise.all(files.map((name) => readFile(join(env.dir, name), 'utf8')))).join('\n');
+}
+
 async function submit(args: readonly string[], options = {}) {
   const result = await env.run(['submit', ...args, '--json'], options);
   if (result.code !== 0)
@@ -46,7 +53,7 @@ describe('submit', () => {
     expect(env.emulator!.job(requestId)?.input).toEqual({ prompt: 'a lighthouse at dusk' });
     const list = (await env.run(['list', '--all', '--json'])).json(ListOutputSchema);
     expect(list.requests.map((record) => record.requestId)).toContain(requestId);
-    const store = await readFile(join(env.dir, 'pending.json'), 'utf8');
+    const store = await storeText();
     expect(store).toContain(requestId);
     expect(store).not.toContain(SECRET);
   });
@@ -87,7 +94,13 @@ describe('submit', () => {
     const sent = env.emulator!.job(out.requestId)?.input as { image_urls: string[] };
     expect(sent.image_urls).toHaveLength(1);
     expect(sent.image_urls[0]).toMatch(/^data:image\/png;base64,/);
-    const store = await readFile(join(env.dir, 'pending.json'), 'utf8');
+    // The record, read through the store, names the file; no byte of it is stored anywhere.
+    const list = (await env.run(['list', '--all', '--json'])).json(ListOutputSchema);
+    const record = list.requests.find((item) => item.requestId === out.requestId);
+    expect(record?.input?.files).toMatchObject([
+      { field: 'image_urls.0', kind: 'path', location: join(env.dir, 'a.png'), sentAs: 'data-uri' },
+    ]);
+    const store = await storeText();
     expect(store).toContain('a.png');
     expect(store).not.toContain('base64,iVBOR');
   });

@@ -1,8 +1,7 @@
 import type { CancelOutput } from '@falai/core';
+import { requestCancel, resolveTarget } from '@falai/core';
 import { BaseCommand } from '../base-command.js';
-import { requestCancel } from '../cancel-request.js';
 import { TARGET_USAGE, targetArgs } from '../flags.js';
-import { resolveTarget } from '../requests.js';
 
 /** Asks fal to cancel a queued or running request. */
 export default class Cancel extends BaseCommand<typeof Cancel> {

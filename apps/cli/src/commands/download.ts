@@ -1,10 +1,8 @@
 import type { DownloadOutput, OutputFile } from '@falai/core';
-import { ApiError, InputError } from '@falai/core';
+import { fetchResult, findRecord, InputError, saveOutputs } from '@falai/core';
 import { BaseCommand } from '../base-command.js';
 import { forceFlag, outFlag, requestIdArg } from '../flags.js';
 import { nameFlag, outputTarget } from '../output-names.js';
-import { finalise, findRecord, outcomeError } from '../requests.js';
-import { saveOutputs } from '../waiting.js';
 
 /** Saves a finished request's output files. */
 export default class Download extends BaseCommand<typeof Download> {
@@ -38,34 +36,23 @@ export default class Download extends BaseCommand<typeof Download> {
       requestId,
       endpointId: record.endpointId,
     });
-    let result = record.result;
-    if (result === undefined) {
-      const client = await this.client();
-      let outcome: Awaited<ReturnType<typeof client.result>>;
-      try {
-        outcome = await client.result(record.endpointId, requestId);
-      } catch (error) {
-        if (error instanceof ApiError && error.status === 400) {
-          throw new ApiError(
-            `Request ${requestId} has not finished yet; wait for it with: falai wait ${requestId} --download`,
-            { status: 400, requestId },
-          );
-        }
-        throw error;
-      }
-      await finalise(store, requestId, outcome);
-      const failure = outcomeError(outcome);
-      if (failure) throw failure;
-      if (outcome.state === 'completed') result = outcome.output;
-    }
+    // The stored result serves unless it kept an inline output only as a digest: then fal's.
+    const fetched = await fetchResult({
+      client: await this.client(),
+      store,
+      endpointId: record.endpointId,
+      requestId,
+      record,
+      need: 'files',
+      waitCommand: `falai wait ${requestId} --download`,
+    });
     const kept: OutputFile[] = [];
     const outputs = await saveOutputs({
       store,
       requestId,
-      result,
+      result: fetched.output,
       ...target,
       force: this.flags.force,
-      recorded: true,
       ...(record.outputs ? { previous: record.outputs } : {}),
       onKept: (file) => kept.push(file),
     });

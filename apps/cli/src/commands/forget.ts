@@ -1,8 +1,7 @@
 import type { ForgetOutput } from '@falai/core';
-import { ACTIVE_STATUSES } from '@falai/core';
+import { forgetRequest } from '@falai/core';
 import { BaseCommand } from '../base-command.js';
 import { requestIdArg } from '../flags.js';
-import { findRecord } from '../requests.js';
 
 /** Drops one request from the store (fal is not told; see `cancel`). */
 export default class Forget extends BaseCommand<typeof Forget> {
@@ -17,22 +16,12 @@ export default class Forget extends BaseCommand<typeof Forget> {
 
   async run(): Promise<ForgetOutput> {
     const store = await this.store();
-    const given = this.args['request-id'];
-    const record = await findRecord(store, given, 'forget');
-    const requestId = record?.requestId ?? given;
-    const warning =
-      record && ACTIVE_STATUSES.includes(record.status)
-        ? `${requestId} is still ${record.status} at fal: forgetting it only stops falai tracking it. fal still runs it and bills it, and its result will not be fetched. To stop it: falai cancel ${requestId}`
-        : undefined;
+    const forgot = await forgetRequest(store, this.args['request-id']);
     // A warning about money is not a note: --quiet does not hide it (--json carries it).
-    if (warning && !this.jsonEnabled()) process.stderr.write(`Warning: ${warning}\n`);
-    const removed = record ? await store.remove(requestId) : false;
-    this.log(removed ? `Forgot ${requestId}.` : `${requestId} was not in the store.`);
-    return {
-      requestId,
-      removed,
-      ...(record ? { status: record.status } : {}),
-      ...(warning ? { warning } : {}),
-    };
+    if (forgot.warning && !this.jsonEnabled()) process.stderr.write(`Warning: ${forgot.warning}\n`);
+    this.log(
+      forgot.removed ? `Forgot ${forgot.requestId}.` : `${forgot.requestId} was not in the store.`,
+    );
+    return forgot;
   }
 }

@@ -1,32 +1,17 @@
-import type { FalaiError, PendingRecord, PollOutput } from '@falai/core';
-import { AbortedError, ACTIVE_STATUSES, InputError, toFalaiError } from '@falai/core';
+import type { PollEvent, PollItem, PollOutput } from '@falai/core';
+import {
+  AbortedError,
+  findOutputFiles,
+  InputError,
+  POLL_CONCURRENCY,
+  pollRequests,
+} from '@falai/core';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
-import { downloadOutputs, findOutputFiles } from '../download.js';
 import { concurrencyFlag, forceFlag, outFlag, timeoutFlag } from '../flags.js';
-import { LEASE_TTL_MS, leaseOwner } from '../lease.js';
 import { describeOutputs } from '../output.js';
 import { checkNamePattern, isFileOut, nameFlag, outputTarget } from '../output-names.js';
-import { finalise, recordError, UNKNOWN_ENDPOINT } from '../requests.js';
 import { seedFileHint } from '../store.js';
-
-type PollItem = PollOutput['completed'][number];
-
-/**
- * How many requests one poll pass checks at once. A check is two cheap GETs (status, then the
- * result once finished) and fal's concurrency limits apply to running jobs, not to status
- * checks, so 16 in flight is light for fal and for the stores (a pass over 1,000 finished
- * requests is ~14x faster than one at a time, against the >= 8x target a pool of 8 could not
- * reach). If fal does push back, core's retry policy honours 429 and `Retry-After`.
- * `--concurrency` overrides it (1 to 256).
- */
-export const POLL_CONCURRENCY = 16;
-
-/** How long `--watch` keeps retrying a store that fails every pass before it gives up. */
-const STORE_RETRY_MS = 5 * 60_000;
-
-/** Errors that no retry fixes: stop the whole pass instead of marking every record. */
-const FATAL = new Set(['AUTH_MISSING', 'AUTH_INVALID', 'AUTH_REJECTED', 'CONFIG_INVALID']);
 
 /** Seed command: check every pending request once (or until none is left with --watch). */
 export default class Poll extends BaseCommand<typeof Poll> {
@@ -63,167 +48,46 @@ export default class Poll extends BaseCommand<typeof Poll> {
         [{ path: ['out'], message: 'a file name where a folder is needed', kind: 'output-name' }],
       );
     }
-    const owner = leaseOwner();
-    const { default: pLimit } = await import('p-limit');
-    const limit = pLimit(this.flags.concurrency);
-    const completed: PollItem[] = [];
-    const errors: PollOutput['errors'] = [];
-    let skipped = 0;
-    let passes = 0;
-    let pending = 0;
-    const started = Date.now();
-    const interval = this.flags.interval ?? 2000;
-    let storeFailing: { since: number; times: number } | undefined;
-
-    // Requests the seed's file left without an endpoint: nothing to ask fal until it is named.
-    const unknownEndpoint = new Set<string>();
     // Ctrl-C: checks not yet started are left for the next run; those in flight finish and
     // are recorded; then the summary and the resume hint. A second Ctrl-C exits at once.
-    let interrupted = false;
-    let wake: (() => void) | undefined;
+    const stop = new AbortController();
     const onSigint = () => {
-      if (interrupted) process.exit(130);
-      interrupted = true;
-      wake?.();
+      if (stop.signal.aborted) process.exit(130);
+      stop.abort();
     };
     // `on`, not `once` (see run): signal-exit re-raises a signal it sees no other listener for.
     process.on('SIGINT', onSigint);
-
-    const checkOne = async (
-      record: PendingRecord,
-    ): Promise<'pending' | 'done' | 'skipped' | 'unknown'> => {
-      if (interrupted) return 'pending';
-      if (record.endpointId === UNKNOWN_ENDPOINT) {
-        if (!unknownEndpoint.has(record.requestId)) {
-          unknownEndpoint.add(record.requestId);
-          const message = `endpoint unknown (the seed's file did not record its model); name it once with: falai status <endpoint> ${record.requestId}, or drop it: falai forget ${record.requestId}`;
-          errors.push({ requestId: record.requestId, code: 'INPUT_INVALID', message });
-          this.note(`! ${record.requestId}: ${message}`);
-        }
-        return 'unknown';
-      }
-      const claim = await store.claim(record.requestId, owner, LEASE_TTL_MS);
-      if (claim.kind === 'held') return 'skipped';
-      if (claim.kind === 'missing') return 'done';
-      const current = claim.record;
-      if (!ACTIVE_STATUSES.includes(current.status)) {
-        await store.release(current.requestId, owner);
-        return 'done';
-      }
-      try {
-        const status = await client.status(current.endpointId, current.requestId);
-        if (status.state !== 'completed') {
-          await store.update(
-            current.requestId,
-            {
-              status: status.state,
-              queuePosition: status.queuePosition ?? null,
-              attempts: { ...current.attempts, poll: current.attempts.poll + 1, errors: 0 },
-            },
-            { status: ACTIVE_STATUSES, leaseOwner: owner },
-          );
-          return 'pending';
-        }
-        const outcome = await client.result(current.endpointId, current.requestId);
-        const updated = await finalise(store, current.requestId, outcome, owner);
-        if (updated.kind !== 'updated') return 'skipped';
-        const item: PollItem = {
-          requestId: current.requestId,
-          endpointId: current.endpointId,
-          // An expired result is recorded as failed (its error says it expired).
-          status: outcome.state === 'expired' ? 'failed' : outcome.state,
-          ...(outcome.state === 'completed' ? { result: outcome.output } : {}),
-          ...(outcome.state === 'failed' || outcome.state === 'expired'
-            ? { error: recordError(outcome.error) }
-            : {}),
-        };
-        let final = item;
-        if (outcome.state === 'completed' && this.flags.download) {
-          const outputs = await downloadOutputs({
-            requestId: current.requestId,
-            result: outcome.output,
-            ...outputTarget({
-              out: this.flags.out,
-              name: this.flags.name,
-              defaultDir: settings.outputDir,
-              requestId: current.requestId,
-              endpointId: current.endpointId,
-            }),
-            force: this.flags.force,
-          });
-          await store.update(current.requestId, { outputs });
-          final = { ...item, outputs };
-        }
-        completed.push(final);
-        this.report(final, outcome.state === 'completed' ? outcome.output : undefined);
-        return 'done';
-      } catch (error) {
-        const falai = toFalaiError(error);
-        if (FATAL.has(falai.code) || falai.code === 'OUTPUT_EXISTS') throw falai;
-        errors.push({ requestId: current.requestId, code: falai.code, message: falai.message });
-        this.note(`! ${current.requestId}: ${falai.message} (left pending)`);
-        await store
-          .update(
-            current.requestId,
-            {
-              attempts: {
-                ...current.attempts,
-                poll: current.attempts.poll + 1,
-                errors: current.attempts.errors + 1,
-              },
-              error: recordError(falai as FalaiError),
-            },
-            { status: ACTIVE_STATUSES, leaseOwner: owner },
-          )
-          .catch(() => undefined);
-        return 'pending';
-      } finally {
-        await store.release(current.requestId, owner).catch(() => false);
-      }
-    };
-
-    let unchecked = 0;
+    let summary: Awaited<ReturnType<typeof pollRequests>>;
     try {
-      for (;;) {
-        passes++;
-        let results: Awaited<ReturnType<typeof checkOne>>[];
-        try {
-          const active = await store.list({ status: ACTIVE_STATUSES });
-          results = await Promise.all(active.map((record) => limit(() => checkOne(record))));
-          storeFailing = undefined;
-        } catch (error) {
-          // --watch rides out a store that is briefly unreachable (a Redis restart): the pass
-          // is retried with backoff, and only a store failing for STORE_RETRY_MS ends the run.
-          const failure = toFalaiError(error);
-          storeFailing ??= { since: Date.now(), times: 0 };
-          const over =
-            this.flags.timeout !== undefined && Date.now() - started >= this.flags.timeout;
-          if (!this.flags.watch || failure.code !== 'STORE_ERROR' || over) throw error;
-          if (Date.now() - storeFailing.since >= STORE_RETRY_MS) throw error;
-          this.note(`! ${failure.message} (retrying)`);
-          const wait = Math.min(interval * 2 ** storeFailing.times++, 30_000);
-          await new Promise((resolve) => setTimeout(resolve, wait));
-          continue;
-        }
-        pending = results.filter((state) => state !== 'done').length;
-        skipped = results.filter((state) => state === 'skipped').length;
-        unchecked = results.filter((state) => state === 'unknown').length;
-        if (!this.flags.watch || interrupted || pending - unchecked === 0) break;
-        if (this.flags.timeout !== undefined && Date.now() - started >= this.flags.timeout) break;
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, interval);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        wake = undefined;
-        if (interrupted) break;
-      }
+      summary = await pollRequests({
+        store,
+        client,
+        concurrency: this.flags.concurrency,
+        watch: this.flags.watch,
+        ...(this.flags.interval === undefined ? {} : { intervalMs: this.flags.interval }),
+        ...(this.flags.timeout === undefined ? {} : { timeoutMs: this.flags.timeout }),
+        signal: stop.signal,
+        ...(this.flags.download
+          ? {
+              download: {
+                target: (record) =>
+                  outputTarget({
+                    out: this.flags.out,
+                    name: this.flags.name,
+                    defaultDir: settings.outputDir,
+                    requestId: record.requestId,
+                    endpointId: record.endpointId,
+                  }),
+                force: this.flags.force,
+              },
+            }
+          : {}),
+        onEvent: (event) => this.render(event),
+      });
     } finally {
       process.removeListener('SIGINT', onSigint);
     }
-
+    const { completed, pending, unchecked } = summary;
     const cannot =
       unchecked === 0
         ? ''
@@ -239,14 +103,39 @@ export default class Poll extends BaseCommand<typeof Poll> {
     }
     const hint = await seedFileHint(settings, process.env);
     if (hint) this.note(hint);
-    if (interrupted) {
+    if (summary.interrupted) {
       throw new AbortedError(
         'ABORTED',
         `Interrupted; ${pending} request${pending === 1 ? '' : 's'} still pending (recorded in ${store.location}). Resume with: falai poll${this.flags.watch ? ' --watch' : ''}${this.flags.download ? ' --download' : ''}`,
         { details: { pending, completed: completed.length } },
       );
     }
-    return { completed, count: completed.length, pending, errors, skipped, passes };
+    return {
+      completed,
+      count: summary.count,
+      pending,
+      errors: summary.errors,
+      skipped: summary.skipped,
+      passes: summary.passes,
+    };
+  }
+
+  /** One line per event: finished requests on stdout, problems as notes. */
+  private render(event: PollEvent): void {
+    switch (event.kind) {
+      case 'finished':
+        this.report(event.item, event.item.result);
+        return;
+      case 'error':
+        this.note(`! ${event.error.requestId}: ${event.error.message} (left pending)`);
+        return;
+      case 'unknown-endpoint':
+        this.note(`! ${event.error.requestId}: ${event.error.message}`);
+        return;
+      case 'store-retry':
+        this.note(`! ${event.message} (retrying)`);
+        return;
+    }
   }
 
   private report(item: PollItem, output: unknown): void {

@@ -1,8 +1,7 @@
-import type { PendingRecord, PruneOutput } from '@falai/core';
-import { ACTIVE_STATUSES, FalaiError, TERMINAL_STATUSES } from '@falai/core';
+import type { PruneOutput } from '@falai/core';
+import { FalaiError, pruneRequests } from '@falai/core';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
-import { findOutputFiles } from '../download.js';
 import { parseDuration } from '../flags.js';
 
 /** The seed's "manual cleanup": drop finished records, and stuck ones on request. */
@@ -30,34 +29,13 @@ export default class Prune extends BaseCommand<typeof Prune> {
 
   async run(): Promise<PruneOutput> {
     const store = await this.store();
-    const now = Date.now();
-    const olderThan = this.flags['older-than'] ?? 0;
-    const finished = await store.list({
-      status: TERMINAL_STATUSES,
-      ...(olderThan > 0 ? { before: new Date(now - olderThan).toISOString() } : {}),
-    });
-    const kept: NonNullable<PruneOutput['kept']> = [];
-    const victims: PendingRecord[] = [];
-    for (const record of finished) {
-      const reason = this.flags['include-undownloaded'] ? undefined : notDownloaded(record);
-      if (reason) kept.push({ requestId: record.requestId, reason });
-      else victims.push(record);
-    }
-    if (this.flags.stuck !== undefined) {
-      victims.push(
-        ...(await store.list({
-          status: ACTIVE_STATUSES,
-          before: new Date(now - this.flags.stuck).toISOString(),
-        })),
-      );
-    }
     const dryRun = this.flags['dry-run'];
-    const removed: PruneOutput['removed'] = [];
-    for (const record of victims) {
-      if (dryRun || (await store.remove(record.requestId))) {
-        removed.push({ requestId: record.requestId, status: record.status });
-      }
-    }
+    const { removed, kept } = await pruneRequests(store, {
+      ...(this.flags['older-than'] === undefined ? {} : { olderThanMs: this.flags['older-than'] }),
+      ...(this.flags.stuck === undefined ? {} : { stuckMs: this.flags.stuck }),
+      includeUndownloaded: this.flags['include-undownloaded'],
+      dryRun,
+    });
     for (const item of removed)
       this.log(`${dryRun ? 'would remove' : 'removed'}  ${item.requestId}  ${item.status}`);
     this.log(
@@ -70,13 +48,6 @@ export default class Prune extends BaseCommand<typeof Prune> {
     }
     return { removed, count: removed.length, dryRun, ...(kept.length > 0 ? { kept } : {}) };
   }
-}
-
-/** Why a finished record is worth keeping: a completed request whose files were never saved. */
-function notDownloaded(record: PendingRecord): string | undefined {
-  if (record.status !== 'completed' || (record.outputs?.length ?? 0) > 0) return undefined;
-  if (record.result === undefined) return 'result never fetched';
-  return findOutputFiles(record.result).length > 0 ? 'outputs never downloaded' : undefined;
 }
 
 /**

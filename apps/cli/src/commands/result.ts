@@ -1,8 +1,7 @@
 import type { ResultOutput } from '@falai/core';
-import { ApiError } from '@falai/core';
+import { fetchResult, resolveTarget } from '@falai/core';
 import { BaseCommand, jsonText } from '../base-command.js';
 import { TARGET_USAGE, targetArgs } from '../flags.js';
-import { finalise, outcomeError, resolveTarget } from '../requests.js';
 
 /** Seed command: fetch a finished request's output, `result [endpoint] <request-id>`. */
 export default class Result extends BaseCommand<typeof Result> {
@@ -24,40 +23,21 @@ export default class Result extends BaseCommand<typeof Result> {
       this.args['request-id'],
       'result',
     );
-    const stored = target.record;
-    if (stored?.status === 'completed' && stored.result !== undefined) {
-      this.log(jsonText(stored.result));
-      return {
-        requestId: target.requestId,
-        endpointId: target.endpointId,
-        status: 'completed',
-        result: stored.result,
-        ...(stored.outputs ? { outputs: stored.outputs } : {}),
-        recorded: true,
-      };
-    }
-    const client = await this.client();
-    let outcome: Awaited<ReturnType<typeof client.result>>;
-    try {
-      outcome = await client.result(target.endpointId, target.requestId);
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 400) {
-        throw new ApiError(
-          `Request ${target.requestId} has not finished yet; wait for it with: falai wait ${target.requestId}`,
-          { status: 400, requestId: target.requestId, detail: error.detail },
-        );
-      }
-      throw error;
-    }
-    if (target.record) await finalise(store, target.requestId, outcome);
-    const failure = outcomeError(outcome);
-    if (failure || outcome.state !== 'completed') throw failure;
-    this.log(jsonText(outcome.output));
+    const fetched = await fetchResult({
+      client: await this.client(),
+      store,
+      endpointId: target.endpointId,
+      requestId: target.requestId,
+      ...(target.record ? { record: target.record } : {}),
+    });
+    this.log(jsonText(fetched.output));
+    const outputs = fetched.fromStore ? target.record?.outputs : undefined;
     return {
       requestId: target.requestId,
       endpointId: target.endpointId,
       status: 'completed',
-      result: outcome.output,
+      result: fetched.output,
+      ...(outputs ? { outputs } : {}),
       recorded: target.record !== undefined,
     };
   }

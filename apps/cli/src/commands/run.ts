@@ -1,11 +1,10 @@
 import type { FalClient, PendingStore, RunOutput } from '@falai/core';
-import { AbortedError } from '@falai/core';
+import { AbortedError, requestCancel, saveOutputs } from '@falai/core';
 import { Flags } from '@oclif/core';
 import { BaseCommand, jsonText } from '../base-command.js';
-import { requestCancel } from '../cancel-request.js';
 import { endpointArg, forceFlag, inputArg, outFlag, submitFlags, timeoutFlag } from '../flags.js';
 import { checkOutputFlags, nameFlag, outputTarget } from '../output-names.js';
-import { commandDeadline, saveOutputs, waitFor } from '../waiting.js';
+import { commandDeadline, waitFor } from '../waiting.js';
 
 /** Submit, wait with live progress, download: the one-shot command. */
 export default class Run extends BaseCommand<typeof Run> {
@@ -69,10 +68,7 @@ export default class Run extends BaseCommand<typeof Run> {
       outcome = await waitFor({
         client,
         store,
-        endpointId,
-        requestId,
-        recorded: true,
-        timeoutMs: this.flags.timeout,
+        target: { endpointId, requestId, record: submitted.record },
         deadline,
         tty: this.interactive && !this.flags.quiet,
         logs: this.flags.logs && !this.jsonEnabled(),
@@ -100,8 +96,7 @@ export default class Run extends BaseCommand<typeof Run> {
             endpointId,
           }),
           force: this.flags.force,
-          recorded: true,
-          deadline,
+          ...(deadline ? { deadline } : {}),
         });
     if (outputs.length > 0) for (const file of outputs) this.log(file.path);
     else this.log(jsonText(outcome.output));

@@ -1,10 +1,9 @@
 import type { StatusOutput } from '@falai/core';
-import { ACTIVE_STATUSES, CANCEL_ERROR_TYPES } from '@falai/core';
+import { checkStatus, resolveTarget } from '@falai/core';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { TARGET_USAGE, targetArgs } from '../flags.js';
 import { sanitise } from '../output.js';
-import { resolveTarget } from '../requests.js';
 
 /** Seed command: one status check, `status [endpoint] <request-id>`. */
 export default class Status extends BaseCommand<typeof Status> {
@@ -29,57 +28,34 @@ export default class Status extends BaseCommand<typeof Status> {
       this.args['request-id'],
       'status',
     );
-    const client = await this.client();
-    const status = await client.status(target.endpointId, target.requestId, {
+    const report = await checkStatus(await this.client(), store, target, {
       logs: this.flags.logs,
     });
-    // fal has no FAILED/CANCELLED status: both are COMPLETED with an error. A cancel shows as
-    // a client error type, or (when fal sends none) as what the store already recorded.
-    const errored = status.state === 'completed' && status.error !== undefined;
-    const cancelled =
-      errored &&
-      (CANCEL_ERROR_TYPES.has(status.errorType ?? '') || target.record?.status === 'cancelled');
-    const failed = errored && !cancelled;
-    const state = cancelled ? 'cancelled' : failed ? 'failed' : status.state;
-    if (target.record && (status.state === 'queued' || status.state === 'running')) {
-      await store.update(
-        target.requestId,
-        {
-          status: status.state,
-          queuePosition: status.queuePosition ?? null,
-        },
-        { status: ACTIVE_STATUSES },
-      );
-    }
-    const logs = (status.logs ?? []).map((line) => ({
+    const logs = report.logs.map((line) => ({
       message: line.message,
       ...(line.level ? { level: line.level } : {}),
       ...(line.timestamp ? { timestamp: line.timestamp } : {}),
     }));
+    const { requestId } = report;
     const position =
-      status.queuePosition === undefined ? '' : ` (queue position ${status.queuePosition})`;
-    this.log(`${target.requestId}  ${state}${position}`);
+      report.queuePosition === undefined ? '' : ` (queue position ${report.queuePosition})`;
+    this.log(`${requestId}  ${report.status}${position}`);
     for (const line of logs) this.log(`  ${sanitise(line.message, { singleLine: true })}`);
-    if (cancelled) this.note(`The request was cancelled (${String(status.error)}).`);
-    else if (failed)
-      this.note(`Error: ${String(status.error)}. See: falai result ${target.requestId}`);
-    else if (state === 'completed') this.note(`Next: falai result ${target.requestId}`);
+    if (report.status === 'cancelled')
+      this.note(`The request was cancelled (${report.error?.message ?? 'no reason given'}).`);
+    else if (report.status === 'failed')
+      this.note(`Error: ${report.error?.message ?? 'unknown'}. See: falai result ${requestId}`);
+    else if (report.status === 'expired')
+      this.note(`${report.error?.message ?? 'fal no longer holds this request.'}`);
+    else if (report.status === 'completed') this.note(`Next: falai result ${requestId}`);
     return {
-      requestId: target.requestId,
-      endpointId: target.endpointId,
-      status: state,
-      ...(status.queuePosition === undefined ? {} : { queuePosition: status.queuePosition }),
+      requestId,
+      endpointId: report.endpointId,
+      status: report.status,
+      ...(report.queuePosition === undefined ? {} : { queuePosition: report.queuePosition }),
       logs,
-      ...(errored
-        ? {
-            error: {
-              code: cancelled ? 'REQUEST_CANCELLED' : 'REQUEST_FAILED',
-              message: String(status.error),
-              ...(status.errorType ? { details: { errorType: status.errorType } } : {}),
-            },
-          }
-        : {}),
-      recorded: target.record !== undefined,
+      ...(report.error ? { error: report.error } : {}),
+      recorded: report.recorded,
     };
   }
 }

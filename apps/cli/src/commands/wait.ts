@@ -1,13 +1,11 @@
 import type { OutputFile, WaitOutput } from '@falai/core';
-import { AbortedError } from '@falai/core';
+import { AbortedError, findOutputFiles, resolveTarget, saveOutputs } from '@falai/core';
 import { Flags } from '@oclif/core';
 import { BaseCommand, jsonText } from '../base-command.js';
-import { findOutputFiles } from '../download.js';
 import { forceFlag, outFlag, TARGET_USAGE, targetArgs, timeoutFlag } from '../flags.js';
 import { describeOutputs } from '../output.js';
 import { checkOutputFlags, nameFlag, outputTarget } from '../output-names.js';
-import { resolveTarget } from '../requests.js';
-import { commandDeadline, saveOutputs, waitFor } from '../waiting.js';
+import { commandDeadline, waitFor } from '../waiting.js';
 
 /** Blocks until one request finishes: the resume point after `submit` or an interrupted `run`. */
 export default class Wait extends BaseCommand<typeof Wait> {
@@ -47,10 +45,7 @@ export default class Wait extends BaseCommand<typeof Wait> {
       outcome = await waitFor({
         client,
         store,
-        endpointId: target.endpointId,
-        requestId: target.requestId,
-        recorded: target.record !== undefined,
-        timeoutMs: this.flags.timeout,
+        target,
         deadline,
         tty: this.interactive && !this.flags.quiet,
         logs: this.flags.logs && !this.jsonEnabled(),
@@ -90,8 +85,8 @@ export default class Wait extends BaseCommand<typeof Wait> {
         }),
         ...(target.record?.outputs ? { previous: target.record.outputs } : {}),
         force: this.flags.force,
-        recorded: target.record !== undefined,
-        deadline,
+        record: target.record !== undefined,
+        ...(deadline ? { deadline } : {}),
       });
       for (const line of describeOutputs(outputs, [])) this.log(line);
     } else if (this.flags.quiet) {

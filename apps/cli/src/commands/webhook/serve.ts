@@ -189,7 +189,7 @@ With --json, stdout carries one JSON object per line: first {"event":"listening"
     const outDir = this.flags.out ?? settings.outputDir;
     let download: ((record: PendingRecord) => Promise<OutputFile[]>) | undefined;
     if (this.flags.download) {
-      const { downloadOutputs } = await import('../../download.js');
+      const { downloadOutputs } = await import('@falai/core');
       download = (record) =>
         downloadOutputs({
           requestId: record.requestId,
