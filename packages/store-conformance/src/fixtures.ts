@@ -93,3 +93,11 @@ export const BUDGET_RACE = {
   capUsd: 2.3,
   granted: 23,
 } as const;
+
+/** What the budget writers of the crash test reserve (`describeStoreCrash`): a cap never met. */
+export const BUDGET_CRASH = {
+  scope: 'batch:crash',
+  endsAt: '2999-01-01T00:00:00.000Z',
+  amountUsd: 0.01,
+  capUsd: 1_000_000,
+} as const;

@@ -1,6 +1,6 @@
 import type { PendingStore } from '@falai/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUDGET_RACE, minimalRecord } from './fixtures.js';
+import { BUDGET_CRASH, BUDGET_RACE, minimalRecord } from './fixtures.js';
 import {
   type BundledWorker,
   bundleWorker,
@@ -207,6 +207,53 @@ export function describeStoreCrash<S extends PendingStore>(options: StoreCrashOp
         expect(await store.get(after.requestId)).toEqual(after);
         await store.close();
         await options.check?.(target, 'end');
+      }, 120_000);
+
+      it('a budget writer killed mid-write loses no acknowledged reservation', async () => {
+        const target = worker.target('budget-crash');
+        const acknowledged: string[] = [];
+        for (const [round, [killAfter, delayMs]] of options.rounds.entries()) {
+          const run = await runAndKill(
+            worker.file(),
+            ['reserve-loop', target, String(round)],
+            killAfter,
+            options.env,
+            delayMs,
+          );
+          expect(run.signal).toBe('SIGKILL');
+          expect(run.lines.length).toBeGreaterThanOrEqual(killAfter);
+          acknowledged.push(...run.lines);
+
+          const store = await options.open(target);
+          const budget = store.budget;
+          if (!budget) throw new Error(`the ${options.name} store has no budget ledger`);
+          const usage = await budget.usage(BUDGET_CRASH.scope);
+          // At least every acknowledged one (an unacknowledged last one may have landed too).
+          expect(usage.spentUsd).toBe(0);
+          expect(Math.round(usage.reservedUsd / BUDGET_CRASH.amountUsd)).toBeGreaterThanOrEqual(
+            acknowledged.length,
+          );
+          expect(Math.round(usage.reservedUsd / BUDGET_CRASH.amountUsd)).toBeLessThanOrEqual(
+            acknowledged.length + options.rounds.length,
+          );
+          await store.close();
+        }
+        // Each acknowledged key is still held: reserving it again counts nothing new.
+        const store = await options.open(target);
+        const budget = store.budget as NonNullable<PendingStore['budget']>;
+        const before = await budget.usage(BUDGET_CRASH.scope);
+        for (const requestKey of acknowledged) {
+          const again = await budget.reserve({
+            scope: BUDGET_CRASH.scope,
+            window: { endsAt: BUDGET_CRASH.endsAt },
+            amountUsd: BUDGET_CRASH.amountUsd,
+            capUsd: BUDGET_CRASH.capUsd,
+            requestKey,
+          });
+          expect(again).toMatchObject({ ok: true, duplicate: true });
+        }
+        expect(await budget.usage(BUDGET_CRASH.scope)).toEqual(before);
+        await store.close();
       }, 120_000);
     },
   );

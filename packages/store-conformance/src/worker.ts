@@ -10,10 +10,12 @@
  *   `completed`), printing `won <id>` for every conditional update it won;
  * - `reserve`: makes `count` budget reservations `p<index>-<n>` of `BUDGET_RACE`, printing
  *   `granted <key> <reservationId>` or `refused <key>` for each. With `FALAI_TEST_START_AT`
- *   (epoch ms) it opens the store first and waits until then, so the processes race.
+ *   (epoch ms) it opens the store first and waits until then, so the processes race;
+ * - `reserve-loop`: reserves `BUDGET_CRASH.amountUsd` forever (until killed) under keys
+ *   `c<index>-<n>`, printing each key once its reservation is acknowledged.
  */
 import type { PendingStore } from '@falai/core';
-import { BUDGET_RACE, minimalRecord } from './fixtures.js';
+import { BUDGET_CRASH, BUDGET_RACE, minimalRecord } from './fixtures.js';
 
 function write(line: string): Promise<void> {
   return new Promise((resolve) => {
@@ -68,6 +70,21 @@ export async function runStoreWorker(
         await write(
           outcome.ok ? `granted ${requestKey} ${outcome.reservationId}` : `refused ${requestKey}`,
         );
+      }
+    } else if (mode === 'reserve-loop') {
+      const budget = store.budget;
+      if (!budget) throw new Error('this store has no budget ledger');
+      for (let n = 0; ; n++) {
+        const requestKey = `c${index}-${n}`;
+        const outcome = await budget.reserve({
+          scope: BUDGET_CRASH.scope,
+          window: { endsAt: BUDGET_CRASH.endsAt },
+          amountUsd: BUDGET_CRASH.amountUsd,
+          capUsd: BUDGET_CRASH.capUsd,
+          requestKey,
+        });
+        if (!outcome.ok) throw new Error(`reservation ${requestKey} refused under a huge cap`);
+        await write(requestKey);
       }
     } else {
       throw new Error(`unknown worker mode ${mode}`);

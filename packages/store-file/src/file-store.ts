@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import {
+  type BudgetLedger,
   type ClaimOutcome,
   compareRecords,
   type HistoryQuery,
@@ -21,6 +22,7 @@ import {
   type UpdateCondition,
   type UpdateOutcome,
 } from '@falai/core';
+import { createFileBudget } from './budget-file.js';
 import {
   type Entry,
   emptyJournal,
@@ -138,6 +140,8 @@ class Overlay implements Table {
 /** A file store: a `PendingStore` plus a bulk insert, for imports and large migrations. */
 export interface FileStore extends PendingStore {
   readonly kind: 'file';
+  /** The budget ledger, in `<file>.budget` beside the records, under its own lock. */
+  readonly budget: BudgetLedger;
   /** Inserts or replaces many records with one write (one lock, one rewrite). */
   putMany(records: readonly PendingRecord[]): Promise<void>;
   /** Folds the journal into the snapshot now (it also happens on its own as the journal grows). */
@@ -585,11 +589,22 @@ export function createFileStore(options: FileStoreOptions): FileStore {
 
   const copy = (entry: Entry): PendingRecord => parseRecordJson(entry.json) as PendingRecord;
   const context = (operation: string) => ({ store: 'file', operation, location: path });
+  const budget = createFileBudget({
+    target: targetOf,
+    path,
+    lockStaleMs,
+    lockTimeoutMs,
+    fsync,
+    compactBytes,
+    guard,
+    fail,
+  });
 
   return {
     kind: 'file',
     location: path,
     capabilities: { crossProcess: true, crossMachine: false, durable: true, retention: false },
+    budget: budget.ledger,
 
     async put(record: PendingRecord): Promise<void> {
       const valid = prepareRecordForWrite(record, context('put'));
@@ -682,6 +697,7 @@ export function createFileStore(options: FileStoreOptions): FileStore {
     async close(): Promise<void> {
       closed = true;
       while (draining) await draining;
+      await budget.close();
       await journalWriter.close();
       cache = undefined;
     },

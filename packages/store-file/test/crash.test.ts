@@ -10,7 +10,8 @@ describeStoreCrash({
   target: (dir, label) => join(dir, `${label}.json`),
   // The lock a killed writer leaves behind goes stale (and is broken) after 2 s.
   open: (path) => createFileStore({ path, lockStaleMs: 2000 }),
-  env: { LOCK_STALE_MS: '2000' },
+  // A small compaction threshold, so budget writers are also killed inside file rewrites.
+  env: { LOCK_STALE_MS: '2000', COMPACT_BYTES: '2048' },
   rounds: [
     [5, 7],
     [2, 23],

@@ -1,15 +1,24 @@
 import { createHash } from 'node:crypto';
 import {
+  BUDGET_RETENTION_MS,
+  type BudgetLedger,
+  type BudgetReserveOutcome,
+  type BudgetSettleOutcome,
   type ClaimOutcome,
+  checkBudgetScope,
   corruptError,
+  fromMicroUsd,
   type HistoryQuery,
   isTerminalStatus,
   type Lease,
   matchesFilter,
+  normaliseBudgetReserve,
+  normaliseBudgetSettle,
   type PendingFilter,
   type PendingPatch,
   type PendingRecord,
   type PendingStore,
+  parseBudgetReservationId,
   parseRecordJson,
   parseStoredRecord,
   planUpdate,
@@ -25,7 +34,19 @@ import {
 } from '@falai/core';
 import type { Redis } from 'ioredis';
 import { searchRedis } from './history.js';
-import { CLAIM, PRUNE, PUT, RELEASE, REMOVE, RENEW, UPDATE } from './scripts.js';
+import {
+  BUDGET_RELEASE,
+  BUDGET_RESERVE,
+  BUDGET_SETTLE,
+  BUDGET_USAGE,
+  CLAIM,
+  PRUNE,
+  PUT,
+  RELEASE,
+  REMOVE,
+  RENEW,
+  UPDATE,
+} from './scripts.js';
 
 /** Options of `createRedisStore`. */
 export interface RedisStoreOptions {
@@ -107,15 +128,28 @@ const BATCH = 500;
 interface Keys {
   readonly index: string;
   record(requestId: string): string;
+  /** A budget scope's hash (sums and entries). */
+  budget(scope: string): string;
+  /** A budget scope's reservations by expiry. */
+  budgetLive(scope: string): string;
   readonly pattern: string;
 }
 
-/** Key names for a prefix: `<prefix>:{falai}:rec:<id>` and `<prefix>:{falai}:idx`. */
+/** A scope as a key part: `%`, `{` and `}` escaped, so the key keeps one hash tag. */
+const keyPart = (text: string) =>
+  text.replace(/[%{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+/**
+ * Key names for a prefix: `<prefix>:{falai}:rec:<id>`, `<prefix>:{falai}:idx`, and per budget
+ * scope `<prefix>:{falai}:bgt:<scope>` and `<prefix>:{falai}:bgl:<scope>`.
+ */
 export function redisKeys(prefix: string): Keys {
   const base = `${prefix}:${HASH_TAG}`;
   return {
     index: `${base}:idx`,
     record: (requestId) => `${base}:rec:${requestId}`,
+    budget: (scope) => `${base}:bgt:${keyPart(scope)}`,
+    budgetLive: (scope) => `${base}:bgl:${keyPart(scope)}`,
     pattern: `${base}:*`,
   };
 }
@@ -335,6 +369,87 @@ export function createRedisStore(options: RedisStoreOptions = {}): PendingStore 
     );
   }
 
+  const budgetKeys = (scope: string) => [keys.budget(scope), keys.budgetLive(scope)];
+  /** A sum or amount the scripts return (integer micro-dollars as text); damage is corrupt. */
+  const micros = (value: unknown, scope: string, operation: string): number => {
+    const n = Number(value);
+    if (typeof value !== 'string' || !Number.isSafeInteger(n)) {
+      throw corruptError(
+        context(operation, `${location} key ${keys.budget(scope)}`),
+        `a budget sum reads ${JSON.stringify(value)}, not a whole number of micro-dollars`,
+      );
+    }
+    return n;
+  };
+
+  /** Every decision is one Lua script; reservation expiry uses the server's clock. */
+  const budget: BudgetLedger = {
+    async reserve(request): Promise<BudgetReserveOutcome> {
+      const input = normaliseBudgetReserve(request);
+      const reply = (await run('reserve', BUDGET_RESERVE, budgetKeys(input.scope), [
+        input.requestKey,
+        input.amountMicros,
+        input.capMicros,
+        input.ttlMs,
+        input.endsAtMs,
+        BUDGET_RETENTION_MS,
+      ])) as [string, unknown, unknown, unknown];
+      const [outcome, amountText, spentText, reservedText] = reply;
+      const amount = micros(amountText, input.scope, 'reserve');
+      const spent = micros(spentText, input.scope, 'reserve');
+      const reserved = micros(reservedText, input.scope, 'reserve');
+      if (outcome === 'refused') {
+        return {
+          ok: false,
+          spentUsd: fromMicroUsd(spent),
+          reservedUsd: fromMicroUsd(reserved),
+          capUsd: fromMicroUsd(input.capMicros),
+          amountUsd: fromMicroUsd(amount),
+        };
+      }
+      return {
+        ok: true,
+        reservationId: input.reservationId,
+        amountUsd: fromMicroUsd(amount),
+        remainingUsd: fromMicroUsd(Math.max(0, input.capMicros - spent - reserved)),
+        duplicate: outcome === 'duplicate',
+      };
+    },
+
+    async settle(reservationId, actualUsd): Promise<BudgetSettleOutcome> {
+      const input = normaliseBudgetSettle(reservationId, actualUsd);
+      const [previous, spent, reserved] = (await run(
+        'settle',
+        BUDGET_SETTLE,
+        budgetKeys(input.scope),
+        [input.requestKey, input.actualMicros, input.endsAtMs, BUDGET_RETENTION_MS],
+      )) as [BudgetSettleOutcome['previous'], unknown, unknown];
+      return {
+        previous,
+        spentUsd: fromMicroUsd(micros(spent, input.scope, 'settle')),
+        reservedUsd: fromMicroUsd(micros(reserved, input.scope, 'settle')),
+      };
+    },
+
+    async release(reservationId): Promise<boolean> {
+      const ref = parseBudgetReservationId(reservationId, 'release');
+      const n = await run('release', BUDGET_RELEASE, budgetKeys(ref.scope), [ref.requestKey]);
+      return Number(n) === 1;
+    },
+
+    async usage(scope) {
+      const name = checkBudgetScope(scope, 'usage');
+      const [spent, reserved] = (await run('usage', BUDGET_USAGE, budgetKeys(name), [])) as [
+        unknown,
+        unknown,
+      ];
+      return {
+        spentUsd: fromMicroUsd(micros(spent, name, 'usage')),
+        reservedUsd: fromMicroUsd(micros(reserved, name, 'usage')),
+      };
+    },
+  };
+
   return {
     kind: 'redis',
     location,
@@ -344,6 +459,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): PendingStore 
       durable: true,
       retention: retention > 0,
     },
+    budget,
 
     async put(record: PendingRecord): Promise<void> {
       await write(prepareRecordForWrite(record, context('put')), 'put');

@@ -118,3 +118,106 @@ for i = 1, #ARGV do
 end
 return removed
 `;
+
+/**
+ * The budget ledger. A scope is a hash `bgt:<scope>` with the running sums `spent` and
+ * `reserved` (integer micro-dollars), `until` (keep the scope until then, epoch ms), and one
+ * field per request: `r:<key>` (a live reservation's amount) or `s:<key>` (a settled actual);
+ * beside it a sorted set `bgl:<scope>` of the reservations by expiry (server time), so expired
+ * ones leave the sums before every decision. Both keys expire at `until`.
+ *
+ * Numbers go back to Redis through `string.format('%.0f')`: Lua would write 1e15 as `1e+15`.
+ */
+const BUDGET_COMMON = `${NOW}
+local function s(x) return string.format('%.0f', x) end
+local function prune()
+  local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', s(now))
+  for _, k in ipairs(expired) do
+    local held = redis.call('HGET', KEYS[1], 'r:' .. k)
+    if held then
+      redis.call('HINCRBY', KEYS[1], 'reserved', s(-tonumber(held)))
+      redis.call('HDEL', KEYS[1], 'r:' .. k)
+    end
+  end
+  if #expired > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', s(now)) end
+end
+local function retain(until_ms)
+  local cur = tonumber(redis.call('HGET', KEYS[1], 'until') or '0')
+  if until_ms > cur then
+    redis.call('HSET', KEYS[1], 'until', s(until_ms))
+    cur = until_ms
+  end
+  redis.call('PEXPIREAT', KEYS[1], s(cur))
+  if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIREAT', KEYS[2], s(cur)) end
+end
+local function sums()
+  return redis.call('HGET', KEYS[1], 'spent') or '0', redis.call('HGET', KEYS[1], 'reserved') or '0'
+end
+prune()
+`;
+
+/**
+ * KEYS: bgt, bgl. ARGV: requestKey, amount, cap, ttlMs, windowEndMs, retentionMs (micros, ms).
+ * Returns {outcome, amount, spent, reserved}: outcome `duplicate` (the key already holds or
+ * spent `amount`), `refused`, or `reserved` (sums after the reservation).
+ */
+export const BUDGET_RESERVE = `${BUDGET_COMMON}
+local spent, reserved = sums()
+local settled = redis.call('HGET', KEYS[1], 's:' .. ARGV[1])
+if settled then return {'duplicate', settled, spent, reserved} end
+local held = redis.call('HGET', KEYS[1], 'r:' .. ARGV[1])
+if held then return {'duplicate', held, spent, reserved} end
+local amount = tonumber(ARGV[2])
+if tonumber(spent) + tonumber(reserved) + amount > tonumber(ARGV[3]) then
+  return {'refused', ARGV[2], spent, reserved}
+end
+local expires = now + tonumber(ARGV[4])
+redis.call('HSET', KEYS[1], 'r:' .. ARGV[1], ARGV[2])
+redis.call('HINCRBY', KEYS[1], 'reserved', ARGV[2])
+redis.call('ZADD', KEYS[2], s(expires), ARGV[1])
+retain(math.max(tonumber(ARGV[5]), expires) + tonumber(ARGV[6]))
+spent, reserved = sums()
+return {'reserved', ARGV[2], spent, reserved}
+`;
+
+/**
+ * KEYS: bgt, bgl. ARGV: requestKey, actual, windowEndMs, retentionMs.
+ * Returns {previous, spent, reserved}; previous is reserved | settled | missing.
+ */
+export const BUDGET_SETTLE = `${BUDGET_COMMON}
+local previous = 'missing'
+local old = redis.call('HGET', KEYS[1], 's:' .. ARGV[1])
+if old then
+  previous = 'settled'
+  redis.call('HINCRBY', KEYS[1], 'spent', s(-tonumber(old)))
+else
+  local held = redis.call('HGET', KEYS[1], 'r:' .. ARGV[1])
+  if held then
+    previous = 'reserved'
+    redis.call('HINCRBY', KEYS[1], 'reserved', s(-tonumber(held)))
+    redis.call('HDEL', KEYS[1], 'r:' .. ARGV[1])
+    redis.call('ZREM', KEYS[2], ARGV[1])
+  end
+end
+redis.call('HSET', KEYS[1], 's:' .. ARGV[1], ARGV[2])
+redis.call('HINCRBY', KEYS[1], 'spent', ARGV[2])
+retain(math.max(tonumber(ARGV[3]), now) + tonumber(ARGV[4]))
+local spent, reserved = sums()
+return {previous, spent, reserved}
+`;
+
+/** KEYS: bgt, bgl. ARGV: requestKey. Returns 1 when a live reservation was dropped. */
+export const BUDGET_RELEASE = `${BUDGET_COMMON}
+local held = redis.call('HGET', KEYS[1], 'r:' .. ARGV[1])
+if not held then return 0 end
+redis.call('HINCRBY', KEYS[1], 'reserved', s(-tonumber(held)))
+redis.call('HDEL', KEYS[1], 'r:' .. ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1
+`;
+
+/** KEYS: bgt, bgl. Returns {spent, reserved} after dropping expired reservations. */
+export const BUDGET_USAGE = `${BUDGET_COMMON}
+local spent, reserved = sums()
+return {spent, reserved}
+`;

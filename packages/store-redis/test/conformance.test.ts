@@ -1,4 +1,4 @@
-import type { PendingStore } from '@falai/core';
+import { BUDGET_RETENTION_MS, type BudgetLedger, type PendingStore } from '@falai/core';
 import { describeStoreConformance, minimalRecord } from '@falai/store-conformance';
 import { afterAll, expect, it } from 'vitest';
 import { createRedisStore, redisKeys } from '../src/index.js';
@@ -111,6 +111,53 @@ describeWithRedis('redis store', () => {
 
       it('rejects a prefix with braces', () => {
         expect(() => createRedisStore({ prefix: 'a{b}' })).toThrow(/hash tag/);
+      });
+
+      it('keeps a budget scope under the hash tag, expiring after its window', async () => {
+        const store = getStore();
+        const budget = store.budget as BudgetLedger;
+        // Braces in a scope are escaped, so the key keeps exactly one hash tag.
+        const scope = `batch:{odd}%-${Date.now()}`;
+        const endsAt = Date.now() + 3_600_000;
+        const held = await budget.reserve({
+          scope,
+          window: { endsAt },
+          amountUsd: 1.5,
+          capUsd: 10,
+          requestKey: 'row-1',
+          ttlMs: 60_000,
+        });
+        expect(held.ok).toBe(true);
+        const keys = redisKeys(prefixOf(store));
+        expect(keys.budget(scope)).toBe(
+          `${prefixOf(store)}:{falai}:bgt:batch:%7Bodd%7D%25-${scope.slice(-13)}`,
+        );
+        for (const key of [keys.budget(scope), keys.budgetLive(scope)]) {
+          expect(key.match(/\{/g)).toHaveLength(1);
+          // Kept until the window's end plus BUDGET_RETENTION_MS, not for ever.
+          const expiry = await admin.pexpiretime(key);
+          expect(expiry).toBeGreaterThanOrEqual(endsAt + BUDGET_RETENTION_MS - 5_000);
+          expect(expiry).toBeLessThanOrEqual(endsAt + BUDGET_RETENTION_MS + 5_000);
+        }
+        expect(await admin.hget(keys.budget(scope), 'r:row-1')).toBe('1500000');
+        expect(await admin.hget(keys.budget(scope), 'reserved')).toBe('1500000');
+        if (held.ok) await budget.settle(held.reservationId, 1.25);
+        expect(await admin.hgetall(keys.budget(scope))).toMatchObject({
+          's:row-1': '1250000',
+          spent: '1250000',
+          reserved: '0',
+        });
+        expect(await admin.zcard(keys.budgetLive(scope))).toBe(0);
+      });
+
+      it('a damaged budget sum is STORE_CORRUPT naming the key', async () => {
+        const store = getStore();
+        const scope = `daily:damaged-${Date.now()}`;
+        await admin.hset(redisKeys(prefixOf(store)).budget(scope), 'spent', 'lots');
+        await expect((store.budget as BudgetLedger).usage(scope)).rejects.toMatchObject({
+          code: 'STORE_CORRUPT',
+          message: expect.stringContaining(redisKeys(prefixOf(store)).budget(scope)),
+        });
       });
     },
   });

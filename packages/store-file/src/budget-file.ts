@@ -1,0 +1,546 @@
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { open, rm, stat } from 'node:fs/promises';
+import {
+  BudgetBook,
+  type BudgetChange,
+  type BudgetEntry,
+  type BudgetLedger,
+  type BudgetScopeSnapshot,
+  corruptError,
+  createBookLedger,
+  type StoreContext,
+  StoreError,
+} from '@falai/core';
+import {
+  ensureParent,
+  fileInfo,
+  readJournal,
+  removeLeftovers,
+  renameInto,
+  writeTemp,
+} from './io.js';
+import { acquireLock, type HeldLock } from './lock.js';
+
+/**
+ * The budget file's format version. The file, `<store file>.budget`, is JSON lines:
+ *
+ * 1. a header `{"falaiBudget":1,"g":"<generation>","scopes":<k>}`;
+ * 2. `k` scope lines `{"scope":…,"until":<ms>,"r":[[key,micros,expiresAt]…],"s":[[key,micros]…]}`
+ *    (the state when the file was last rewritten, written whole by a rename);
+ * 3. change lines appended since, `{"g":…,"n":<i>,"id":<nonce>,"c":[[scope,key,entry,until]…]}`,
+ *    `entry` being `["r",micros,expiresAt]`, `["s",micros]` or `null`.
+ *
+ * A change line counts only when its `g` is the file's and its `n` follows the last line
+ * counted, so a line appended by a writer that lost the lock (and counted from an older view)
+ * counts for nobody. A torn last line was never acknowledged (the writer syncs before it
+ * answers); an unreadable line that a later line counts past is damage: `STORE_CORRUPT`.
+ */
+export const BUDGET_FORMAT_VERSION = 1;
+
+/** The budget file beside the store file. */
+export function budgetPath(target: string): string {
+  return `${target}.budget`;
+}
+
+/** Where the replay of the budget file stands, kept between reads while the file is the same. */
+interface View {
+  readonly file: string;
+  readonly ino: number;
+  readonly generation: string;
+  readonly book: BudgetBook;
+  /** Bytes of the rewritten part (header and scope lines). */
+  readonly base: number;
+  /** Bytes consumed: up to the end of the last complete line. */
+  offset: number;
+  /** The file's size when last read (a torn tail past `offset` included). */
+  size: number;
+  count: number;
+  doubtful: string | undefined;
+  clean: boolean;
+  readonly applied: Set<string>;
+}
+
+class LostLock extends Error {}
+
+const isInt = (value: unknown): value is number => Number.isSafeInteger(value);
+
+function lines(buffer: Buffer, from: number): [number, number, boolean][] {
+  const out: [number, number, boolean][] = [];
+  let start = from;
+  while (start < buffer.length) {
+    const nl = buffer.indexOf(10, start);
+    if (nl < 0) {
+      out.push([start, buffer.length, false]);
+      break;
+    }
+    out.push([start, nl, true]);
+    start = nl + 1;
+  }
+  return out;
+}
+
+function parseEntry(value: unknown): BudgetEntry | null | undefined {
+  if (value === null) return null;
+  if (!Array.isArray(value)) return undefined;
+  const [state, micros, expiresAt] = value as unknown[];
+  if (!isInt(micros) || micros < 0) return undefined;
+  if (state === 's' && value.length === 2) return { state: 'settled', micros };
+  if (state === 'r' && value.length === 3 && isInt(expiresAt)) {
+    return { state: 'reserved', micros, expiresAt };
+  }
+  return undefined;
+}
+
+function entryJson(entry: BudgetEntry | null): unknown {
+  if (entry === null) return null;
+  return entry.state === 'settled' ? ['s', entry.micros] : ['r', entry.micros, entry.expiresAt];
+}
+
+function parseChanges(value: unknown): BudgetChange[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const out: BudgetChange[] = [];
+  for (const item of value) {
+    if (!Array.isArray(item) || item.length !== 4) return undefined;
+    const [scope, requestKey, raw, retainUntil] = item as unknown[];
+    const entry = parseEntry(raw);
+    if (typeof scope !== 'string' || typeof requestKey !== 'string') return undefined;
+    if (entry === undefined || !isInt(retainUntil)) return undefined;
+    out.push({ scope, requestKey, entry, retainUntil });
+  }
+  return out;
+}
+
+function parseScope(value: unknown): BudgetScopeSnapshot | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { scope, until, r, s } = value as Record<string, unknown>;
+  if (typeof scope !== 'string' || !isInt(until) || !Array.isArray(r) || !Array.isArray(s)) {
+    return undefined;
+  }
+  const reservations: [string, number, number][] = [];
+  for (const item of r) {
+    if (!Array.isArray(item) || item.length !== 3) return undefined;
+    const [key, micros, expiresAt] = item as unknown[];
+    if (typeof key !== 'string' || !isInt(micros) || micros < 0 || !isInt(expiresAt)) {
+      return undefined;
+    }
+    reservations.push([key, micros, expiresAt]);
+  }
+  const settled: [string, number][] = [];
+  for (const item of s) {
+    if (!Array.isArray(item) || item.length !== 2) return undefined;
+    const [key, micros] = item as unknown[];
+    if (typeof key !== 'string' || !isInt(micros) || micros < 0) return undefined;
+    settled.push([key, micros]);
+  }
+  return { scope, retainUntil: until, reservations, settled };
+}
+
+/**
+ * Applies the complete change lines of `chunk` (the file's bytes from `chunkStart`) that lie
+ * at or after `view.offset` (see the format above).
+ */
+function replay(chunk: Buffer, chunkStart: number, view: View, context: StoreContext): void {
+  for (const [start, end, complete] of lines(chunk, view.offset - chunkStart)) {
+    if (!complete) {
+      view.clean = false;
+      return;
+    }
+    view.clean = true;
+    const at = `${view.file} (byte ${chunkStart + start})`;
+    const advance = () => {
+      view.offset = chunkStart + end + 1;
+    };
+    if (end === start) {
+      advance();
+      continue;
+    }
+    let line: { g?: unknown; n?: unknown; id?: unknown; c?: unknown };
+    try {
+      line = JSON.parse(chunk.toString('utf8', start, end));
+    } catch {
+      view.doubtful ??= at;
+      advance();
+      continue;
+    }
+    if (typeof line !== 'object' || line === null || line.g !== view.generation) {
+      advance();
+      continue;
+    }
+    if (line.n === view.count + 2 && view.doubtful) {
+      throw corruptError(
+        { ...context, location: view.doubtful },
+        'a committed budget line is damaged (the lines after it count it)',
+      );
+    }
+    if (line.n !== view.count + 1) {
+      advance();
+      continue;
+    }
+    const changes = parseChanges(line.c);
+    if (!changes || typeof line.id !== 'string') {
+      throw corruptError({ ...context, location: at }, 'a budget line without valid changes');
+    }
+    for (const change of changes) view.book.apply(change);
+    view.count++;
+    view.doubtful = undefined;
+    view.applied.add(line.id);
+    advance();
+  }
+}
+
+/** Parses the whole budget file: header, scope lines, then the change lines. */
+function parse(buffer: Buffer, file: string, ino: number, context: StoreContext): View {
+  const all = lines(buffer, 0);
+  const book = new BudgetBook();
+  const empty = (): View => ({
+    file,
+    ino,
+    generation: '',
+    book,
+    base: 0,
+    offset: buffer.length,
+    size: buffer.length,
+    count: 0,
+    doubtful: undefined,
+    clean: true,
+    applied: new Set(),
+  });
+  if (buffer.toString('utf8').trim() === '') return empty();
+  const [first] = all;
+  let header: { falaiBudget?: unknown; g?: unknown; scopes?: unknown } | undefined;
+  try {
+    header = first?.[2] ? JSON.parse(buffer.toString('utf8', first[0], first[1])) : undefined;
+  } catch {
+    header = undefined;
+  }
+  if (isInt(header?.falaiBudget) && header.falaiBudget > BUDGET_FORMAT_VERSION) {
+    throw new StoreError(
+      'STORE_ERROR',
+      `${file} was written by a newer falai (budget format ${header.falaiBudget}; this one reads ` +
+        `up to ${BUDGET_FORMAT_VERSION}). Upgrade falai, or point FALAI_STORE at another file.`,
+      { ...context },
+    );
+  }
+  if (
+    header?.falaiBudget !== BUDGET_FORMAT_VERSION ||
+    typeof header.g !== 'string' ||
+    !/^[0-9a-f]{1,64}$/.test(header.g) ||
+    !isInt(header.scopes) ||
+    header.scopes < 0
+  ) {
+    throw corruptError({ ...context, location: `${file} (line 1)` }, 'not a falai budget header');
+  }
+  let base = (first?.[1] ?? 0) + 1;
+  for (let i = 1; i <= header.scopes; i++) {
+    const line = all[i];
+    let scope: BudgetScopeSnapshot | undefined;
+    try {
+      scope = line?.[2]
+        ? parseScope(JSON.parse(buffer.toString('utf8', line[0], line[1])))
+        : undefined;
+    } catch {
+      scope = undefined;
+    }
+    if (!line || !scope) {
+      throw corruptError(
+        { ...context, location: `${file} (line ${i + 1})` },
+        'a budget scope line is damaged or missing',
+      );
+    }
+    book.restore(scope);
+    base = line[1] + 1;
+  }
+  const view: View = { ...empty(), generation: header.g, base, offset: base };
+  replay(buffer, 0, view, context);
+  return view;
+}
+
+/** How the file store's budget ledger is set up. */
+export interface FileBudgetOptions {
+  /** The store file's real path (symlinks resolved). */
+  readonly target: () => Promise<string>;
+  /** The store file as the user named it (for messages). */
+  readonly path: string;
+  readonly lockStaleMs: number;
+  readonly lockTimeoutMs: number;
+  readonly fsync: boolean;
+  /** Rewrites the file once the appended lines pass this many bytes (or the rewritten part). */
+  readonly compactBytes: number;
+  /** Throws when the store was closed. */
+  readonly guard: (operation: string) => void;
+  /** Turns an I/O error into the store's `STORE_ERROR` (rethrows `StoreError`s). */
+  readonly fail: (operation: string, error: unknown) => never;
+}
+
+/** A writer that loses its lock this many times in a row gives up with `STORE_CONFLICT`. */
+const MAX_ATTEMPTS = 8;
+
+/**
+ * The file store's budget ledger: `<store file>.budget`, under its own lock
+ * (`<store file>.budget.lock`, the same heartbeat lock as the records) so budget decisions never
+ * wait for record writes. Decisions queued while one is in flight are decided together, in
+ * order, under one lock and one synced append (group commit).
+ */
+export function createFileBudget(options: FileBudgetOptions): {
+  readonly ledger: BudgetLedger;
+  close(): Promise<void>;
+} {
+  let cache: View | undefined;
+  interface Pending {
+    readonly operation: string;
+    readonly decide: (
+      book: BudgetBook,
+      now: number,
+    ) => { result: unknown; changes: readonly BudgetChange[] };
+    readonly resolve: (value: unknown) => void;
+    readonly reject: (error: unknown) => void;
+  }
+  let pending: Pending[] = [];
+  let draining: Promise<void> | undefined;
+
+  const context = (operation: string, file: string): StoreContext => ({
+    store: 'file',
+    operation,
+    location: file,
+  });
+
+  /**
+   * The current view of the file (under the lock): the cached one caught up with the lines
+   * appended since (a read of those bytes only), or, when the file was rewritten, a full read.
+   */
+  async function load(file: string, operation: string): Promise<View | undefined> {
+    const ctx = context(operation, file);
+    if (cache && cache.file === file) {
+      const known = cache.size === cache.offset ? cache.ino : undefined;
+      const read = await readJournal(file, cache.offset, known);
+      if (!read) {
+        cache = undefined;
+        return undefined;
+      }
+      if (read.ino === cache.ino && read.size >= cache.size) {
+        cache.size = read.size;
+        replay(read.chunk, cache.offset, cache, ctx);
+        return cache;
+      }
+    }
+    cache = undefined;
+    const read = await readJournal(file, 0);
+    if (!read) return undefined;
+    cache = parse(read.chunk, file, read.ino, ctx);
+    return cache;
+  }
+
+  /** Rewrites the file with `book` as its new base (temp file, checks, rename). */
+  async function rewrite(
+    file: string,
+    view: View | undefined,
+    book: BudgetBook,
+    now: number,
+    lock: HeldLock,
+  ): Promise<void> {
+    const generation = randomBytes(8).toString('hex');
+    const scopes = book.snapshot(now);
+    const parts = [
+      JSON.stringify({ falaiBudget: BUDGET_FORMAT_VERSION, g: generation, scopes: scopes.length }),
+      ...scopes.map((scope) =>
+        JSON.stringify({
+          scope: scope.scope,
+          until: scope.retainUntil,
+          r: scope.reservations,
+          s: scope.settled,
+        }),
+      ),
+    ];
+    const data = Buffer.from(`${parts.join('\n')}\n`, 'utf8');
+    const before = await fileInfo(file);
+    if (!before) await ensureParent(file);
+    const temp = await writeTemp(file, data, before?.mode ?? 0o600, before, options.fsync);
+    try {
+      // Compare-and-swap on the file: the lock still ours, the file exactly the one we read.
+      if (!(await lock.verify())) throw new LostLock();
+      const current = await stat(file).catch(() => undefined);
+      const same = view
+        ? current?.ino === view.ino && current.size === view.size
+        : current === undefined;
+      if (!same) throw new LostLock();
+      await renameInto(temp, file, options.fsync);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+    cache = {
+      file,
+      ino: (await stat(file)).ino,
+      generation,
+      book,
+      base: data.length,
+      offset: data.length,
+      size: data.length,
+      count: 0,
+      doubtful: undefined,
+      clean: true,
+      applied: new Set(),
+    };
+    await removeLeftovers(file);
+  }
+
+  /** Appends one change line; throws `LostLock` when it did not count. */
+  async function append(
+    view: View,
+    changes: readonly BudgetChange[],
+    lock: HeldLock,
+    operation: string,
+  ): Promise<void> {
+    const nonce = randomBytes(8).toString('hex');
+    const line = JSON.stringify({
+      g: view.generation,
+      n: view.count + 1,
+      id: nonce,
+      c: changes.map((c) => [c.scope, c.requestKey, entryJson(c.entry), c.retainUntil]),
+    });
+    const data = Buffer.from(`${view.clean ? '' : '\n'}${line}\n`, 'utf8');
+    if (!(await lock.verify(false))) throw new LostLock();
+    const handle = await open(view.file, constants.O_WRONLY | constants.O_APPEND);
+    let size: number;
+    try {
+      const st = await handle.stat();
+      // Rewritten since we read it: only a writer that broke our lock can have done that.
+      if (st.ino !== view.ino) throw new LostLock();
+      let done = 0;
+      while (done < data.length) {
+        const { bytesWritten } = await handle.write(data, done, data.length - done);
+        done += bytesWritten;
+      }
+      if (options.fsync) await handle.datasync();
+      size = (await handle.stat()).size;
+    } finally {
+      await handle.close();
+    }
+    if (size === view.size + data.length) {
+      // Nothing else was appended before ours: it is line n, counted by every reader.
+      view.size = size;
+      view.offset = size;
+      view.count++;
+      view.clean = true;
+      view.applied.add(nonce);
+      return;
+    }
+    // Someone else wrote meanwhile (we had lost the lock): ours counts only if the replay says so.
+    cache = undefined;
+    const now = await load(view.file, operation);
+    if (!now?.applied.has(nonce)) throw new LostLock();
+  }
+
+  async function attempt(batch: readonly Pending[], lock: HeldLock, file: string) {
+    const operation = batch.length === 1 ? (batch[0]?.operation ?? 'budget') : 'budget';
+    const view = await load(file, operation);
+    // Decisions apply to the cached book as they go (each sees the ones before it); a batch
+    // that then fails to commit drops the cache, so the next one reads the file again.
+    const work = view ? view.book : new BudgetBook();
+    const now = Date.now();
+    work.prune(now);
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    const changes: BudgetChange[] = [];
+    for (const item of batch) {
+      try {
+        const decided = item.decide(work, now);
+        for (const change of decided.changes) work.apply(change);
+        changes.push(...decided.changes);
+        outcomes.push({ ok: true, value: decided.result });
+      } catch (error) {
+        outcomes.push({ ok: false, error });
+      }
+    }
+    if (changes.length === 0) return outcomes;
+    const grown = view ? view.size - view.base : 0;
+    if (!view || view.generation === '' || grown > Math.max(options.compactBytes, view.base)) {
+      await rewrite(file, view, work, now, lock);
+    } else {
+      await append(view, changes, lock, operation);
+    }
+    return outcomes;
+  }
+
+  async function drain(): Promise<void> {
+    while (pending.length > 0) {
+      const batch = pending;
+      pending = [];
+      const operation = batch.length === 1 ? (batch[0]?.operation ?? 'budget') : 'budget';
+      let outcomes: Awaited<ReturnType<typeof attempt>> | undefined;
+      let failure: unknown;
+      for (let round = 1; outcomes === undefined && failure === undefined; round++) {
+        if (round > MAX_ATTEMPTS) {
+          failure = new StoreError(
+            'STORE_CONFLICT',
+            `The budget of the file store at ${options.path} lost its lock ${MAX_ATTEMPTS} times ` +
+              'in a row (the process was paused, or the disk stalled, for longer than the ' +
+              `${options.lockStaleMs} ms stale-lock period); nothing was decided. Retry.`,
+            { store: 'file', operation, location: options.path },
+          );
+          break;
+        }
+        let lock: HeldLock | undefined;
+        try {
+          const file = budgetPath(await options.target());
+          const lockOptions = { staleMs: options.lockStaleMs, timeoutMs: options.lockTimeoutMs };
+          lock = await acquireLock(`${file}.lock`, lockOptions).catch(async (error) => {
+            if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+            await ensureParent(file);
+            return acquireLock(`${file}.lock`, lockOptions);
+          });
+          outcomes = await attempt(batch, lock, file);
+        } catch (error) {
+          cache = undefined;
+          if (!(error instanceof LostLock)) {
+            try {
+              options.fail(`${operation} (budget)`, error);
+            } catch (typed) {
+              failure = typed;
+            }
+          }
+        } finally {
+          await lock?.release();
+        }
+      }
+      if (failure !== undefined || !outcomes) {
+        for (const item of batch) item.reject(failure);
+        continue;
+      }
+      batch.forEach((item, i) => {
+        const outcome = outcomes[i];
+        if (outcome?.ok) item.resolve(outcome.value);
+        else item.reject(outcome?.error);
+      });
+    }
+  }
+
+  function kick(): void {
+    if (draining) return;
+    draining = drain().finally(() => {
+      draining = undefined;
+      if (pending.length > 0) kick();
+    });
+  }
+
+  const ledger = createBookLedger((operation, decide) => {
+    options.guard(operation);
+    return new Promise((resolve, reject) => {
+      pending.push({
+        operation,
+        decide,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      });
+      kick();
+    });
+  });
+
+  return {
+    ledger,
+    async close() {
+      while (draining) await draining;
+      cache = undefined;
+    },
+  };
+}
