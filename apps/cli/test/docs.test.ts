@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MIN_ID_PREFIX } from '@falai/core';
 import { describe, expect, it } from 'vitest';
 import { NAME_FIELDS } from '../src/output-names.js';
+import { MIN_ID_PREFIX } from '../src/requests.js';
 import { CLI_DIR } from './helpers.js';
 
 /**
@@ -18,6 +18,7 @@ const PACKAGES = {
   'packages/store-redis': '@falai/store-redis',
   'packages/store-sqlite': '@falai/store-sqlite',
   'packages/emulator': '@falai/emulator',
+  models: '@falai/models',
 } as const;
 
 /** The lines of the fenced code blocks of a Markdown file. */
@@ -73,6 +74,14 @@ describe('install instructions', () => {
         expect(
           lines.some((line) => line.includes(tarball) && line.includes('falai-core-0.0.0.tgz')),
           `${folder}: installs core with it`,
+        ).toBe(true);
+      }
+      // Core and the emulator depend on @falai/models (so the stores do too, through core):
+      // their install line names the models tarball.
+      if (name !== 'falai' && name !== '@falai/models') {
+        expect(
+          lines.some((line) => line.includes(tarball) && line.includes('falai-models-0.0.0.tgz')),
+          `${folder}: installs the models with it`,
         ).toBe(true);
       }
     }

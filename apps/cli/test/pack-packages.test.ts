@@ -17,7 +17,17 @@ import { CLI_DIR } from './helpers.js';
  */
 const run = promisify(execFile);
 const REPO = join(CLI_DIR, '..', '..');
-const PACKAGES = ['core', 'store-file', 'store-redis', 'store-sqlite', 'emulator'] as const;
+const PACKAGES = [
+  'models',
+  'core',
+  'store-file',
+  'store-redis',
+  'store-sqlite',
+  'emulator',
+] as const;
+/** Where each package lives: the model definitions are the repository's models/ folder. */
+const folderOf = (name: (typeof PACKAGES)[number]) =>
+  name === 'models' ? join(REPO, 'models') : join(REPO, 'packages', name);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 let dir: string;
@@ -27,9 +37,7 @@ beforeAll(async () => {
   const packDir = join(dir, 'pack');
   for (const name of PACKAGES) {
     const before = new Set(await readdir(packDir).catch(() => []));
-    await run('pnpm', ['pack', '--pack-destination', packDir], {
-      cwd: join(REPO, 'packages', name),
-    });
+    await run('pnpm', ['pack', '--pack-destination', packDir], { cwd: folderOf(name) });
     const [made] = (await readdir(packDir)).filter((file) => !before.has(file));
     if (!made) throw new Error(`pnpm pack made no tarball for ${name}`);
     tarballs[name] = join(packDir, made);
@@ -96,6 +104,7 @@ it('every packed package depends on its @falai siblings by version, never worksp
 it('the core and store tarballs install together into an empty folder and work', async () => {
   const appDir = join(dir, 'app');
   await npmInstall(appDir, [
+    tarballs.models!,
     tarballs.core!,
     tarballs['store-file']!,
     tarballs['store-redis']!,
@@ -116,6 +125,7 @@ it('the core and store tarballs install together into an empty folder and work',
   // The @falai packages came from the tarballs, not from a registry.
   expect((await readdir(join(appDir, 'node_modules', '@falai'))).sort()).toEqual([
     'core',
+    'models',
     'store-file',
     'store-redis',
     'store-sqlite',
@@ -166,15 +176,18 @@ console.log(JSON.stringify(out));
   });
 }, 300_000);
 
-it('the emulator tarball installs on its own and serves a request to completion', async () => {
+it('the emulator tarball installs with the models one and serves a request to completion', async () => {
   const appDir = join(dir, 'emulator-app');
-  await npmInstall(appDir, [tarballs.emulator!]);
+  await npmInstall(appDir, [tarballs.models!, tarballs.emulator!]);
   // sharp's native part is an npm package (@img/sharp-linux-…), so --ignore-scripts is fine.
   const output = await runScript(
     appDir,
     `
 import { startEmulator } from '@falai/emulator';
 const emulator = await startEmulator({ port: 0, defaultLatency: { queueMs: 10, runMs: 20 } });
+// The built-in models (from @falai/models) and the Platform API's data files are found.
+const knows = emulator.models.includes('fal-ai/nano-banana-pro');
+const catalogue = await (await fetch(emulator.url + '/v1/models?endpoint_id=fal-ai/nano-banana-pro')).json();
 const headers = { authorization: 'Key id:secret', 'content-type': 'application/json' };
 const submitted = await (await fetch(emulator.url + '/fal-ai/nano-banana-pro', {
   method: 'POST', headers, body: JSON.stringify({ prompt: 'packed' }),
@@ -189,8 +202,18 @@ const result = await (await fetch(submitted.response_url, { headers })).json();
 const image = await fetch(result.images[0].url);
 const bytes = Buffer.from(await image.arrayBuffer());
 await emulator.close();
-console.log(JSON.stringify({ status: status.status, png: bytes.subarray(1, 4).toString() }));
+console.log(JSON.stringify({
+  knows,
+  catalogue: catalogue.models.map((model) => model.endpoint_id),
+  status: status.status,
+  png: bytes.subarray(1, 4).toString(),
+}));
 `,
   );
-  expect(output).toEqual({ status: 'COMPLETED', png: 'PNG' });
+  expect(output).toEqual({
+    knows: true,
+    catalogue: ['fal-ai/nano-banana-pro'],
+    status: 'COMPLETED',
+    png: 'PNG',
+  });
 }, 300_000);
