@@ -289,36 +289,35 @@ export function createSqliteStore(options: SqliteStoreOptions): PendingStore {
       return database
         .transaction(() => {
           const now = Date.now();
-          database
-            .prepare(
-              `DELETE FROM budget_entries WHERE scope IN
+          statement(
+            database,
+            `DELETE FROM budget_entries WHERE scope IN
                  (SELECT scope FROM budget_scopes WHERE retain_until_ms <= ?)`,
-            )
-            .run(now);
-          database.prepare('DELETE FROM budget_scopes WHERE retain_until_ms <= ?').run(now);
-          database
-            .prepare(
-              "DELETE FROM budget_entries WHERE scope = ? AND state = 'reserved' AND expires_ms <= ?",
-            )
-            .run(scope, now);
-          const spent = database
-            .prepare('SELECT spent_micros FROM budget_scopes WHERE scope = ?')
+          ).run(now);
+          statement(database, 'DELETE FROM budget_scopes WHERE retain_until_ms <= ?').run(now);
+          statement(
+            database,
+            "DELETE FROM budget_entries WHERE scope = ? AND state = 'reserved' AND expires_ms <= ?",
+          ).run(scope, now);
+          const spent = statement(
+            database,
+            'SELECT spent_micros FROM budget_scopes WHERE scope = ?',
+          )
             .pluck()
             .get(scope) as number | undefined;
-          const reserved = database
-            .prepare(
-              "SELECT COALESCE(SUM(micros), 0) FROM budget_entries WHERE scope = ? AND state = 'reserved'",
-            )
+          const reserved = statement(
+            database,
+            "SELECT COALESCE(SUM(micros), 0) FROM budget_entries WHERE scope = ? AND state = 'reserved'",
+          )
             .pluck()
             .get(scope) as number;
           const row =
             requestKey === undefined
               ? undefined
-              : (database
-                  .prepare(
-                    'SELECT state, micros, expires_ms FROM budget_entries WHERE scope = ? AND request_key = ?',
-                  )
-                  .get(scope, requestKey) as BudgetRow | undefined);
+              : (statement(
+                  database,
+                  'SELECT state, micros, expires_ms FROM budget_entries WHERE scope = ? AND request_key = ?',
+                ).get(scope, requestKey) as BudgetRow | undefined);
           const entry = row ? budgetEntryOf(row, at) : undefined;
           const { result, change } = decide(
             { spentMicros: spent ?? 0, reservedMicros: reserved, entry },
@@ -523,32 +522,48 @@ function applyBudgetChange(
   const settled = (entry: BudgetEntry | null | undefined) =>
     entry?.state === 'settled' ? entry.micros : 0;
   const delta = settled(change.entry) - settled(before);
-  database
-    .prepare(
-      `INSERT INTO budget_scopes (scope, retain_until_ms, spent_micros) VALUES (?, ?, ?)
+  statement(
+    database,
+    `INSERT INTO budget_scopes (scope, retain_until_ms, spent_micros) VALUES (?, ?, ?)
        ON CONFLICT (scope) DO UPDATE SET
          retain_until_ms = MAX(retain_until_ms, excluded.retain_until_ms),
          spent_micros = spent_micros + ?`,
-    )
-    .run(change.scope, change.retainUntil, Math.max(0, delta), delta);
+  ).run(change.scope, change.retainUntil, Math.max(0, delta), delta);
   if (change.entry === null) {
-    database
-      .prepare('DELETE FROM budget_entries WHERE scope = ? AND request_key = ?')
-      .run(change.scope, change.requestKey);
+    statement(database, 'DELETE FROM budget_entries WHERE scope = ? AND request_key = ?').run(
+      change.scope,
+      change.requestKey,
+    );
     return;
   }
-  database
-    .prepare(
-      `INSERT INTO budget_entries (scope, request_key, state, micros, expires_ms)
+  statement(
+    database,
+    `INSERT INTO budget_entries (scope, request_key, state, micros, expires_ms)
        VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (scope, request_key) DO UPDATE SET
          state = excluded.state, micros = excluded.micros, expires_ms = excluded.expires_ms`,
-    )
-    .run(
-      change.scope,
-      change.requestKey,
-      change.entry.state,
-      change.entry.micros,
-      change.entry.state === 'reserved' ? change.entry.expiresAt : null,
-    );
+  ).run(
+    change.scope,
+    change.requestKey,
+    change.entry.state,
+    change.entry.micros,
+    change.entry.state === 'reserved' ? change.entry.expiresAt : null,
+  );
+}
+
+const prepared = new WeakMap<Database, Map<string, Statement>>();
+
+/** A prepared statement of `database`, prepared once per connection. */
+function statement(database: Database, sql: string): Statement {
+  let cache = prepared.get(database);
+  if (!cache) {
+    cache = new Map();
+    prepared.set(database, cache);
+  }
+  let found = cache.get(sql);
+  if (!found) {
+    found = database.prepare(sql);
+    cache.set(sql, found);
+  }
+  return found;
 }
