@@ -2,6 +2,7 @@ import type {
   DeferredSignal,
   FalaiSettings,
   FalClient,
+  ModelCatalogue,
   ModelRegistry,
   PendingStore,
 } from '@falai/core';
@@ -71,6 +72,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   #store?: Promise<PendingStore>;
   #client?: Promise<FalClient>;
   #registry?: Promise<ModelRegistry>;
+  #catalogue?: Promise<ModelCatalogue>;
 
   override async init(): Promise<void> {
     await super.init();
@@ -186,9 +188,32 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       const settings = await this.settings();
       const { registryForSettings } = await import('@falai/core');
       // Later folders win: FALAI_MODELS_DIR (or config modelsDir) over <config dir>/models.
-      return registryForSettings(settings);
+      // Endpoints without a model file: fal's catalogue (cached), so any of them validates.
+      return registryForSettings(settings, { provider: await this.catalogue() });
     })();
     return this.#registry;
+  }
+
+  /**
+   * fal's catalogue with its cache in oclif's cache folder (`FALAI_CACHE_DIR`, else
+   * `$XDG_CACHE_HOME/falai`): definitions of endpoints without a model file, search, prices.
+   * Nothing is fetched until a method needs it; the key is read only then.
+   */
+  protected catalogue(): Promise<ModelCatalogue> {
+    this.#catalogue ??= (async () => {
+      const [{ openCatalogue }, { resolveCredentials }, settings] = await Promise.all([
+        import('./catalogue.js'),
+        import('@falai/core'),
+        this.settings(),
+      ]);
+      return openCatalogue({
+        settings,
+        cacheDir: this.config.cacheDir,
+        key: async () => (await resolveCredentials(await this.credentialOptions())).key,
+        userAgent: `${this.config.name}/${this.config.version}`,
+      });
+    })();
+    return this.#catalogue;
   }
 
   /**

@@ -453,7 +453,7 @@ export function createModelCatalogue(options: ModelCatalogueOptions): ModelCatal
     for (const id of ids) {
       if (fetched.has(id)) continue;
       if (unknown.includes(id)) {
-        const index = await cache.readIndex();
+        const index = await wholeCatalogue(priceOptions.signal);
         const suggestions = closestEndpointIds(
           id,
           (index?.models ?? []).map((model) => model.endpointId),
