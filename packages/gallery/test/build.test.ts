@@ -146,9 +146,9 @@ describe('buildGallery', () => {
       width: 1200,
       height: 800,
     });
-    expect(image?.thumb).toBe('thumbs/big-0.webp');
+    expect(image?.thumb).toBe('thumbs/big-0.jpg');
     const thumb = await sharp(join(out, image?.thumb ?? '')).metadata();
-    expect(thumb).toMatchObject({ format: 'webp', width: 480, height: 320 });
+    expect(thumb).toMatchObject({ format: 'jpeg', width: 480, height: 320 });
     expect(byId.get('small')?.media[0]).toMatchObject({ src: 'media/small-0.png', width: 64 });
     expect(byId.get('small')?.media[0]?.thumb).toBeUndefined();
     const [video] = byId.get('clip')?.media ?? [];
@@ -222,6 +222,51 @@ describe('buildGallery', () => {
     expect(await readdir(mine)).toEqual(['media']);
     expect(await readFile(join(mine, 'media', 'holiday.jpg'), 'utf8')).toBe('precious');
     await expect(stat(join(mine, MARKER_FILE))).rejects.toThrow();
+  });
+
+  it('keeps transparency in thumbnails of images that have it (WebP), and rotates by EXIF', async () => {
+    const png = join(outputs, 'alpha-0.png');
+    await sharp({
+      create: {
+        width: 900,
+        height: 600,
+        channels: 4,
+        background: { r: 0, g: 0, b: 0, alpha: 0.3 },
+      },
+    })
+      .png()
+      .toFile(png);
+    const turned = join(outputs, 'turned-0.jpg');
+    await sharp({ create: { width: 900, height: 600, channels: 3, background: '#888888' } })
+      .jpeg()
+      .withMetadata({ orientation: 6 })
+      .toFile(turned);
+    const out = join(dir, 'alpha');
+    await buildGallery({
+      records: [
+        record('alpha', '2026-03-01T10:00:00.000Z', {
+          outputs: [{ url: 'https://cdn.test/alpha.png', path: png }],
+        }),
+        record('turned', '2026-03-01T11:00:00.000Z', {
+          outputs: [{ url: 'https://cdn.test/t.jpg', path: turned }],
+        }),
+      ],
+      outDir: out,
+    });
+    const data = await readData(out);
+    const alpha = data.items.find((item) => item.id === 'alpha')?.media[0];
+    expect(alpha?.thumb).toBe('thumbs/alpha-0.webp');
+    expect(await sharp(join(out, alpha?.thumb ?? '')).metadata()).toMatchObject({
+      format: 'webp',
+      hasAlpha: true,
+    });
+    // Shown upright: the page's sizes and the thumbnail follow the EXIF orientation.
+    const upright = data.items.find((item) => item.id === 'turned')?.media[0];
+    expect(upright).toMatchObject({ width: 600, height: 900, thumb: 'thumbs/turned-0.jpg' });
+    expect(await sharp(join(out, upright?.thumb ?? '')).metadata()).toMatchObject({
+      width: 320,
+      height: 480,
+    });
   });
 
   it('an empty store gives a page that says how to fill it', async () => {
