@@ -1,5 +1,5 @@
 import { AuthError, type CredentialSourceAttempt } from '../errors/index.js';
-import { maskKey } from './mask.js';
+import { maskKey } from '../redact/mask.js';
 import { UNQUOTED_NOTE, unquoteKey } from './quotes.js';
 import { rememberSecret } from './secrets.js';
 import { type CredentialSourceOptions, credentialSources } from './sources.js';

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import * as v from 'valibot';
-import { maskKey } from '../auth/mask.js';
 import { ConfigError } from '../errors/index.js';
-import { assertSafePath } from '../models/unsafe-keys.js';
+import { assertSafePath } from '../json/unsafe-keys.js';
+import { maskKey } from '../redact/mask.js';
 import { falaiConfigLocation } from './paths.js';
 
 /** The keys falai's own config file may hold. */

@@ -14,6 +14,7 @@ export {
   toDataUri,
 } from './data-uri.js';
 export { bytesDigest, fileDigest } from './digest.js';
+export { type ClassifiedFileRef, classifyFileRef, type FileRefKind } from './file-ref.js';
 export {
   type BytesUploader,
   DEFAULT_UPLOAD_THRESHOLD_BYTES,
@@ -26,4 +27,4 @@ export {
 export { type ImageProbe, probeImage } from './probe-image.js';
 export { probeVideo, type VideoProbe } from './probe-video.js';
 export { type SniffResult, sniffFile } from './sniff.js';
-export { checkVideoLimits, videoLimitsFor } from './video-limits.js';
+export { checkVideoLimits, type VideoLimitRules } from './video-limits.js';

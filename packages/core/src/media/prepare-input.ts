@@ -1,14 +1,12 @@
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError, MediaError } from '../errors/falai-error.js';
-import { fieldLabel } from '../models/describe.js';
-import { isObject } from '../models/file-fields.js';
-import { classifyFileRef, dataUriSize, decodeDataUri } from '../models/file-ref.js';
-import type { ModelRegistry } from '../models/registry.js';
-import { assertSafeInput } from '../models/unsafe-keys.js';
+import { assertSafeInput } from '../json/unsafe-keys.js';
+import { fieldLabel, isObject } from '../json/values.js';
 import type { InputFile, InputSummary } from '../store/record.js';
 import { formatBytes, sourceSize } from './bytes.js';
 import { DEFAULT_DATA_URI_MAX_BYTES, DEFAULT_DATA_URI_WARN_BYTES, toDataUri } from './data-uri.js';
 import { bytesDigest, fileDigest } from './digest.js';
+import { classifyFileRef, dataUriSize, decodeDataUri } from './file-ref.js';
 import { sniffFile } from './sniff.js';
 
 /** Anything that can put a local file in fal storage; the queue client's `upload` fits. */
@@ -37,8 +35,33 @@ export interface PrepareProgress {
   readonly total: number;
 }
 
+/** A file-valued location of an input, as the model registry finds it. */
+export interface InputFileRef {
+  readonly path: readonly (string | number)[];
+  readonly value: string;
+  readonly media: string;
+}
+
+/**
+ * What prepareInput needs of the model registry (a `ModelRegistry` fits): where an input's
+ * files are, and a model's media size caps. Media sits below the models, so it names only these.
+ */
+export interface InputFileFinder {
+  get(endpointId: string):
+    | {
+        readonly limits?:
+          | {
+              readonly video?: { readonly maxBytes?: number | undefined } | undefined;
+              readonly image?: { readonly maxBytes?: number | undefined } | undefined;
+            }
+          | undefined;
+      }
+    | undefined;
+  fileFields(endpointId: string, input: unknown): readonly InputFileRef[];
+}
+
 export interface PrepareInputOptions {
-  readonly registry: ModelRegistry;
+  readonly registry: InputFileFinder;
   readonly uploader?: FileUploader;
   /** `auto`: data URI up to `uploadThresholdBytes`, upload above; or force one way. */
   readonly mode?: 'auto' | 'data-uri' | 'upload';

@@ -1,10 +1,24 @@
 import type { InputIssue } from '../errors/falai-error.js';
-import type { VideoLimits } from '../models/definition.js';
-import { fieldLabel } from '../models/describe.js';
-import type { ModelRegistry } from '../models/registry.js';
+import { fieldLabel } from '../json/values.js';
 import { formatBytes } from './bytes.js';
 import type { VideoProbe } from './probe-video.js';
 import { sameFormat } from './sniff.js';
+
+/**
+ * The limits a video is checked against: a model's `limits.video` (`VideoLimits` of the model
+ * definitions fits; media sits below the models, so it names only what it reads).
+ */
+export interface VideoLimitRules {
+  /** Containers as file-type extensions: `mp4`, `mov`. */
+  readonly formats: readonly string[];
+  readonly minDurationSeconds?: number | undefined;
+  readonly maxDurationSeconds?: number | undefined;
+  /** Each of width and height must be at least this many pixels. */
+  readonly minDimension?: number | undefined;
+  /** Each of width and height must be at most this many pixels. */
+  readonly maxDimension?: number | undefined;
+  readonly maxBytes?: number | undefined;
+}
 
 const secs = (n: number) => `${Number.isInteger(n) ? n : n.toFixed(1)} s`;
 
@@ -20,7 +34,7 @@ function span(min: number | undefined, max: number | undefined, unit: string): s
  */
 export function checkVideoLimits(
   probe: VideoProbe,
-  limits: VideoLimits,
+  limits: VideoLimitRules,
   path: readonly (string | number)[] = [],
 ): InputIssue[] {
   const issues: InputIssue[] = [];
@@ -71,12 +85,4 @@ export function checkVideoLimits(
     });
   }
   return issues;
-}
-
-/** The video limits of a model, if it has any (for `video-to-uri --model`). */
-export function videoLimitsFor(
-  registry: ModelRegistry,
-  endpointId: string,
-): VideoLimits | undefined {
-  return registry.get(endpointId)?.limits?.video;
 }

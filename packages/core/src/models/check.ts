@@ -1,4 +1,4 @@
-import { fieldLabel } from './describe.js';
+import { fieldLabel } from '../json/values.js';
 import { loadModelDirectory, type ModelFileProblem } from './registry.js';
 import { validateAgainst } from './validate.js';
 

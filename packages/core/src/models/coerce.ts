@@ -1,10 +1,10 @@
 import { InputError } from '../errors/falai-error.js';
 import { parseJsonExact } from '../json/exact.js';
+import { assertSafeInput, assertSafePath } from '../json/unsafe-keys.js';
+import { isObject } from '../json/values.js';
 import { specAt } from './compile.js';
 import type { FieldSpec } from './definition.js';
-import { isObject } from './file-fields.js';
 import type { ModelRegistry } from './registry.js';
-import { assertSafeInput, assertSafePath } from './unsafe-keys.js';
 
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?$/i;
 const INTEGER = /^[+-]?\d+$/;

@@ -1,6 +1,6 @@
 import * as v from 'valibot';
+import { classifyFileRef } from '../media/file-ref.js';
 import type { FieldSpec, ModelDefinition } from './definition.js';
-import { classifyFileRef } from './file-ref.js';
 
 /**
  * Compiles model definitions into valibot schemas. Messages are short codes (`empty`,

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { findUnsafeKey } from './unsafe-keys.js';
+import { findUnsafeKey } from '../json/unsafe-keys.js';
 
 /**
  * The meta-schema of a model file in `models/` (and in users' model directories).

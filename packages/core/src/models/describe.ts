@@ -2,16 +2,6 @@ import type { FieldSpec } from './definition.js';
 
 /** Small wording helpers shared by validation messages and `model-info`. */
 
-/** `image_urls[2]`, `elements[0].frontal_image_url`: how users write paths. */
-export function fieldLabel(path: readonly (string | number)[]): string {
-  let out = '';
-  for (const key of path) {
-    if (typeof key === 'number') out += `[${key}]`;
-    else out += out === '' ? key : `.${key}`;
-  }
-  return out === '' ? 'input' : out;
-}
-
 /** A value as it appears in a message, cut short so a data URI never floods the terminal. */
 export function describeValue(value: unknown): string {
   if (value === null) return 'null';

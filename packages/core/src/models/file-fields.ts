@@ -1,3 +1,4 @@
+import { isObject } from '../json/values.js';
 import type { FieldSpec, MediaKind, ModelDefinition } from './definition.js';
 
 /** One file-valued location in an input. */
@@ -35,11 +36,6 @@ function walkObject(
   for (const [key, spec] of Object.entries(props)) {
     if (Object.hasOwn(value, key)) walk(value[key], spec, [...path, key], out);
   }
-}
-
-/** True for plain objects (not arrays, not null). */
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function guessMedia(key: string): MediaKind {

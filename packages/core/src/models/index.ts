@@ -24,7 +24,6 @@ export {
   type VideoLimits,
 } from './definition.js';
 export { type FileRef, findFileFields } from './file-fields.js';
-export { type ClassifiedFileRef, classifyFileRef, type FileRefKind } from './file-ref.js';
 export { isOverridable, OVERRIDABLE_KINDS } from './issues.js';
 export { toJsonSchema } from './json-schema.js';
 export { convertOpenApi, convertPlatformModels, loadOpenApi } from './openapi.js';
@@ -44,11 +43,5 @@ export {
   formatValidationReport,
   type ValidationReport,
 } from './report.js';
-export {
-  assertSafeInput,
-  assertSafePath,
-  findUnsafeKey,
-  isUnsafeKey,
-  UNSAFE_KEYS,
-} from './unsafe-keys.js';
 export type { ValidateOptions } from './validate.js';
+export { videoLimitsFor } from './video-limits.js';

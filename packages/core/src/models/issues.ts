@@ -1,9 +1,10 @@
 import type * as v from 'valibot';
 import type { InputIssue } from '../errors/falai-error.js';
+import { fieldLabel } from '../json/values.js';
+import { classifyFileRef } from '../media/file-ref.js';
 import { BAD_FILE, definitionPath, EMPTY, specAt, UNSAFE_INTEGER } from './compile.js';
 import type { FieldSpec, ModelDefinition } from './definition.js';
-import { describeType, describeValue, fieldLabel, placeholder, suggest } from './describe.js';
-import { classifyFileRef } from './file-ref.js';
+import { describeType, describeValue, placeholder, suggest } from './describe.js';
 
 /** An issue plus whether it is only a warning (a limit fal has not confirmed). */
 export interface MappedIssue {

@@ -1,15 +1,15 @@
 import { extname, resolve } from 'node:path';
 import { FalaiError, type InputIssue } from '../errors/falai-error.js';
+import { fieldLabel } from '../json/values.js';
 import { formatBytes, type MediaSource, sourceSize } from '../media/bytes.js';
+import { classifyFileRef, dataUriSize, decodeDataUri } from '../media/file-ref.js';
 import { probeImage } from '../media/probe-image.js';
 import { probeVideo } from '../media/probe-video.js';
 import { sameFormat, sniffFile } from '../media/sniff.js';
 import { checkVideoLimits } from '../media/video-limits.js';
 import { definitionPath } from './compile.js';
 import type { ModelDefinition, VideoLimits } from './definition.js';
-import { fieldLabel } from './describe.js';
 import type { FileRef } from './file-fields.js';
-import { classifyFileRef, dataUriSize, decodeDataUri } from './file-ref.js';
 import { isUnconfirmed, UNCONFIRMED_SUFFIX } from './issues.js';
 
 const VIDEO_LIMIT_KEYS = [

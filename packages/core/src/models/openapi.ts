@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { FalaiError, InputError, NetworkError } from '../errors/falai-error.js';
+import { isObject } from '../json/values.js';
 import { checkDefinition, type FieldSpec, type ModelDefinition } from './definition.js';
-import { isObject } from './file-fields.js';
 
 /**
  * Converts fal's OpenAPI documents (the per-model "Queue OpenAPI for <id>", or the Platform

@@ -1,12 +1,13 @@
 import * as v from 'valibot';
 import type { InputIssue } from '../errors/falai-error.js';
+import { findUnsafeKey, unsafeKeyIssue } from '../json/unsafe-keys.js';
+import { fieldLabel, isObject } from '../json/values.js';
+import { classifyFileRef } from '../media/file-ref.js';
 import { inputSchema } from './compile.js';
 import type { FieldSpec, ModelDefinition } from './definition.js';
-import { fieldLabel, suggest } from './describe.js';
-import { findFileFields, isObject } from './file-fields.js';
-import { classifyFileRef } from './file-ref.js';
+import { suggest } from './describe.js';
+import { findFileFields } from './file-fields.js';
 import { isOverridable, mapIssue, notAnObject } from './issues.js';
-import { findUnsafeKey, unsafeKeyIssue } from './unsafe-keys.js';
 
 /** Options of `validate`. */
 export interface ValidateOptions {

@@ -1,6 +1,4 @@
-import { createFetch } from 'ofetch';
 import * as v from 'valibot';
-import { redactKey } from '../auth/mask.js';
 import { AbortedError, ApiError, AuthError, FalaiError } from '../errors/index.js';
 import { parseJsonExact, stringifyJsonExact } from '../json/index.js';
 import { networkError, networkErrorCode } from '../queue/errors.js';
@@ -11,6 +9,7 @@ import {
   parseRetryAfter,
   type RetryPolicy,
 } from '../queue/retry.js';
+import { redactKey } from '../redact/mask.js';
 import { platformError } from './errors.js';
 
 /**
@@ -143,6 +142,9 @@ export async function platformCall<T>(ctx: PlatformHttpContext, call: PlatformCa
   };
   if (key) headers.authorization = `Key ${key}`;
   if (call.json !== undefined) headers['content-type'] = 'application/json';
+  // ofetch (and the fetch polyfill it loads) only when a Platform call is made: importing it
+  // costs more than the rest of falai's start-up.
+  const { createFetch } = await import('ofetch');
   const $fetch = createFetch({ fetch: ctx.fetch });
 
   const backoff = async (attempt: number, retryAfterMs?: number): Promise<boolean> => {

@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
 import { assertKeyFormat, resolveCredentials } from '../auth/credentials.js';
-import { redactKey } from '../auth/mask.js';
 import { DEFAULT_BASE_URLS, normaliseBaseUrl } from '../config/settings.js';
 import { ApiError, InputError } from '../errors/index.js';
+import { redactKey } from '../redact/mask.js';
 import { formatEndpointId, parseEndpointId, queueBasePath } from './endpoint-id.js';
 import { responseToError } from './errors.js';
 import {

@@ -1,6 +1,6 @@
-import { redactKey } from '../auth/mask.js';
 import { ApiError, FalaiError, NetworkError } from '../errors/index.js';
 import { parseJsonExact, stringifyJsonExact } from '../json/index.js';
+import { redactKey } from '../redact/mask.js';
 import {
   abortedError,
   describeCall,

@@ -2,14 +2,8 @@ import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MediaError } from '../../src/errors/falai-error.js';
-import {
-  checkVideoLimits,
-  probeImage,
-  probeVideo,
-  sniffFile,
-  videoLimitsFor,
-} from '../../src/media/index.js';
-import { createModelRegistry } from '../../src/models/index.js';
+import { checkVideoLimits, probeImage, probeVideo, sniffFile } from '../../src/media/index.js';
+import { createModelRegistry, videoLimitsFor } from '../../src/models/index.js';
 import { fixture, tempDir } from './helpers.js';
 
 const KLING = 'fal-ai/kling-video/o3/pro/video-to-video/edit';

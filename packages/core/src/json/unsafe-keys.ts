@@ -1,5 +1,5 @@
 import { InputError, type InputIssue } from '../errors/falai-error.js';
-import { fieldLabel } from './describe.js';
+import { fieldLabel } from './values.js';
 
 /**
  * Keys that reach JavaScript object internals. Assigning `obj.__proto__ = …` swaps an
