@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ErrorOutputSchema, RunOutputSchema } from '@falai/core';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_DIR, createTestEnv, RUN_JS, type TestEnv } from './helpers.js';
@@ -182,13 +182,11 @@ async function openBrowser(): Promise<{
   const requests: string[] = [];
   context.on('request', (request) => requests.push(request.url()));
   // Anything the page's own policy had to block would be a request to somewhere else.
-  await context.addInitScript(() => {
-    const seen: string[] = [];
-    (window as unknown as { __violations: string[] }).__violations = seen;
+  await context.addInitScript(`
+    window.__violations = [];
     document.addEventListener('securitypolicyviolation', (event) => {
-      seen.push(`${event.violatedDirective} ${event.blockedURI}`);
-    });
-  });
+      window.__violations.push(event.violatedDirective + ' ' + event.blockedURI);
+    });`);
   return {
     context,
     requests,
@@ -201,8 +199,13 @@ async function openBrowser(): Promise<{
 
 const cardIds = (page: Page) =>
   page.$$eval('.card', (cards) => cards.map((card) => card.getAttribute('data-id')));
+// Page-side code is given as text: this package is type-checked without the DOM library.
 const activeCard = (page: Page) =>
-  page.evaluate(() => document.activeElement?.closest('.card')?.getAttribute('data-id') ?? null);
+  page.evaluate<string | null>(
+    "document.activeElement?.closest('.card')?.getAttribute('data-id') ?? null",
+  );
+const violations = (page: Page) => page.evaluate<string[]>('window.__violations');
+const isOpen = (dialog: Locator) => dialog.evaluate((node) => (node as { open?: boolean }).open);
 
 describe.skipIf(!CHROMIUM)('the gallery in Chromium', () => {
   it('from file://: cards, filters, keyboard, lineage, hostile text, no request outside itself', async () => {
@@ -232,31 +235,26 @@ describe.skipIf(!CHROMIUM)('the gallery in Chromium', () => {
       const alt = page.locator(`.card[data-id="${ids.lighthouse}"] img`);
       expect(await alt.getAttribute('alt')).toBe('a lighthouse at dusk');
       await page.waitForFunction(
-        (id) =>
-          [...document.querySelectorAll<HTMLImageElement>('.card img')].every(
-            (img) => img.complete && img.naturalWidth > 0,
-          ) && !!id,
-        ids.lighthouse,
+        "[...document.querySelectorAll('.card img')].every((img) => img.complete && img.naturalWidth > 0)",
       );
       expect(await page.locator(`.card[data-id="${ids.lighthouse}"] .seed`).textContent()).toBe(
         SEED,
       );
 
       // The hostile prompt is text: nothing it holds ran or became an element.
-      expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBe(
-        undefined,
-      );
+      expect(await page.evaluate('typeof window.__pwned')).toBe('undefined');
       expect(await page.locator('script').count()).toBe(2);
       expect(await page.locator('.card img[src="x"]').count()).toBe(0);
 
       // The video plays inline: muted, looping, inline, and actually moving.
       const video = page.locator(`.card[data-id="${ids.video}"] video`);
       expect(
-        await video.evaluate((node: HTMLVideoElement) => [node.muted, node.loop, node.playsInline]),
+        await video.evaluate((node) => {
+          const media = node as { muted?: boolean; loop?: boolean; playsInline?: boolean };
+          return [media.muted, media.loop, media.playsInline];
+        }),
       ).toEqual([true, true, true]);
-      await page.waitForFunction(
-        () => (document.querySelector('.card video') as HTMLVideoElement | null)?.currentTime ?? 0,
-      );
+      await page.waitForFunction("(document.querySelector('.card video')?.currentTime ?? 0) > 0");
 
       // Filters narrow the cards: model, text (prompt and seed digits), dates.
       await page.selectOption('#model', 'fal-ai/flux/dev/image-to-image');
@@ -270,10 +268,9 @@ describe.skipIf(!CHROMIUM)('the gallery in Chromium', () => {
       await expect.poll(() => cardIds(page)).toEqual([]);
       expect(await page.locator('#empty').textContent()).toBe('No outputs match these filters.');
       await page.click('#reset');
-      const today = await page.evaluate(() => {
-        const d = new Date();
-        return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
-      });
+      const today = await page.evaluate<string>(
+        "(() => { const d = new Date(); return d.getFullYear() + '-' + String(d.getMonth() + 1).padStart(2, '0') + '-' + String(d.getDate()).padStart(2, '0'); })()",
+      );
       await page.fill('#from', '2099-01-01');
       await page.dispatchEvent('#from', 'change');
       expect(await cardIds(page)).toEqual([]);
@@ -296,7 +293,7 @@ describe.skipIf(!CHROMIUM)('the gallery in Chromium', () => {
       expect(await activeCard(page)).toBe(ids.watercolor);
       await page.keyboard.press('Enter');
       const dialog = page.locator('dialog#detail');
-      await expect.poll(() => dialog.evaluate((d: HTMLDialogElement) => d.open)).toBe(true);
+      await expect.poll(() => isOpen(dialog)).toBe(true);
 
       // The detail view shows lineage both ways, the exact seed, and the rerun command.
       const from = dialog.locator('.lineage-from');
@@ -313,7 +310,7 @@ describe.skipIf(!CHROMIUM)('the gallery in Chromium', () => {
       );
       await page.screenshot({ path: join(ARTIFACTS, 'gallery-detail.png') });
       await page.keyboard.press('Escape');
-      await expect.poll(() => dialog.evaluate((d: HTMLDialogElement) => d.open)).toBe(false);
+      await expect.poll(() => isOpen(dialog)).toBe(false);
       expect(await activeCard(page)).toBe(ids.lighthouse);
 
       // The copy button copies (or says it could not) the rerun command.
@@ -324,9 +321,7 @@ describe.skipIf(!CHROMIUM)('the gallery in Chromium', () => {
 
       await page.screenshot({ path: join(ARTIFACTS, 'gallery-file.png'), fullPage: true });
       expect(errors).toEqual([]);
-      expect(
-        await page.evaluate(() => (window as unknown as { __violations: string[] }).__violations),
-      ).toEqual([]);
+      expect(await violations(page)).toEqual([]);
       expect(browser.requests.length).toBeGreaterThan(4);
       for (const url of browser.requests) expect(url.startsWith(`${siteUrl}/`), url).toBe(true);
     } finally {
@@ -381,13 +376,11 @@ describe.skipIf(!CHROMIUM)('the gallery in Chromium', () => {
 
       await page.locator(`.card[data-id="${fresh.requestId}"] .copy`).click();
       await expect
-        .poll(() => page.evaluate(() => navigator.clipboard.readText()))
+        .poll(() => page.evaluate<string>('navigator.clipboard.readText()'))
         .toBe(`falai rerun ${fresh.requestId}`);
 
       await page.screenshot({ path: join(ARTIFACTS, 'gallery-serve.png'), fullPage: true });
-      expect(
-        await page.evaluate(() => (window as unknown as { __violations: string[] }).__violations),
-      ).toEqual([]);
+      expect(await violations(page)).toEqual([]);
       for (const url of browser.requests) expect(url.startsWith(origin), url).toBe(true);
       expect(browser.requests).toContain(`${origin}events`);
       expect(browser.requests).toContain(`${origin}index.json`);
