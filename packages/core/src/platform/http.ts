@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { redactKey } from '../auth/mask.js';
 import { AbortedError, ApiError, AuthError, FalaiError } from '../errors/index.js';
 import { parseJsonExact, stringifyJsonExact } from '../json/index.js';
 import { networkError, networkErrorCode } from '../queue/errors.js';
@@ -9,7 +10,6 @@ import {
   parseRetryAfter,
   type RetryPolicy,
 } from '../queue/retry.js';
-import { redactKey } from '../redact/mask.js';
 import { platformError } from './errors.js';
 
 /**
