@@ -1,5 +1,4 @@
 import * as v from 'valibot';
-import { redactKey } from '../auth/mask.js';
 import { AbortedError, ApiError, AuthError, FalaiError } from '../errors/index.js';
 import { parseJsonExact, stringifyJsonExact } from '../json/index.js';
 import { networkError, networkErrorCode } from '../queue/errors.js';
@@ -10,6 +9,7 @@ import {
   parseRetryAfter,
   type RetryPolicy,
 } from '../queue/retry.js';
+import { redactKey } from '../redact/mask.js';
 import { platformError } from './errors.js';
 
 /**
