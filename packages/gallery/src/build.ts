@@ -327,6 +327,9 @@ export async function buildGallery(options: BuildGalleryOptions): Promise<Galler
   } catch (error) {
     throw writeFailed(outDir, error);
   }
+  // Marked before anything else is written, so a build that fails half-way (a full disk) leaves
+  // a folder the next build recognises as its own instead of refusing it.
+  await writeAtomic(join(outDir, MARKER_FILE), `${JSON.stringify(marker)}\n`);
   const completed = options.records.filter((record) => record.status === 'completed');
   const outputs = indexOutputs(completed);
 

@@ -196,6 +196,7 @@ export async function serveGallery(options: ServeGalleryOptions): Promise<Galler
     );
     clients.add(response);
     request.on('close', () => clients.delete(response));
+    response.on('error', () => clients.delete(response));
   };
 
   const heartbeat = setInterval(() => {
