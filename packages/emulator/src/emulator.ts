@@ -123,7 +123,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const deliveries = new Set<Promise<void>>();
   const keyPolicy: KeyPolicy = {
     // ADMIN keys (Platform API) run models too, as fal's do.
-    accept: options.keys?.accept
+    // (`accept: 'any'` stays 'any': spreading the string would accept only keys 'a', 'n', 'y'.)
+    accept: Array.isArray(options.keys?.accept)
       ? [...options.keys.accept, ...(options.platform?.adminKeys ?? [])]
       : 'any',
     locked: options.keys?.locked ?? [],

@@ -49,6 +49,16 @@ describe('authentication', () => {
     const empty = await post(`${emulator.url}/acme/painter`, {}, key(':secret'));
     expect(empty.status).toBe(401);
   });
+
+  it("accept: 'any' with locked keys takes any other well-formed key, on submit and status", async () => {
+    await ctx.stop();
+    ctx = await setup({ keys: { accept: 'any', locked: ['poor:key'] } });
+    const { emulator } = ctx;
+    const job = await submit(emulator, 'acme/painter', { prompt: 'p' }, key('any:thing'));
+    expect((await get(job.status_url, key('someone:else'))).status).toBe(202);
+    const locked = await post(`${emulator.url}/acme/painter`, { prompt: 'p' }, key('poor:key'));
+    expect(locked.status).toBe(403);
+  });
 });
 
 describe('model errors', () => {

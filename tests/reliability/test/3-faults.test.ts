@@ -13,8 +13,12 @@ import {
 const ENDPOINT = 'fal-ai/nano-banana-pro';
 const JOBS = 200;
 const WORKERS = 4;
-/** Statuses that prove a submit was not accepted (core's submit retry policy). */
-const NOT_ACCEPTED = new Set([429, 503]);
+/**
+ * Statuses that prove a submit was not accepted (core's submit retry policy): 429, and
+ * 502/503/504 from fal's ingress, i.e. without `x-fal-request-id`, which the injected faults
+ * never carry.
+ */
+const NOT_ACCEPTED = new Set([429, 502, 503, 504]);
 
 const FAULTS: FaultAction[] = [
   ...RANDOM_FAILURES,
@@ -113,7 +117,7 @@ describe('faults: 20% of calls fail', () => {
 
       // The emulator's log. A faulted submit is answered before its body is read, so attempts
       // cannot be matched to commands one by one; but every attempt beyond a command's first
-      // must follow an answer that proves nothing was queued (429 or 503), so the extra
+      // must follow an answer that proves nothing was queued (NOT_ACCEPTED), so the extra
       // attempts are bounded by those answers. Accepted jobs carry their input: at most one
       // per command (a retry after an accepted-then-dropped submit would make a second one).
       const submits = emulator.log.filter((e) => e.kind === 'submit');
