@@ -446,74 +446,66 @@ export function createFalai(options: FalaiOptions = {}): Falai {
     return done;
   };
 
-  const jobFor = <E extends string>(requestId: string, endpointId: E): Job<E> => ({
-    requestId,
-    endpointId,
-    record: () => withStore((store) => store.get(requestId)),
-    status: (statusOptions = {}) =>
-      withStore(async (store) => {
-        const record = await store.get(requestId);
-        return checkStatus(
-          await client(),
-          store,
-          { endpointId, requestId, ...(record ? { record } : {}) },
-          statusOptions.logs === undefined ? {} : { logs: statusOptions.logs },
-        );
-      }),
-    wait: (waitOptions = {}) =>
-      withStore((store) =>
-        waitOn(store, requestId, endpointId, waitOptions, deadlineAfter(waitOptions.timeoutMs)),
-      ),
-    result: () =>
-      withStore(async (store) => {
-        const record = await store.get(requestId);
-        const done = await fetchResult({
-          client: await client(),
-          store,
-          endpointId,
-          requestId,
-          ...(record ? { record } : {}),
-        });
-        return {
-          requestId,
-          endpointId,
-          output: done.output as EndpointOutput<E>,
-          files: [],
-          ...(done.record ? { record: done.record } : {}),
-        };
-      }),
-    cancel: () =>
-      withStore(async (store) => {
-        const record = await store.get(requestId);
-        return requestCancel(await client(), store, {
-          endpointId,
-          requestId,
-          ...(record ? { record } : {}),
-        });
-      }),
-    download: (target = true) =>
-      withStore(async (store) => {
-        const record = await store.get(requestId);
-        const done = await fetchResult({
-          client: await client(),
-          store,
-          endpointId,
-          requestId,
-          ...(record ? { record } : {}),
-          need: 'files',
-        });
-        return save(
-          store,
-          record,
-          done.output,
-          target,
-          requestId,
-          endpointId,
-          undefined,
-          undefined,
-        );
-      }),
-  });
+  const jobFor = <E extends string>(requestId: string, endpointId: E): Job<E> => {
+    /** The request as the store knows it now (no record: a request only fal knows). */
+    const targetIn = async (store: PendingStore) => {
+      const record = await store.get(requestId);
+      return { endpointId, requestId, ...(record ? { record } : {}) };
+    };
+    /** Its output: from the store when it can serve `need`, else from fal (and recorded). */
+    const resultIn = async (store: PendingStore, need: 'show' | 'files') => {
+      const target = await targetIn(store);
+      return {
+        target,
+        done: await fetchResult({ client: await client(), store, ...target, need }),
+      };
+    };
+    return {
+      requestId,
+      endpointId,
+      record: () => withStore((store) => store.get(requestId)),
+      status: (statusOptions = {}) =>
+        withStore(async (store) =>
+          checkStatus(
+            await client(),
+            store,
+            await targetIn(store),
+            statusOptions.logs === undefined ? {} : { logs: statusOptions.logs },
+          ),
+        ),
+      wait: (waitOptions = {}) =>
+        withStore((store) =>
+          waitOn(store, requestId, endpointId, waitOptions, deadlineAfter(waitOptions.timeoutMs)),
+        ),
+      result: () =>
+        withStore(async (store) => {
+          const { done } = await resultIn(store, 'show');
+          return {
+            requestId,
+            endpointId,
+            output: done.output as EndpointOutput<E>,
+            files: [],
+            ...(done.record ? { record: done.record } : {}),
+          };
+        }),
+      cancel: () =>
+        withStore(async (store) => requestCancel(await client(), store, await targetIn(store))),
+      download: (target = true) =>
+        withStore(async (store) => {
+          const { target: found, done } = await resultIn(store, 'files');
+          return save(
+            store,
+            found.record,
+            done.output,
+            target,
+            requestId,
+            endpointId,
+            undefined,
+            undefined,
+          );
+        }),
+    };
+  };
 
   return {
     run: (endpointId, input, runOptions = {}) => {

@@ -2,6 +2,7 @@ import type { FalaiError } from '../errors/falai-error.js';
 import { QueueError } from '../errors/falai-error.js';
 import type { RequestOutcome } from '../queue/types.js';
 import { type OutputSummaryOptions, summariseOutput } from '../store/output-summary.js';
+import type { PendingRecord } from '../store/record.js';
 import {
   ACTIVE_STATUSES,
   type OutputFile,
@@ -152,4 +153,38 @@ export function outcomeError(outcome: RequestOutcome): FalaiError | undefined {
     });
   }
   return undefined;
+}
+
+/** A request that completed, as waiting or fetching its result found it. */
+export interface CompletedRequest {
+  readonly requestId: string;
+  readonly endpointId: string;
+  /** The model's output, exactly as fal sent it (64-bit integers as bigint). */
+  readonly output: unknown;
+  /** The stored record afterwards, when the store knows the request. */
+  readonly record?: PendingRecord;
+}
+
+/**
+ * The end of every path that learned an outcome: record it (when the store knows the request,
+ * `record` given), then raise the error of a request that did not complete, or return the
+ * completed output with the record as it now is.
+ */
+export async function settleOutcome(
+  store: PendingStore,
+  outcome: RequestOutcome,
+  record: PendingRecord | undefined,
+  options: FinaliseOptions = {},
+): Promise<CompletedRequest> {
+  const stored = record
+    ? recordAfter(await recordOutcome(store, outcome.requestId, outcome, options))
+    : undefined;
+  const failure = outcomeError(outcome);
+  if (failure) throw failure;
+  return {
+    requestId: outcome.requestId,
+    endpointId: outcome.endpointId,
+    output: (outcome as Extract<RequestOutcome, { state: 'completed' }>).output,
+    ...(stored ? { record: stored } : {}),
+  };
 }

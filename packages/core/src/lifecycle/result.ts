@@ -2,9 +2,8 @@ import { ApiError } from '../errors/falai-error.js';
 import type { FalClient, RequestOutcome } from '../queue/types.js';
 import type { PendingRecord } from '../store/record.js';
 import type { PendingStore } from '../store/types.js';
-import { outcomeError, recordAfter, recordOutcome } from './outcome.js';
+import { type CompletedRequest, settleOutcome } from './outcome.js';
 import { storedResultHasFiles } from './save.js';
-import type { CompletedRequest } from './wait.js';
 
 /** Options of {@link fetchResult}. */
 export interface FetchResultOptions {
@@ -61,15 +60,5 @@ export async function fetchResult(options: FetchResultOptions): Promise<FetchedR
     }
     throw error;
   }
-  let stored: PendingRecord | undefined;
-  if (record) stored = recordAfter(await recordOutcome(store, requestId, outcome));
-  const failure = outcomeError(outcome);
-  if (failure) throw failure;
-  return {
-    requestId,
-    endpointId,
-    output: (outcome as Extract<RequestOutcome, { state: 'completed' }>).output,
-    ...(stored ? { record: stored } : {}),
-    fromStore: false,
-  };
+  return { ...(await settleOutcome(store, outcome, record)), fromStore: false };
 }

@@ -2,7 +2,7 @@ import { AbortedError, ApiError } from '../errors/falai-error.js';
 import type { FalClient, RequestOutcome, WaitProgress } from '../queue/types.js';
 import type { PendingRecord } from '../store/record.js';
 import type { PendingStore } from '../store/types.js';
-import { outcomeError, recordAfter, recordOutcome } from './outcome.js';
+import { type CompletedRequest, settleOutcome } from './outcome.js';
 
 /**
  * One bound for a whole job (submit, wait, save): an abort signal that fires when it runs out,
@@ -21,16 +21,6 @@ export function deadlineAfter(ms: number | undefined, name = 'timeout'): Deadlin
   if (ms === undefined) return undefined;
   const amount = ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
   return { signal: AbortSignal.timeout(ms), label: `${name} ${amount}` };
-}
-
-/** A request that completed, as waiting or fetching its result found it. */
-export interface CompletedRequest {
-  readonly requestId: string;
-  readonly endpointId: string;
-  /** The model's output, exactly as fal sent it (64-bit integers as bigint). */
-  readonly output: unknown;
-  /** The stored record afterwards, when the store knows the request. */
-  readonly record?: PendingRecord;
 }
 
 /** Options of {@link waitAndFinalise}. */
@@ -97,21 +87,9 @@ export async function waitAndFinalise(options: WaitAndFinaliseOptions): Promise<
       throw stoppedError(error, options);
     }
   }
-  let stored: PendingRecord | undefined;
-  if (record) {
-    const updated = await recordOutcome(store, requestId, outcome, {
-      ...(startedAt && !record.startedAt ? { startedAt } : {}),
-    });
-    stored = recordAfter(updated);
-  }
-  const failure = outcomeError(outcome);
-  if (failure) throw failure;
-  return {
-    requestId,
-    endpointId,
-    output: (outcome as Extract<RequestOutcome, { state: 'completed' }>).output,
-    ...(stored ? { record: stored } : {}),
-  };
+  return settleOutcome(store, outcome, record, {
+    ...(startedAt && !record?.startedAt ? { startedAt } : {}),
+  });
 }
 
 /** A wait stopped by the deadline or the timeout says so and how to resume; else unchanged. */
