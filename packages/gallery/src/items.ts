@@ -99,60 +99,10 @@ function valueText(value: unknown): string {
   }
 }
 
-/**
- * The actual cost, read from where the lifecycle records it: `cost` or `provenance.cost` on the
- * record, as a number (USD) or `{ amount | usd | total, currency? }`. Unknown shapes are left out.
- */
+/** The actual cost the lifecycle recorded (`provenance.cost`), when it did. */
 export function readCost(record: PendingRecord): GalleryCost | undefined {
-  const loose = record as unknown as Record<string, unknown>;
-  const provenance = isObject(loose.provenance) ? loose.provenance : {};
-  for (const candidate of [loose.cost, provenance.cost]) {
-    if (typeof candidate === 'number' && Number.isFinite(candidate))
-      return { amount: candidate, currency: 'USD' };
-    if (isObject(candidate)) {
-      const amount = [candidate.amount, candidate.usd, candidate.total, candidate.actual].find(
-        (value): value is number => typeof value === 'number' && Number.isFinite(value),
-      );
-      if (amount === undefined) continue;
-      const currency =
-        typeof candidate.currency === 'string' && /^[A-Za-z]{3}$/.test(candidate.currency)
-          ? candidate.currency.toUpperCase()
-          : 'USD';
-      return { amount, currency };
-    }
-  }
-  return undefined;
-}
-
-/** A parent edge the lifecycle recorded (`provenance.parents`), in any of its shapes. */
-interface ParentRef {
-  readonly requestId: string;
-  readonly output?: number;
-  readonly field?: string;
-}
-
-function recordedParents(record: PendingRecord): ParentRef[] {
-  const loose = record as unknown as Record<string, unknown>;
-  const provenance = isObject(loose.provenance) ? loose.provenance : undefined;
-  const parents = provenance?.parents;
-  if (!Array.isArray(parents)) return [];
-  const out: ParentRef[] = [];
-  for (const parent of parents.slice(0, 100)) {
-    if (typeof parent === 'string' && parent) out.push({ requestId: parent });
-    else if (isObject(parent)) {
-      const id = parent.requestId ?? parent.id;
-      if (typeof id !== 'string' || !id) continue;
-      const output = [parent.output, parent.index, parent.outputIndex].find(
-        (value): value is number => typeof value === 'number' && Number.isInteger(value),
-      );
-      out.push({
-        requestId: id,
-        ...(output === undefined ? {} : { output }),
-        ...(typeof parent.field === 'string' ? { field: parent.field } : {}),
-      });
-    }
-  }
-  return out;
+  const cost = record.provenance?.cost;
+  return cost ? { amount: cost.amount, currency: cost.currency } : undefined;
 }
 
 /** The prompt of a request: `prompt` in its input, else in its result. */
@@ -169,11 +119,9 @@ function promptOf(record: PendingRecord): string {
  * given, else the one fal answered with.
  */
 function seedOf(record: PendingRecord): string | undefined {
-  const loose = record as unknown as Record<string, unknown>;
-  const provenance = isObject(loose.provenance) ? loose.provenance : {};
   const fields = record.input?.fields ?? {};
   return (
-    seedText(provenance.seed) ??
+    record.provenance?.seed ??
     seedText(fields.seed) ??
     (isObject(record.result) ? seedText(record.result.seed) : undefined)
   );
@@ -305,7 +253,7 @@ export function inputsOf(record: PendingRecord, outputs: OutputIndex): GalleryIn
   for (const { field, url } of fieldUrls(record.input?.fields ?? {})) {
     add({ field, kind: 'url', label: clip(url, 500), ...asParent(outputs.byUrl.get(url)) });
   }
-  for (const parent of recordedParents(record)) {
+  for (const parent of record.provenance?.parents ?? []) {
     if (parent.requestId === record.requestId) continue;
     if (inputs.some((input) => input.parent === parent.requestId)) continue;
     add({
