@@ -23,6 +23,13 @@
 //                                     clear message, when they are missing.
 //   node scripts/bundle.mjs single <dir> → the same into <dir> (tests that run in parallel
 //                                     with this package's own tests use a private folder).
+//   node scripts/bundle.mjs externals [<package dir>] → builds both in memory, from the
+//                                     workspace packages' TypeScript sources (no build needed),
+//                                     and prints as JSON the third-party packages they leave
+//                                     external, each with the sources importing it. This is
+//                                     what falai needs from node_modules at run time;
+//                                     scripts/check-cli-deps.mjs (`pnpm lint`) holds it
+//                                     against package.json.
 //
 // The built-in model definitions (@falai/models) are embedded in every build (see
 // embedModels), so no build needs a models folder beside it. Data files of the workspace
@@ -30,14 +37,15 @@
 //
 // `dist` and `pack` need oclif.manifest.json next (scripts/manifest.mjs; `build` and
 // `prepack` run it).
+import { existsSync } from 'node:fs';
 import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadBuiltInModels, modelsDir } from '@falai/models';
 import { build } from 'esbuild';
 
-const cliDir = join(dirname(fileURLToPath(import.meta.url)), '..');
-const repoDir = join(cliDir, '..', '..');
+const ownDir = join(dirname(fileURLToPath(import.meta.url)), '..');
+const repoDir = join(ownDir, '..', '..');
 const mode = process.argv[2];
 
 /**
@@ -47,7 +55,7 @@ const mode = process.argv[2];
  */
 const REPO_ONLY = [];
 
-async function commandEntries() {
+async function commandEntries(cliDir) {
   const root = join(cliDir, 'src', 'commands');
   const out = [];
   const walk = async (dir) => {
@@ -105,13 +113,24 @@ const embedModels = () => ({
           "export const modelsDir = '@falai/models';",
           `const FILES = ${JSON.stringify(embedded)};`,
           'export function loadBuiltInModels() {',
-          '  return FILES.map(([id, text]) => parseModelFile(`@falai/models/${id}.json`, id, text));',
+          "  return FILES.map(([id, text]) => parseModelFile('@falai/models/' + id + '.json', id, text));",
           '}',
         ].join('\n'),
       };
     });
   },
 });
+
+/**
+ * Packages the bundles leave out although oclif imports them, because falai never runs that
+ * code; they are not dependencies (lint's dependency check leaves them aside).
+ */
+export const NEVER_LOADED = {
+  typescript: "oclif's TypeScript support, for development mode only (a missing one is caught)",
+  'ts-node': "oclif's TypeScript support, for development mode only",
+  semver: "oclif's Node-version check, skipped by bin/run.js (a missing one is caught)",
+};
+const NEVER_LOADED_RE = new RegExp(`^(${Object.keys(NEVER_LOADED).join('|')})(/|$)`);
 
 /**
  * Inlines @oclif/core and, transitively, everything it imports, except what falai never
@@ -121,7 +140,7 @@ const embedModels = () => ({
  */
 const keepOclif = (name, importer) =>
   !isBuiltin(name) &&
-  !/^(typescript|ts-node|semver)(\/|$)/.test(name) &&
+  !NEVER_LOADED_RE.test(name) &&
   (name === '@oclif/core' || name.startsWith('@oclif/core/') || importer.includes('node_modules'));
 
 const common = {
@@ -138,31 +157,44 @@ const common = {
   },
 };
 
+/** The `dist` build of the CLI in `cliDir`: one file per command plus shared chunks. */
+async function distOptions(cliDir, { forPack }) {
+  const entries = await commandEntries(cliDir);
+  const others = [
+    { in: join(cliDir, 'src', 'main.ts'), out: 'main' },
+    { in: join(cliDir, 'src', 'help.ts'), out: 'help' },
+    { in: join(cliDir, 'src', 'hooks', 'suggest-command.ts'), out: 'hooks/suggest-command' },
+  ].filter((entry) => existsSync(entry.in));
+  return {
+    entries,
+    options: {
+      ...common,
+      absWorkingDir: cliDir,
+      entryPoints: [
+        ...entries.map(({ id, path }) => ({ in: path, out: `commands/${id}` })),
+        ...others,
+      ],
+      outdir: join(cliDir, 'dist'),
+      splitting: true,
+      // Less to read and parse at every start; names stay readable in stack traces.
+      minifyWhitespace: true,
+      minifySyntax: true,
+      sourcemap: !forPack,
+      metafile: true,
+      // Chunks sit two levels below the package root, like the command files, so code that
+      // finds files relative to itself (the emulator's assets) resolves alike.
+      chunkNames: 'chunks/[name]-[hash]',
+      plugins: [embedModels(), externals(keepOclif)],
+    },
+  };
+}
+
 async function distBuild({ forPack }) {
+  const cliDir = ownDir;
   const dist = join(cliDir, 'dist');
   await rm(dist, { recursive: true, force: true });
-  const entries = await commandEntries();
-  const result = await build({
-    ...common,
-    absWorkingDir: cliDir,
-    entryPoints: [
-      ...entries.map(({ id, path }) => ({ in: path, out: `commands/${id}` })),
-      { in: join(cliDir, 'src', 'main.ts'), out: 'main' },
-      { in: join(cliDir, 'src', 'help.ts'), out: 'help' },
-      { in: join(cliDir, 'src', 'hooks', 'suggest-command.ts'), out: 'hooks/suggest-command' },
-    ],
-    outdir: dist,
-    splitting: true,
-    // Less to read and parse at every start; names stay readable in stack traces.
-    minifyWhitespace: true,
-    minifySyntax: true,
-    sourcemap: !forPack,
-    metafile: true,
-    // Chunks sit two levels below the package root, like the command files, so code that
-    // finds files relative to itself (core's models/, the emulator's assets) resolves alike.
-    chunkNames: 'chunks/[name]-[hash]',
-    plugins: [embedModels(), externals(keepOclif)],
-  });
+  const { entries, options } = await distOptions(cliDir, { forPack });
+  const result = await build(options);
   const chunks = {};
   for (const [file, output] of Object.entries(result.metafile.outputs)) {
     if (file.endsWith('.map')) continue;
@@ -178,10 +210,9 @@ async function distBuild({ forPack }) {
   console.log(`bundled ${entries.length} commands into ${relative(process.cwd(), dist) || '.'}`);
 }
 
-async function singleBuild() {
-  const outDir = process.argv[3] ? resolve(process.argv[3]) : join(cliDir, 'dist-bundle');
-  await rm(outDir, { recursive: true, force: true });
-  const entries = await commandEntries();
+/** The single-file build of the CLI in `cliDir`: everything pure-JS inlined. */
+async function singleOptions(cliDir, outFile) {
+  const entries = await commandEntries(cliDir);
   const pkg = JSON.parse(await readFile(join(cliDir, 'package.json'), 'utf8'));
   const entrySource = [
     "import { basename, dirname } from 'node:path';",
@@ -198,8 +229,8 @@ async function singleBuild() {
         bin: 'falai',
         dirname: 'falai',
         topicSeparator: ' ',
-        topics: pkg.oclif.topics,
-        additionalVersionFlags: pkg.oclif.additionalVersionFlags,
+        topics: pkg.oclif?.topics,
+        additionalVersionFlags: pkg.oclif?.additionalVersionFlags,
         commands: { strategy: 'explicit', target: './falai.mjs', identifier: 'COMMANDS' },
       },
     })};`,
@@ -210,28 +241,127 @@ async function singleBuild() {
     // the evaluation of its own top-level await.
     'void execute({ loadOptions: { root: dirname(fileURLToPath(import.meta.url)), pjson, isRoot: true } });',
   ].join('\n');
-  await build({
-    ...common,
-    stdin: {
-      contents: entrySource,
-      resolveDir: cliDir,
-      sourcefile: 'falai-entry.mjs',
-      loader: 'js',
+  return {
+    entries,
+    options: {
+      ...common,
+      stdin: {
+        contents: entrySource,
+        resolveDir: cliDir,
+        sourcefile: 'falai-entry.mjs',
+        loader: 'js',
+      },
+      outfile: outFile,
+      minify: true,
+      // Native modules (sharp, used by the emulator) stay out, and so does what falai never
+      // runs (NEVER_LOADED); everything else is inlined.
+      plugins: [
+        embedModels(),
+        externals(
+          (name) =>
+            !/^(better-sqlite3|sharp|@img\/|node:)/.test(name) &&
+            !NEVER_LOADED_RE.test(name) &&
+            !isBuiltin(name),
+        ),
+      ],
     },
-    outfile: join(outDir, 'falai.mjs'),
-    minify: true,
-    // Native modules and the emulator (sharp) stay out; everything else is inlined.
-    plugins: [
-      embedModels(),
-      externals(
-        (name) =>
-          !/^(better-sqlite3|sharp|@img\/|node:|@falai\/emulator)/.test(name) && !isBuiltin(name),
-      ),
-    ],
-  });
+  };
+}
+
+async function singleBuild() {
+  const cliDir = ownDir;
+  const outDir = process.argv[3] ? resolve(process.argv[3]) : join(cliDir, 'dist-bundle');
+  await rm(outDir, { recursive: true, force: true });
+  const { entries, options } = await singleOptions(cliDir, join(outDir, 'falai.mjs'));
+  await build(options);
   await writeFile(join(outDir, 'package.json'), `${JSON.stringify({ type: 'module' }, null, 2)}\n`);
   console.log(
     `bundled ${entries.length} commands into ${relative(process.cwd(), join(outDir, 'falai.mjs'))}`,
+  );
+}
+
+/** `@scope/name/sub` → `@scope/name`, `name/sub` → `name`. */
+function packageName(specifier) {
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+}
+
+/**
+ * Both builds of the CLI in `cliDir`, in memory, from the workspace packages' sources: the
+ * third-party packages they leave external (what node_modules must hold at run time), each
+ * with the sources that import it, sorted.
+ */
+async function externalsReport(cliDir) {
+  const found = new Map();
+  const record = (name, importer) => {
+    if (Object.hasOwn(NEVER_LOADED, name)) return;
+    const importers = found.get(name) ?? new Set();
+    importers.add(importer.replace(/^(\.\.\/)+/, ''));
+    found.set(name, importers);
+  };
+  // Some loads are invisible to esbuild, so the workspace sources are read for them too:
+  // `createRequire(import.meta.url)('better-sqlite3')` (the SQLite store: the native module
+  // stays optional) and `import(NAME)` with `const NAME = 'eventsource-parser'` (core's status
+  // stream). Either way the package is loaded from node_modules at run time.
+  const scanRuntimeLoads = {
+    name: 'scan-runtime-loads',
+    setup(pluginBuild) {
+      pluginBuild.onLoad({ filter: /\.[cm]?[jt]s$/ }, async (args) => {
+        if (args.path.includes(`${sep}node_modules${sep}`)) return undefined;
+        const text = await readFile(args.path, 'utf8');
+        const constants = new Map(
+          [...text.matchAll(/\bconst\s+([A-Za-z_$][\w$]*)\s*=\s*(['"])([^'"]+)\2/g)].map(
+            ([, name, , value]) => [name, value],
+          ),
+        );
+        const loads = [
+          ...(text.includes('createRequire')
+            ? [...text.matchAll(/\brequire\(\s*(['"])([^'"]+)\1\s*\)/g)].map((m) => m[2])
+            : []),
+          ...[...text.matchAll(/\b(?:import|require)\(\s*([A-Za-z_$][\w$]*)\s*[,)]/g)].map((m) =>
+            constants.get(m[1]),
+          ),
+        ];
+        for (const specifier of loads) {
+          if (!specifier || /^[./]/.test(specifier) || specifier.startsWith('node:')) continue;
+          if (isBuiltin(specifier)) continue;
+          record(packageName(specifier), relative(cliDir, args.path));
+        }
+        return undefined;
+      });
+    },
+  };
+  const inMemory = {
+    write: false,
+    metafile: true,
+    sourcemap: false,
+    logLevel: 'error',
+    // The sources, so lint needs no build first (the packages export them under this condition).
+    conditions: ['falai-source'],
+  };
+  const builds = [
+    (await distOptions(cliDir, { forPack: true })).options,
+    (await singleOptions(cliDir, join(cliDir, 'dist-bundle', 'falai.mjs'))).options,
+  ];
+  for (const options of builds) {
+    const result = await build({
+      ...options,
+      ...inMemory,
+      plugins: [scanRuntimeLoads, ...options.plugins],
+    });
+    for (const [input, { imports }] of Object.entries(result.metafile.inputs)) {
+      for (const { path, external } of imports) {
+        // `<runtime>` is esbuild's own helper module.
+        if (!external || path.startsWith('<') || path.startsWith('node:') || isBuiltin(path))
+          continue;
+        record(packageName(path), input);
+      }
+    }
+  }
+  return Object.fromEntries(
+    [...found.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([name, importers]) => [name, [...importers].sort()]),
   );
 }
 
@@ -244,7 +374,13 @@ function isBuiltin(name) {
 if (mode === 'dist') await distBuild({ forPack: false });
 else if (mode === 'pack') await distBuild({ forPack: true });
 else if (mode === 'single') await singleBuild();
-else {
-  console.error('usage: node scripts/bundle.mjs dist|pack|single');
+else if (mode === 'externals') {
+  // esbuild has printed why a build failed; its stack trace would only bury that.
+  const report = await externalsReport(process.argv[3] ? resolve(process.argv[3]) : ownDir).catch(
+    () => process.exit(1),
+  );
+  console.log(JSON.stringify(report, null, 2));
+} else {
+  console.error('usage: node scripts/bundle.mjs dist|pack|single|externals');
   process.exit(2);
 }
