@@ -86,12 +86,11 @@ export async function submitRequest(options: SubmitRequestOptions): Promise<Subm
     client,
     store,
     validate: options.validate !== false,
-    strict: options.strict ?? false,
-    // A mistyped field must never cost money: what the model definition decides blocks,
-    // and the message names the override (issue #11 item 13).
-    validation: { checkMedia: true, force: options.forceInput === true },
+    strict: options.strict === true,
+    // What the model definition decides blocks unless --force-input (issue #11 item 13).
+    forceInput: options.forceInput === true,
     validationOverride: '--force-input',
-    uploadMode: options.uploadMode ?? 'auto',
+    ...(options.uploadMode ? { uploadMode: options.uploadMode } : {}),
     cwd: process.cwd(),
     ...(options.webhookUrl ? { webhookUrl: options.webhookUrl } : {}),
     ...(options.signal ? { signal: options.signal } : {}),

@@ -46,6 +46,12 @@ export interface SubmitAndRecordOptions {
   /** Further validation options (media checks are on unless turned off here). */
   readonly validation?: Omit<ValidateOptions, 'strict'>;
   /**
+   * Send an input the model definition objects to: its issues (unknown field, type, range,
+   * enum…) only warn. A mistyped field must never cost money, so the default is false, and a
+   * missing required field or an unusable local file still blocks. @default false
+   */
+  readonly forceInput?: boolean;
+  /**
    * How the user sends an input the model definition objects to (the CLI's `--force-input`),
    * named in the validation error when it would let the input through.
    */
@@ -139,6 +145,7 @@ export async function submitAndRecord(
       checkMedia: true,
       ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
       ...options.validation,
+      ...(options.forceInput === undefined ? {} : { force: options.forceInput }),
       strict: options.strict ?? false,
     });
     for (const note of report.notes) warnings.push(note);
