@@ -67,7 +67,7 @@ export interface RedisStoreOptions {
   /**
    * Finished records (completed, failed, cancelled) expire after this many seconds;
    * `0` keeps them for ever. Active records never expire. They are falai's history
-   * (`falai history`), kept as long as `history.retentionDays`' default.
+   * (`falai history`), kept as long as the `historyRetentionDays` setting's default.
    * @default 2592000 (30 days)
    */
   readonly retentionSeconds?: number;

@@ -8,7 +8,14 @@ import { maskKey } from '../redact/mask.js';
 import { falaiConfigLocation } from './paths.js';
 
 /** The keys falai's own config file may hold. */
-export const CONFIG_KEYS = ['key', 'store', 'outputDir', 'modelsDir', 'baseUrl'] as const;
+export const CONFIG_KEYS = [
+  'key',
+  'store',
+  'outputDir',
+  'modelsDir',
+  'baseUrl',
+  'historyRetentionDays',
+] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
 const nonEmptyString = (name: string) =>
@@ -31,6 +38,17 @@ const falKey = v.pipe(
   v.check((value) => value.includes(':'), 'key must look like <key_id>:<key_secret>'),
 );
 
+/** Days finished requests stay for `falai history` (a number, or its digits as `config set` writes). */
+const retentionDays = v.pipe(
+  v.union([v.string(), v.number()], 'historyRetentionDays must be a number of days'),
+  v.transform(String),
+  v.trim(),
+  v.regex(
+    /^\d{1,5}$/,
+    'historyRetentionDays must be a whole number of days (0 keeps finished requests for ever)',
+  ),
+);
+
 /** falai's config file. Unknown keys are rejected so typos do not pass silently. */
 export const FalaiConfigFileSchema = v.strictObject(
   {
@@ -39,6 +57,7 @@ export const FalaiConfigFileSchema = v.strictObject(
     outputDir: v.optional(nonEmptyString('outputDir')),
     modelsDir: v.optional(nonEmptyString('modelsDir')),
     baseUrl: v.optional(httpUrl),
+    historyRetentionDays: v.optional(retentionDays),
   },
   'unknown key',
 );

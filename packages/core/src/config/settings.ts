@@ -29,6 +29,9 @@ export function apiUrlUnder(baseUrl: string): string {
   return `${baseUrl.replace(/\/+$/, '')}/v1`;
 }
 
+/** How long finished requests are kept for `falai history`, in days (`historyRetentionDays`). */
+export const DEFAULT_HISTORY_RETENTION_DAYS = 30;
+
 /** Where a setting's value came from, so messages can say "from env FALAI_STORE". */
 export interface SettingSource {
   readonly kind: 'flag' | 'env' | 'config' | 'default';
@@ -51,6 +54,12 @@ export interface FalaiSettings {
   readonly configPath: string;
   readonly configDir: string;
   readonly openclaw: OpenclawPaths;
+  /**
+   * Days finished requests stay in the store for `falai history`; `falai prune` removes older
+   * ones. `0` keeps them (prune removes finished ones only when given an age). `FALAI_HISTORY_RETENTION_DAYS`, else the config
+   * file's `historyRetentionDays`. @default 30
+   */
+  readonly historyRetentionDays: number;
   /** Source of each setting above, keyed by name (`baseUrls.queue`, `store`, …). */
   readonly sources: Readonly<Record<string, SettingSource>>;
 }
@@ -173,6 +182,26 @@ export async function resolveSettings(
   ]);
   if (modelsDir) sources.modelsDir = modelsDir.source;
 
+  const retention = pick([
+    {
+      value: env.FALAI_HISTORY_RETENTION_DAYS,
+      source: envSource('FALAI_HISTORY_RETENTION_DAYS'),
+    },
+    { value: file.historyRetentionDays, source: fileSource },
+  ]);
+  let historyRetentionDays = DEFAULT_HISTORY_RETENTION_DAYS;
+  if (retention?.value !== undefined) {
+    const text = retention.value.trim();
+    if (!/^\d{1,5}$/.test(text)) {
+      throw new ConfigError(
+        `Invalid historyRetentionDays "${text}" from ${retention.source.label}: use a whole number of days, e.g. 30 (0 keeps finished requests until you prune them with --older-than).`,
+        { details: { setting: 'historyRetentionDays', source: retention.source.label } },
+      );
+    }
+    historyRetentionDays = Number(text);
+  }
+  sources.historyRetentionDays = retention?.source ?? { kind: 'default', label: 'default' };
+
   const openclaw = openclawPaths(env);
   sources.openclaw = {
     kind:
@@ -199,6 +228,7 @@ export async function resolveSettings(
       cwd,
     ),
     ...(modelsDir?.value ? { modelsDir: expandPath(modelsDir.value.trim(), env, cwd) } : {}),
+    historyRetentionDays,
     configPath,
     configDir: location.configDir,
     openclaw: Object.freeze({ ...openclaw }),
