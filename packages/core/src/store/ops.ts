@@ -85,9 +85,13 @@ function scrubValue(value: unknown, secrets: readonly string[]): unknown {
  * prompt or a URL must still never land on disk or in Redis.
  */
 export function scrubSecrets<T>(value: T, env: NodeJS.ProcessEnv = process.env): T {
-  const secrets = [...new Set([...secretsFromEnv(env), ...knownSecrets()])].sort(
-    (a, b) => b.length - a.length,
-  );
+  // Each secret as it is and URL-encoded (`id%3Asecret`, as a URL or fal's echo carries it),
+  // longest first, so the whole encoded key is replaced, not only its secret half (which
+  // would leave the key id behind).
+  const plain = [...secretsFromEnv(env), ...knownSecrets()];
+  const secrets = [
+    ...new Set([...plain, ...plain.map((secret) => encodeURIComponent(secret))]),
+  ].sort((a, b) => b.length - a.length);
   if (secrets.length === 0) return value;
   const text = jsonOf(value);
   if (text === undefined || !secrets.some((secret) => text.includes(secret))) return value;

@@ -37,6 +37,21 @@ describe('store operation helpers', () => {
     ).toEqual({ a: ['x [redacted] y'], '[redacted]': '[redacted]' });
   });
 
+  it('scrubs the key URL-encoded too, id and all (as fal may echo it in a result)', () => {
+    const env = { FAL_KEY: 'keyid-0001:supersecretvalue' };
+    expect(
+      scrubSecrets(
+        {
+          debug: {
+            encoded: 'keyid-0001%3Asupersecretvalue',
+            url: 'https://x/?k=keyid-0001%3Asupersecretvalue&a=1',
+          },
+        },
+        env,
+      ),
+    ).toEqual({ debug: { encoded: '[redacted]', url: 'https://x/?k=[redacted]&a=1' } });
+  });
+
   it('names the record and the place when refusing an invalid record', () => {
     expect(() => prepareRecordForWrite({ ...record, status: 'nope' }, ctx)).toThrow(StoreError);
     expect(() => prepareRecordForWrite({ ...record, status: 'nope' }, ctx)).toThrow(
