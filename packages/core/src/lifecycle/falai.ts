@@ -343,7 +343,15 @@ export function createFalai(options: FalaiOptions = {}): Falai {
     let done: { output: unknown; record?: PendingRecord };
     if (record && !ACTIVE_STATUSES.includes(record.status)) {
       if (record.status !== 'completed') throw storedFailure(record);
-      done = await fetchResult({ client: clientNow, store, endpointId, requestId, record });
+      done = await fetchResult({
+        client: clientNow,
+        store,
+        endpointId,
+        requestId,
+        record,
+        // Files to save need the outputs themselves, not digests the record kept of them.
+        need: waitOptions.download === undefined ? 'show' : 'files',
+      });
     } else {
       done = await waitAndFinalise({
         client: clientNow,
