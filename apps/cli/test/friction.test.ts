@@ -308,15 +308,22 @@ describe('status, forget and prune tell the truth', () => {
     ]);
     const savedId = saved.json(RunOutputSchema).requestId;
     const unsavedId = unsaved.json(RunOutputSchema).requestId;
-    const pruned = await env.run(['prune', ...store, '--json']);
+    const pruned = await env.run(['prune', '--older-than', '0s', ...store, '--json']);
     expect(pruned.json(PruneOutputSchema)).toMatchObject({
       removed: [{ requestId: savedId, status: 'completed' }],
       kept: [{ requestId: unsavedId, reason: 'outputs never downloaded' }],
     });
-    const human = await env.run(['prune', ...store]);
+    const human = await env.run(['prune', '--older-than', '0s', ...store]);
     expect(human.stderr).toContain(`Kept 1 completed request whose outputs were never downloaded`);
     expect(human.stderr).toContain('--include-undownloaded');
-    const forced = await env.run(['prune', '--include-undownloaded', ...store, '--json']);
+    const forced = await env.run([
+      'prune',
+      '--older-than',
+      '0s',
+      '--include-undownloaded',
+      ...store,
+      '--json',
+    ]);
     expect(forced.json(PruneOutputSchema).removed).toEqual([
       { requestId: unsavedId, status: 'completed' },
     ]);

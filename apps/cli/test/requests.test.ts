@@ -528,18 +528,25 @@ describe('cancel, forget, prune, upload', () => {
     env.emulator!.setModel('acme/stuck', { queueMs: 60_000 });
     const { requestId } = await submit(['acme/stuck', '{}']);
     // Completed records never downloaded are kept by default (friction.test.ts); here all go.
-    const dry = (await env.run(['prune', '--dry-run', '--include-undownloaded', '--json'])).json(
-      PruneOutputSchema,
-    );
+    const dry = (
+      await env.run([
+        'prune',
+        '--older-than',
+        '0s',
+        '--dry-run',
+        '--include-undownloaded',
+        '--json',
+      ])
+    ).json(PruneOutputSchema);
     expect(dry.dryRun).toBe(true);
     const all = (await env.run(['list', '--all', '--json'])).json(ListOutputSchema);
     const finished = all.requests.filter(
       (record) => record.status !== 'queued' && record.status !== 'running',
     );
     expect(dry.count).toBe(finished.length);
-    const pruned = (await env.run(['prune', '--include-undownloaded', '--json'])).json(
-      PruneOutputSchema,
-    );
+    const pruned = (
+      await env.run(['prune', '--older-than', '0s', '--include-undownloaded', '--json'])
+    ).json(PruneOutputSchema);
     expect(pruned.count).toBe(finished.length);
     expect(
       (await env.run(['list', '--all', '--json']))

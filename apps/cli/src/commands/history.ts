@@ -16,7 +16,7 @@ export default class History extends BaseCommand<typeof History> {
   static override summary =
     'Find what you made: requests with prompt, model, when, cost and output files, newest first.';
   static override description =
-    'Lists finished and pending requests from the store, newest first, with their prompt, model, status, age, cost, seed and saved files. TEXT finds prompts containing every word given as the start of a word, ignoring case ("red fo" finds "A red fox"). Finished requests stay for history.retentionDays (30 days by default) until falai prune removes them. The SQLite and Redis stores answer from an index; the file store reads every record (slow past about 10,000).';
+    'Lists finished and pending requests from the store, newest first, with their prompt, model, status, age, cost, seed and saved files. TEXT finds prompts containing every word given as the start of a word, ignoring case ("red fo" finds "A red fox"). Finished requests stay for historyRetentionDays (30 days by default; config set historyRetentionDays or FALAI_HISTORY_RETENTION_DAYS), after which falai prune removes them. The SQLite and Redis stores answer from an index; the file store reads every record (slow past about 10,000).';
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> "lighthouse dusk" --since 7d',

@@ -8,14 +8,16 @@ import { parseDuration } from '../flags.js';
 export default class Prune extends BaseCommand<typeof Prune> {
   static override summary = 'Remove finished (and optionally stuck) requests from the store.';
   static override description =
-    'Removes completed, failed and cancelled records (those older than --older-than, if given), except completed ones whose outputs were never downloaded (--include-undownloaded removes those too). With --stuck <age>, also removes queued or running records submitted longer ago than that — the seed\'s "request stuck → manual cleanup". --dry-run only shows what would go.';
+    'Removes completed, failed and cancelled records older than --older-than (default: the history retention, historyRetentionDays, 30 days, 0 keeping them all; --older-than 0s removes every finished record), except completed ones whose outputs were never downloaded (--include-undownloaded removes those too). Newer finished records stay for falai history. With --stuck <age>, also removes queued or running records submitted longer ago than that — the seed\'s "request stuck → manual cleanup". --dry-run only shows what would go.';
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --older-than 7d --dry-run',
     '<%= config.bin %> <%= command.id %> --stuck 2h',
   ];
   static override flags = {
-    'older-than': ageFlag('Only finished records submitted longer ago than this (e.g. 12h, 7d).'),
+    'older-than': ageFlag(
+      'Only finished records submitted longer ago than this (e.g. 12h, 7d; default historyRetentionDays, 30d).',
+    ),
     stuck: ageFlag('Also remove queued/running records submitted longer ago than this (e.g. 2h).'),
     'include-undownloaded': Flags.boolean({
       description: 'Also remove completed records whose outputs were never downloaded.',
@@ -30,8 +32,13 @@ export default class Prune extends BaseCommand<typeof Prune> {
   async run(): Promise<PruneOutput> {
     const store = await this.store();
     const dryRun = this.flags['dry-run'];
+    // Finished records are history: by default only those past the retention go (a
+    // retention of 0 keeps them all: "older than the epoch" matches none).
+    const retentionDays = (await this.settings()).historyRetentionDays;
+    const olderThanMs =
+      this.flags['older-than'] ?? (retentionDays > 0 ? retentionDays * 86_400_000 : Date.now());
     const { removed, kept } = await pruneRequests(store, {
-      ...(this.flags['older-than'] === undefined ? {} : { olderThanMs: this.flags['older-than'] }),
+      olderThanMs,
       ...(this.flags.stuck === undefined ? {} : { stuckMs: this.flags.stuck }),
       includeUndownloaded: this.flags['include-undownloaded'],
       dryRun,
