@@ -20,7 +20,9 @@
 //                                     inlined (for the OpenClaw skill). Native modules
 //                                     (better-sqlite3, sharp) stay external and are loaded
 //                                     lazily, so only the features needing them fail, with a
-//                                     clear message, when they are missing.
+//                                     clear message, when they are missing; what falai never
+//                                     runs (NEVER_LOADED: oclif's TypeScript support) is left
+//                                     out, as in dist/.
 //   node scripts/bundle.mjs single <dir> → the same into <dir> (tests that run in parallel
 //                                     with this package's own tests use a private folder).
 //   node scripts/bundle.mjs externals [<package dir>] → builds both in memory, from the
@@ -125,7 +127,7 @@ const embedModels = () => ({
  * Packages the bundles leave out although oclif imports them, because falai never runs that
  * code; they are not dependencies (lint's dependency check leaves them aside).
  */
-export const NEVER_LOADED = {
+const NEVER_LOADED = {
   typescript: "oclif's TypeScript support, for development mode only (a missing one is caught)",
   'ts-node': "oclif's TypeScript support, for development mode only",
   semver: "oclif's Node-version check, skipped by bin/run.js (a missing one is caught)",
