@@ -60,7 +60,7 @@ const ids: Record<'lighthouse' | 'hostile' | 'watercolor' | 'video', string> = {
 
 async function runJob(args: string[]): Promise<v.InferOutput<typeof RunOutputSchema>> {
   const result = await env.run(['run', ...args, '--json']);
-  expect(result.code, result.stderr).toBe(0);
+  expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
   return result.json(RunOutputSchema);
 }
 
@@ -311,7 +311,9 @@ describe.skipIf(!CHROMIUM)('the gallery in Chromium', () => {
       await page.screenshot({ path: join(ARTIFACTS, 'gallery-detail.png') });
       await page.keyboard.press('Escape');
       await expect.poll(() => isOpen(dialog)).toBe(false);
-      expect(await activeCard(page)).toBe(ids.lighthouse);
+      // The dialog's close event comes a task later: the browser first gives focus back to the
+      // card that opened it, then the page moves it to the card last shown.
+      await expect.poll(() => activeCard(page)).toBe(ids.lighthouse);
 
       // The copy button copies (or says it could not) the rerun command.
       const copy = page.locator(`.card[data-id="${ids.hostile}"] .copy`);
