@@ -15,6 +15,8 @@ export const EXIT_CODES: Readonly<Record<FalaiErrorCode, number>> = {
   INPUT_INVALID: 4,
   MEDIA_INVALID: 4,
   WEBHOOK_INVALID: 4,
+  BUDGET_EXCEEDED: 4,
+  COST_UNKNOWN: 4,
   API_ERROR: 5,
   RATE_LIMITED: 5,
   NETWORK_ERROR: 5,

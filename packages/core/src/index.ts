@@ -9,6 +9,7 @@ export * from './auth/index.js';
 export * from './batch/index.js';
 export * from './catalogue/index.js';
 export * from './config/index.js';
+export * from './cost/index.js';
 export * from './errors/index.js';
 export * from './json/index.js';
 export * from './lifecycle/index.js';

@@ -5,6 +5,15 @@ import * as v from 'valibot';
 import { ConfigError } from '../errors/index.js';
 import { assertSafePath } from '../json/unsafe-keys.js';
 import { maskKey } from '../redact/mask.js';
+import {
+  BudgetConfigSchema,
+  budgetEntries,
+  budgetValue,
+  isBudgetConfigKey,
+  parseBudgetKey,
+  withBudgetValue,
+  withoutBudgetValue,
+} from './budget.js';
 import { falaiConfigLocation } from './paths.js';
 
 /** The keys falai's own config file may hold. */
@@ -58,6 +67,8 @@ export const FalaiConfigFileSchema = v.strictObject(
     modelsDir: v.optional(nonEmptyString('modelsDir')),
     baseUrl: v.optional(httpUrl),
     historyRetentionDays: v.optional(retentionDays),
+    /** Spending caps (`budget.daily`, per key, per store): see `BudgetConfigSchema`. */
+    budget: v.optional(BudgetConfigSchema),
   },
   'unknown key',
 );
@@ -161,6 +172,14 @@ export async function setConfigValue(
   value: string,
   configPath: string = falaiConfigLocation().configPath,
 ): Promise<FalaiConfigFile> {
+  if (isBudgetConfigKey(key)) {
+    assertSafePath(key.split('.'), `config key "${key}"`);
+    const current = await readConfigFile(configPath);
+    const budget = withBudgetValue(current.budget, parseBudgetKey(key), value);
+    const next = parseConfigFile({ ...current, budget }, configPath);
+    await writeConfigFile(next, configPath);
+    return next;
+  }
   assertKey(key);
   const current = await readConfigFile(configPath);
   const next = { ...current, [key]: value };
@@ -183,6 +202,16 @@ export async function unsetConfigValue(
   key: string,
   configPath: string = falaiConfigLocation().configPath,
 ): Promise<boolean> {
+  if (isBudgetConfigKey(key)) {
+    assertSafePath(key.split('.'), `config key "${key}"`);
+    const current = await readConfigFile(configPath);
+    const { budget, removed } = withoutBudgetValue(current.budget, parseBudgetKey(key));
+    if (!removed) return false;
+    const next: Record<string, unknown> = { ...current, budget };
+    if (budget === undefined) delete next.budget;
+    await writeConfigFile(next as FalaiConfigFile, configPath);
+    return true;
+  }
   assertKey(key);
   const current = await readConfigFile(configPath);
   if (!Object.hasOwn(current, key) || current[key] === undefined) return false;
@@ -199,5 +228,16 @@ export function displayConfig(config: FalaiConfigFile): Record<string, string> {
     const value = Object.hasOwn(config, key) ? config[key] : undefined;
     if (value !== undefined) shown[key] = key === 'key' ? maskKey(value) : value;
   }
+  for (const [name, usd] of Object.entries(budgetEntries(config.budget))) shown[name] = String(usd);
   return shown;
+}
+
+/**
+ * One value of the config file by its `config get` key (`store`, `budget.daily`,
+ * `budget.key.<key id>.daily`, …), as stored (the key unmasked: mask it before showing it).
+ */
+export function configValue(config: FalaiConfigFile, key: string): string | number | undefined {
+  if (isBudgetConfigKey(key)) return budgetValue(config.budget, parseBudgetKey(key));
+  assertKey(key);
+  return Object.hasOwn(config, key) ? config[key] : undefined;
 }

@@ -111,3 +111,14 @@ export function nonEmpty(value: string | undefined): string | undefined {
 export function isOpenclawSkill(env: EnvLike = process.env): boolean {
   return nonEmpty(env.FALAI_SKILL)?.toLowerCase() === 'openclaw';
 }
+
+/**
+ * falai's cache folder (catalogue, prices), as oclif picks it for the CLI: `FALAI_CACHE_DIR`,
+ * else `$XDG_CACHE_HOME/falai`, else `~/.cache/falai`.
+ */
+export function defaultCacheDir(env: EnvLike = process.env): string {
+  const explicit = nonEmpty(env.FALAI_CACHE_DIR);
+  if (explicit) return expandPath(explicit, env, homeDir(env));
+  const xdg = nonEmpty(env.XDG_CACHE_HOME);
+  return join(xdg ? expandPath(xdg, env, homeDir(env)) : join(homeDir(env), '.cache'), 'falai');
+}

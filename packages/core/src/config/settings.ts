@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { ConfigError } from '../errors/index.js';
+import type { BudgetConfig } from './budget.js';
 import { type FalaiConfigFile, readConfigFile } from './config-file.js';
 import {
   type EnvLike,
@@ -60,6 +61,11 @@ export interface FalaiSettings {
    * file's `historyRetentionDays`. @default 30
    */
   readonly historyRetentionDays: number;
+  /**
+   * Spending caps from the config file's `budget` (`budget.daily`, per key, per store): hard
+   * caps the lifecycle enforces through the store's budget ledger. Empty when none is set.
+   */
+  readonly budget: BudgetConfig;
   /** Source of each setting above, keyed by name (`baseUrls.queue`, `store`, …). */
   readonly sources: Readonly<Record<string, SettingSource>>;
 }
@@ -201,6 +207,7 @@ export async function resolveSettings(
     historyRetentionDays = Number(text);
   }
   sources.historyRetentionDays = retention?.source ?? { kind: 'default', label: 'default' };
+  if (file.budget) sources.budget = fileSource;
 
   const openclaw = openclawPaths(env);
   sources.openclaw = {
@@ -229,6 +236,7 @@ export async function resolveSettings(
     ),
     ...(modelsDir?.value ? { modelsDir: expandPath(modelsDir.value.trim(), env, cwd) } : {}),
     historyRetentionDays,
+    budget: Object.freeze({ ...(file.budget ?? {}) }),
     configPath,
     configDir: location.configDir,
     openclaw: Object.freeze({ ...openclaw }),

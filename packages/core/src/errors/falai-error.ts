@@ -29,6 +29,10 @@ export type FalaiErrorCode =
   | 'OUTPUT_EXISTS'
   /** An output file could not be written (disk full, read-only, no permission). */
   | 'OUTPUT_WRITE_FAILED'
+  /** A submit refused before anything was sent: its estimate exceeds `--max-cost` or a budget. */
+  | 'BUDGET_EXCEEDED'
+  /** A cost cap is in force (`--max-cost`, a budget) and this submit's cost cannot be estimated. */
+  | 'COST_UNKNOWN'
   /** A command line that cannot be parsed: unknown flag, missing argument. */
   | 'USAGE'
   | 'INTERNAL';
@@ -256,6 +260,22 @@ export class StoreError extends FalaiError {
     this.store = options.store;
     this.operation = options.operation;
     if (options.location !== undefined) this.location = options.location;
+  }
+}
+
+/**
+ * A paid submit refused before anything was sent to fal: its estimate exceeds `--max-cost` or
+ * what is left of a budget (`BUDGET_EXCEEDED`), or a cap is in force and the cost cannot be
+ * estimated (`COST_UNKNOWN`). The message says what was refused and how to proceed.
+ */
+export class BudgetError extends FalaiError {
+  constructor(
+    code: 'BUDGET_EXCEEDED' | 'COST_UNKNOWN',
+    message: string,
+    options: FalaiErrorOptions = {},
+  ) {
+    super(code, message, options);
+    this.name = 'BudgetError';
   }
 }
 

@@ -1,7 +1,9 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import { resolveCredentials } from '../auth/credentials.js';
 import type { EnvLike } from '../config/paths.js';
+import { defaultCacheDir } from '../config/paths.js';
 import { type FalaiSettings, resolveSettings } from '../config/settings.js';
+import type { CostEstimate, EstimateResult } from '../cost/estimate.js';
 import { FalaiError, type FalaiErrorCode } from '../errors/falai-error.js';
 import {
   createModelRegistry,
@@ -14,6 +16,7 @@ import { ACTIVE_STATUSES, type OutputFile, type PendingRecord } from '../store/r
 import type { PendingStore } from '../store/types.js';
 import { type CancelRequestResult, requestCancel } from './cancel.js';
 import type { AnyEndpointId, EndpointInput, EndpointOutput } from './endpoints.js';
+import { intentJournalFor } from './intents.js';
 import { type OpenStoreOptions, openStore, type StoreDrivers } from './open-store.js';
 import { outputTarget } from './output-names.js';
 import { type PollRequestsOptions, type PollSummary, pollRequests } from './poll.js';
@@ -21,6 +24,7 @@ import { fetchResult } from './result.js';
 import { saveOutputs } from './save.js';
 import { checkStatus, type StatusReport } from './status.js';
 import { submitAndRecord } from './submit.js';
+import { submitCostOptions } from './submit-cost.js';
 import { resolveTarget } from './target.js';
 import { type Deadline, deadlineAfter, waitAndFinalise } from './wait.js';
 
@@ -58,6 +62,17 @@ export interface FalaiOptions {
   readonly outputDir?: string;
   /** @default `falai/<version>` */
   readonly userAgent?: string;
+  /**
+   * Where fal's prices are cached for estimates. @default `FALAI_CACHE_DIR`, else
+   * `$XDG_CACHE_HOME/falai` (the CLI's cache folder)
+   */
+  readonly cacheDir?: string;
+  /**
+   * Estimate each submit's cost from its input and fal's prices first (a `phase: 'estimate'`
+   * progress event, `estimate` on the result). The config's budgets are enforced either way.
+   * @default true
+   */
+  readonly estimate?: boolean;
 }
 
 /** A progress event of a job: uploads, the submit, each change while waiting, saved files. */
@@ -85,7 +100,14 @@ export type JobProgress =
       readonly elapsedMs: number;
       readonly via: 'stream' | 'poll';
     }
-  | { readonly phase: 'saved'; readonly requestId: string; readonly files: readonly OutputFile[] };
+  | { readonly phase: 'saved'; readonly requestId: string; readonly files: readonly OutputFile[] }
+  | {
+      /** The cost estimate, before anything is sent (`estimate: null` with the reason). */
+      readonly phase: 'estimate';
+      readonly endpointId: string;
+      readonly estimate: CostEstimate | null;
+      readonly reason?: string;
+    };
 
 /**
  * Where outputs are saved: a folder (or a file name such as `./cat.png` for one output),
@@ -123,6 +145,11 @@ export interface SubmitJobOptions {
   /** Stops validation and uploads; never the POST once it is on its way (a paid id is kept). */
   readonly signal?: AbortSignal;
   readonly onProgress?: (event: JobProgress) => void;
+  /**
+   * Refuse (`BUDGET_EXCEEDED`, nothing sent) when the estimate is above this many US dollars,
+   * or (`COST_UNKNOWN`) when the cost cannot be estimated.
+   */
+  readonly maxCostUsd?: number;
 }
 
 /** Options of waiting for a job. */
@@ -160,6 +187,8 @@ export interface JobResult<E extends string = string> {
 /** What {@link Falai.run} returns: the completed job and the validation warnings. */
 export interface RunResult<E extends string = string> extends JobResult<E> {
   readonly warnings: readonly string[];
+  /** The cost estimate made before the submit (or why there is none). */
+  readonly estimate?: EstimateResult;
 }
 
 /** A request falai submitted (or knows of), re-attachable from any process by its id. */
@@ -203,7 +232,7 @@ export interface Falai {
     endpointId: E,
     input: EndpointInput<E>,
     options?: SubmitJobOptions,
-  ): Promise<Job<E> & { readonly warnings: readonly string[] }>;
+  ): Promise<Job<E> & { readonly warnings: readonly string[]; readonly estimate?: EstimateResult }>;
   /**
    * Re-attaches to a request by its id (or a unique prefix of a stored one), in this process
    * or any other sharing the store. A request the store does not know needs its `endpointId`.
@@ -254,6 +283,15 @@ export function createFalai(options: FalaiOptions = {}): Falai {
     });
     return settingsPromise;
   };
+  /** The key, resolved as the client resolves it (read only when a call needs it). */
+  const keyOf = async (): Promise<string> =>
+    (
+      await resolveCredentials({
+        env,
+        settings: await settings(),
+        ...(options.key ? { explicitKey: options.key } : {}),
+      })
+    ).key;
   const client = (): Promise<FalClient> => {
     if (options.client) return Promise.resolve(options.client);
     clientPromise ??= settings().then((resolved) =>
@@ -416,7 +454,31 @@ export function createFalai(options: FalaiOptions = {}): Falai {
       (signal): signal is AbortSignal => signal !== undefined,
     );
     const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+    const resolved = await settings();
+    const cost = await submitCostOptions(resolved, {
+      env,
+      cacheDir: options.cacheDir ?? defaultCacheDir(env),
+      credentials: keyOf,
+      ...(options.userAgent ? { userAgent: options.userAgent } : {}),
+      ...(options.estimate === false ? { estimate: false } : {}),
+      ...(submitOptions.maxCostUsd === undefined ? {} : { maxCostUsd: submitOptions.maxCostUsd }),
+      maxCostLabel: 'maxCostUsd',
+      ...(onProgress
+        ? {
+            onEstimate: (result: EstimateResult) =>
+              onProgress({
+                phase: 'estimate',
+                endpointId,
+                estimate: result.estimate,
+                ...(result.estimate === null ? { reason: result.reason } : {}),
+              }),
+          }
+        : {}),
+    });
+    const intents = intentJournalFor(store, env);
     const done = await submitAndRecord({
+      cost,
+      ...(intents ? { intents } : {}),
       endpointId,
       input,
       registry: await registry(),
@@ -533,7 +595,11 @@ export function createFalai(options: FalaiOptions = {}): Falai {
           runOptions,
           deadline,
         );
-        return { ...done, warnings: submitted.warnings };
+        return {
+          ...done,
+          warnings: submitted.warnings,
+          ...(submitted.estimate ? { estimate: submitted.estimate } : {}),
+        };
       });
     },
     submit: (endpointId, input, submitOptions = {}) =>
@@ -545,7 +611,11 @@ export function createFalai(options: FalaiOptions = {}): Falai {
           submitOptions,
           undefined,
         );
-        return { ...jobFor(submitted.record.requestId, endpointId), warnings: submitted.warnings };
+        return {
+          ...jobFor(submitted.record.requestId, endpointId),
+          warnings: submitted.warnings,
+          ...(submitted.estimate ? { estimate: submitted.estimate } : {}),
+        };
       }),
     job: <E extends AnyEndpointId = string>(
       requestId: string,

@@ -1,3 +1,4 @@
+import { settleRecordCost } from '../cost/record-cost.js';
 import type { FalaiError } from '../errors/falai-error.js';
 import { QueueError } from '../errors/falai-error.js';
 import type { RequestOutcome } from '../queue/types.js';
@@ -86,6 +87,12 @@ export interface FinaliseOptions {
   readonly startedAt?: string;
   /** The clock. @default new Date() */
   readonly now?: Date;
+  /**
+   * `x-fal-billable-units` of the result, when fal sent it: the actual cost (units × the unit
+   * price the record was estimated with) goes into `provenance.cost` and settles the record's
+   * budget reservations (see `settleRecordCost`).
+   */
+  readonly billableUnits?: number;
 }
 
 /** The condition every finalising update carries: the request is still queued or running. */
@@ -97,15 +104,17 @@ export function finaliseCondition(leaseOwner?: string): UpdateCondition {
  * Applies a finalising patch only while the request is still active (and, for pollers, the
  * lease is still ours), so two processes — or a poller and the webhook receiver — never
  * finalise one request twice: the second gets `conflict`. Stamps `completedAt` (provenance).
+ * The one that finalised then records what the request cost and settles its budget
+ * reservations (`settleRecordCost`: billable units × unit price, else the estimate).
  */
-export function finaliseRecord(
+export async function finaliseRecord(
   store: PendingStore,
   requestId: string,
   patch: PendingPatch,
   options: FinaliseOptions = {},
 ): Promise<UpdateOutcome> {
   const now = (options.now ?? new Date()).toISOString();
-  return store.update(
+  const update = await store.update(
     requestId,
     {
       ...patch,
@@ -114,6 +123,11 @@ export function finaliseRecord(
     },
     finaliseCondition(options.leaseOwner),
   );
+  if (update.kind !== 'updated') return update;
+  return {
+    kind: 'updated',
+    record: await settleRecordCost(store, update.record, options.billableUnits),
+  };
 }
 
 /** Records a terminal outcome: {@link outcomePatch} applied by {@link finaliseRecord}. */
@@ -123,11 +137,16 @@ export function recordOutcome(
   outcome: FinalOutcome,
   options: FinaliseOptions & OutcomePatchOptions = {},
 ): Promise<UpdateOutcome> {
-  const { leaseOwner, startedAt, now, ...patchOptions } = options;
+  const { leaseOwner, startedAt, now, billableUnits: _, ...patchOptions } = options;
+  const units =
+    'billableUnits' in outcome && outcome.billableUnits !== undefined
+      ? outcome.billableUnits
+      : options.billableUnits;
   return finaliseRecord(store, requestId, outcomePatch(outcome, patchOptions), {
     ...(leaseOwner ? { leaseOwner } : {}),
     ...(startedAt ? { startedAt } : {}),
     ...(now ? { now } : {}),
+    ...(units === undefined ? {} : { billableUnits: units }),
   });
 }
 

@@ -1,3 +1,5 @@
+import type { EstimateResult } from '../cost/estimate.js';
+import { costTags } from '../cost/record-cost.js';
 import { AbortedError, FalaiError, StoreError, toFalaiError } from '../errors/falai-error.js';
 import { type PrepareProgress, prepareInput } from '../media/prepare-input.js';
 import { assertResolved } from '../models/provider.js';
@@ -6,10 +8,19 @@ import { assertValid, formatValidationReport } from '../models/report.js';
 import type { ValidateOptions } from '../models/validate.js';
 import { parseEndpointId } from '../queue/endpoint-id.js';
 import type { FalClient, SubmitOptions, SubmitResult } from '../queue/types.js';
-import { newPendingRecord, type PendingRecord } from '../store/record.js';
+import { newPendingRecord, type PendingRecord, parsePendingRecord } from '../store/record.js';
 import type { PendingStore } from '../store/types.js';
 import { readBinaryInputs } from './binary-input.js';
 import { type CriticalSection, criticalSection, type DeferredSignal } from './critical-section.js';
+import { inputHash, type SubmitIntent, type SubmitIntentJournal } from './intents.js';
+import {
+  planSubmitCost,
+  releaseSubmitCost,
+  type SubmitCostOptions,
+  type SubmitCostPlan,
+  submitOutcomeUnknown,
+  unknownOutcomeError,
+} from './submit-cost.js';
 
 /** Where a held-back signal found the submit. */
 export type SubmitPhase = 'submit' | 'record';
@@ -73,6 +84,16 @@ export interface SubmitAndRecordOptions {
   readonly onNote?: (line: string) => void;
   /** Progress of each upload of a local file or of bytes. */
   readonly onUploadProgress?: (progress: PrepareProgress) => void;
+  /**
+   * The cost step, after validation and before anything is sent (uploads included): the
+   * estimate, `maxCostUsd`, and budget reservations (see `SubmitCostOptions`).
+   */
+  readonly cost?: SubmitCostOptions;
+  /**
+   * Where "sent, answer unknown" is noted before the POST (`intentJournalFor(store)`), so
+   * `falai recover` can find a request whose record was never written. None: no note.
+   */
+  readonly intents?: SubmitIntentJournal;
   /** SIGINT/SIGTERM between the POST and the stored record (see {@link submitAndRecord}). */
   readonly signals?: {
     /**
@@ -98,6 +119,10 @@ export interface SubmitAndRecordResult {
   readonly warnings: string[];
   /** A signal that arrived while the request was submitted and recorded (replay: false). */
   readonly interrupted?: DeferredSignal;
+  /** The cost estimate (or why there is none), when a cost estimator was given. */
+  readonly estimate?: EstimateResult;
+  /** Budget reservations held for the request (settled when its outcome is recorded). */
+  readonly reservations?: readonly string[];
 }
 
 /** The command that picks a submitted request up again. */
@@ -123,7 +148,7 @@ export function resumeCommand(endpointId: string, requestId: string): string {
 export async function submitAndRecord(
   options: SubmitAndRecordOptions,
 ): Promise<SubmitAndRecordResult> {
-  const { endpointId, registry, client, store } = options;
+  const { endpointId, registry, store } = options;
   parseEndpointId(endpointId);
   // Read the store once before anything is paid for: a damaged or unreachable store must stop
   // the submit here, not after fal has accepted (and billed) a request we could not record.
@@ -158,6 +183,49 @@ export async function submitAndRecord(
     const block = formatValidationReport(report);
     if (block) options.onNote?.(block);
   }
+  // What it costs, before anything is sent (uploads included): the estimate, the max cost and
+  // the budget reservations; BUDGET_EXCEEDED or COST_UNKNOWN refuse here, nothing sent.
+  const definition = options.cost ? registry.get(endpointId) : undefined;
+  const cost = options.cost
+    ? await planSubmitCost(options.cost, {
+        endpointId,
+        input,
+        ...(definition ? { definition } : {}),
+        store,
+        ...(options.signal ? { signal: options.signal } : {}),
+      })
+    : undefined;
+  // Once fal may hold the request, its reservations stay (settled at finalise, or by recover).
+  let sent = false;
+  try {
+    return await submitPrepared(options, {
+      input,
+      binary,
+      warnings,
+      cost,
+      markSent: () => {
+        sent = true;
+      },
+    });
+  } catch (error) {
+    if (!sent) await releaseSubmitCost(store, cost);
+    throw error;
+  }
+}
+
+/** The rest of {@link submitAndRecord}: files, the POST and the record. */
+async function submitPrepared(
+  options: SubmitAndRecordOptions,
+  state: {
+    readonly input: Record<string, unknown>;
+    readonly binary: Awaited<ReturnType<typeof readBinaryInputs>>;
+    readonly warnings: string[];
+    readonly cost: SubmitCostPlan | undefined;
+    readonly markSent: () => void;
+  },
+): Promise<SubmitAndRecordResult> {
+  const { endpointId, registry, client, store } = options;
+  const { input, binary, warnings, cost } = state;
   const prepared = await prepareInput(endpointId, input, {
     registry,
     uploader: client,
@@ -182,17 +250,46 @@ export async function submitAndRecord(
     const again = arrived && phase === 'record' && count > 1;
     report(interruptEvent({ signal, count, phase, endpointId, requestId, again }));
   };
+  const estimate = cost?.estimate?.estimate ?? undefined;
+  const reservations = cost?.reservations ?? [];
+  const hash = inputHash(prepared.input);
   return criticalSection(
     async (section) => {
-      const submitted = await client.submit(endpointId, prepared.input, {
-        ...options.submitOptions,
-        ...(options.webhookUrl ? { webhookUrl: options.webhookUrl } : {}),
+      const intent = await noteIntent(options, {
+        endpointId,
+        inputHash: hash,
+        at: new Date().toISOString(),
+        store: store.location,
+        reservations,
+        ...(estimate
+          ? {
+              estimateUsd: estimate.usd,
+              price: { unitPrice: estimate.unitPrice, unit: estimate.unit, currency: 'USD' },
+            }
+          : {}),
       });
+      let submitted: SubmitResult;
+      try {
+        submitted = await client.submit(endpointId, prepared.input, {
+          ...options.submitOptions,
+          ...(options.webhookUrl ? { webhookUrl: options.webhookUrl } : {}),
+        });
+      } catch (error) {
+        const failure = toFalaiError(error);
+        if (submitOutcomeUnknown(failure)) {
+          // fal may hold it: the intent and the reservations stay for `falai recover`.
+          state.markSent();
+          throw unknownOutcomeError(failure, endpointId);
+        }
+        if (intent) await options.intents?.resolve(intent.id).catch(() => undefined);
+        throw error;
+      }
+      state.markSent();
       requestId = submitted.requestId;
       phase = 'record';
       signalsBeforeRecord = section.count;
       if (section.signal) tell(section.signal, section.count, false);
-      const record = newPendingRecord({
+      const fresh = newPendingRecord({
         requestId: submitted.requestId,
         endpointId,
         ...(submitted.queuePosition === undefined
@@ -207,17 +304,45 @@ export async function submitAndRecord(
         ...(options.webhookUrl ? { webhookUrl: options.webhookUrl } : {}),
         submitAttempts: submitted.attempts ?? 1,
       });
+      const tags = costTags({
+        ...(estimate ? { estimate } : {}),
+        reservations,
+        inputHash: hash,
+      });
+      const record = parsePendingRecord({ ...fresh, tags: { ...fresh.tags, ...tags } });
       // One more signal once recording has begun stops the wait (two in all, at least).
       await recordOrExplain(store, record, section, Math.max(2, signalsBeforeRecord + 1));
+      if (intent) await options.intents?.resolve(intent.id).catch(() => undefined);
       return {
         record,
         submitted,
         warnings,
+        ...(cost?.estimate ? { estimate: cost.estimate } : {}),
+        ...(reservations.length > 0 ? { reservations } : {}),
         ...(section.signal ? { interrupted: section.signal } : {}),
       };
     },
     { onSignal: tell, replay: options.signals?.replay ?? true },
   );
+}
+
+/**
+ * Notes "sent, answer unknown" before the POST. A journal that cannot be written does not stop
+ * the submit (the note is a safety net, not the record): it is said on stderr.
+ */
+async function noteIntent(
+  options: SubmitAndRecordOptions,
+  intent: Omit<SubmitIntent, 'version' | 'id' | 'pid'>,
+): Promise<SubmitIntent | undefined> {
+  if (!options.intents) return undefined;
+  try {
+    return await options.intents.record(intent);
+  } catch (error) {
+    const line = `⚠️  falai could not note this submit for recovery in ${options.intents.dir} (${toFalaiError(error).message}); it is sent all the same.`;
+    if (options.onNote) options.onNote(line);
+    else process.stderr.write(`${line}\n`);
+    return undefined;
+  }
 }
 
 /**

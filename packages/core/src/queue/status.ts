@@ -143,8 +143,10 @@ export function outcomeFromResult(
   context: { endpointId: string; requestId: string; redact?: (text: string) => string },
 ): RequestOutcome {
   const { endpointId, requestId } = context;
+  const units = billableUnitsOf(response.headers);
+  const billed = units === undefined ? {} : { billableUnits: units };
   if (response.status >= 200 && response.status < 300)
-    return { state: 'completed', requestId, endpointId, output: response.data };
+    return { state: 'completed', requestId, endpointId, output: response.data, ...billed };
   const mapped = responseToError(response, {
     operation: 'result',
     endpointId,
@@ -162,7 +164,23 @@ export function outcomeFromResult(
     requestId,
     endpointId,
     error: failure(mapped, response, errorType, context),
+    ...billed,
   };
+}
+
+/** Most units a result may claim; anything larger is not a number fal would bill. */
+const MAX_BILLABLE_UNITS = 1e9;
+
+/**
+ * The `x-fal-billable-units` header as a number (fal-platform-api.md §2: what the request was
+ * billed; cost = units × unit price), or undefined when absent or not a plain non-negative
+ * number within bounds (a value from outside is checked before it is used).
+ */
+export function billableUnitsOf(headers: { get(name: string): string | null }): number | undefined {
+  const raw = headers.get('x-fal-billable-units')?.trim();
+  if (!raw || raw.length > 32 || !/^\d+(\.\d+)?([eE][-+]?\d+)?$/.test(raw)) return undefined;
+  const units = Number(raw);
+  return Number.isFinite(units) && units >= 0 && units <= MAX_BILLABLE_UNITS ? units : undefined;
 }
 
 function failure(

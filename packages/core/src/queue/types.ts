@@ -147,12 +147,19 @@ export type RequestOutcome =
       readonly requestId: string;
       readonly endpointId: string;
       readonly output: unknown;
+      /**
+       * What fal billed for the request: the result's `x-fal-billable-units` header (cost = units
+       * × the endpoint's unit price). Absent when fal sent none (webhook deliveries never do).
+       */
+      readonly billableUnits?: number;
     }
   | {
       readonly state: 'failed';
       readonly requestId: string;
       readonly endpointId: string;
       readonly error: FalaiError;
+      /** `x-fal-billable-units` of the error answer, when fal billed it (a 422 may be). */
+      readonly billableUnits?: number;
     }
   | { readonly state: 'cancelled'; readonly requestId: string; readonly endpointId: string }
   | {
