@@ -1,30 +1,7 @@
 import * as v from 'valibot';
-import { ProvenanceSchema } from '../provenance/schema.js';
-import { CostSchema, ParentRefSchema } from '../store/record.js';
-import { ErrorBodySchema, RequestStatusSchema } from './common.js';
+import { HistoryEntrySchema, ProvenanceSchema } from '../provenance/schema.js';
 
-/** One request as `falai history` shows it. */
-export const HistoryEntrySchema = v.object({
-  requestId: v.string(),
-  endpointId: v.string(),
-  status: RequestStatusSchema,
-  submittedAt: v.string(),
-  startedAt: v.optional(v.string()),
-  completedAt: v.optional(v.string()),
-  /** The input's prompt (or `text`), when it has one. */
-  prompt: v.optional(v.string()),
-  /** The seed as exact decimal digits. */
-  seed: v.optional(v.string()),
-  cost: v.optional(CostSchema),
-  /** Paths of the saved output files. */
-  outputs: v.array(v.string()),
-  /** The requests it was made from. */
-  parents: v.optional(v.array(ParentRefSchema)),
-  error: v.optional(ErrorBodySchema),
-});
-export type HistoryEntry = v.InferOutput<typeof HistoryEntrySchema>;
-
-/** `falai history --json`: matching requests, newest first. */
+/** `falai history --json`: matching requests (`HistoryEntrySchema` each), newest first. */
 export const HistoryOutputSchema = v.object({
   requests: v.array(HistoryEntrySchema),
   count: v.number(),

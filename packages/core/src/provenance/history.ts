@@ -1,9 +1,9 @@
 import { DEFAULT_HISTORY_RETENTION_DAYS } from '../config/settings.js';
-import type { HistoryEntry } from '../output/history.js';
 import type { PendingRecord } from '../store/record.js';
 import { type HistoryQuery, promptOf, searchRecords } from '../store/search.js';
 import type { PendingStore } from '../store/types.js';
 import { seedOf, timingsOf } from './build.js';
+import type { HistoryEntry } from './schema.js';
 
 /** How many requests `falai history` shows unless told otherwise. */
 export const DEFAULT_HISTORY_LIMIT = 50;

@@ -66,3 +66,24 @@ export interface ProvenanceFileMarker {
   /** Where fal got it (a fal storage URL), when it was uploaded. */
   readonly url?: string;
 }
+
+/** One request as `falai history` shows it. */
+export const HistoryEntrySchema = v.object({
+  requestId: v.string(),
+  endpointId: v.string(),
+  status: v.picklist(REQUEST_STATUSES),
+  submittedAt: v.string(),
+  startedAt: v.optional(v.string()),
+  completedAt: v.optional(v.string()),
+  /** The input's prompt (or `text`), when it has one. */
+  prompt: v.optional(v.string()),
+  /** The seed as exact decimal digits. */
+  seed: v.optional(v.string()),
+  cost: v.optional(CostSchema),
+  /** Paths of the saved output files. */
+  outputs: v.array(v.string()),
+  /** The requests it was made from. */
+  parents: v.optional(v.array(ParentRefSchema)),
+  error: v.optional(v.object({ code: v.string(), message: v.string() })),
+});
+export type HistoryEntry = v.InferOutput<typeof HistoryEntrySchema>;
