@@ -14,6 +14,13 @@ export type BinaryInput =
   | NodeJS.ReadableStream
   | ReadableStream<Uint8Array>;
 
+/**
+ * What a file field of an input takes: an http(s) URL, a data URI or a local path (a string),
+ * or bytes in memory (a Buffer, typed array, ArrayBuffer, Blob, Node or web stream). Paths and
+ * bytes are sent as data URIs or uploaded to fal storage.
+ */
+export type FileInput = string | BinaryInput;
+
 /** Options of {@link readBinaryInputs}. */
 export interface ReadBinaryInputsOptions {
   /** Largest binary value read (a stream is read up to this). @default 200 MiB */

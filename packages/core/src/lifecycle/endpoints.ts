@@ -1,14 +1,6 @@
-import type { BinaryInput } from './binary-input.js';
 import type { EndpointTypeMap } from './endpoint-types.generated.js';
 
 export type { EndpointTypeMap } from './endpoint-types.generated.js';
-
-/**
- * What a file field of an input takes: an http(s) URL, a data URI or a local path (a string),
- * or bytes in memory (a Buffer, typed array, ArrayBuffer, Blob, Node or web stream). Paths and
- * bytes are sent as data URIs or uploaded to fal storage.
- */
-export type FileInput = string | BinaryInput;
 
 /** The endpoint ids of the built-in models (autocompleted; any other id is accepted too). */
 export type KnownEndpointId = keyof EndpointTypeMap;
