@@ -23,3 +23,23 @@ export function rememberSecret(key: string): void {
 export function knownSecrets(): string[] {
   return [...known].sort((a, b) => b.length - a.length);
 }
+
+/** Environment variables whose values must never reach a store. */
+const SECRET_VARIABLES = ['FAL_KEY', 'FAL_KEY_SECRET', 'FAL_ADMIN_KEY'] as const;
+
+/**
+ * The secret strings a record must not contain: the whole FAL_KEY and its secret half
+ * (`id:secret`). Short values are ignored so that ordinary words are never mangled.
+ */
+export function secretsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
+  const out = new Set<string>();
+  for (const name of SECRET_VARIABLES) {
+    const value = env[name]?.trim();
+    if (!value || value.length < 8) continue;
+    out.add(value);
+    const colon = value.indexOf(':');
+    if (colon >= 0 && value.length - colon - 1 >= 8) out.add(value.slice(colon + 1));
+  }
+  // Longest first, so the whole key is replaced before its secret half.
+  return [...out].sort((a, b) => b.length - a.length);
+}

@@ -1,6 +1,5 @@
-import { knownSecrets } from '../auth/secrets.js';
+import { knownSecrets, secretsFromEnv } from '../auth/secrets.js';
 import { StoreError } from '../errors/falai-error.js';
-import { secretsFromEnv } from './ops.js';
 
 /**
  * The budget ledger: a hard cap on spend, shared by every process (and, with Redis, every

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { knownSecrets } from '../auth/secrets.js';
+import { knownSecrets, secretsFromEnv } from '../auth/secrets.js';
 import { StoreError } from '../errors/falai-error.js';
 import { parseJsonExact, stringifyJsonExact } from '../json/exact.js';
 import {
@@ -37,28 +37,10 @@ function describeIssues(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Environment variables whose values must never reach a store. */
-const SECRET_VARIABLES = ['FAL_KEY', 'FAL_KEY_SECRET', 'FAL_ADMIN_KEY'] as const;
-
 /** What a secret is replaced with when it turns up inside a record. */
 export const REDACTED_SECRET = '[redacted]';
 
-/**
- * The secret strings a record must not contain: the whole FAL_KEY and its secret half
- * (`id:secret`). Short values are ignored so that ordinary words are never mangled.
- */
-export function secretsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
-  const out = new Set<string>();
-  for (const name of SECRET_VARIABLES) {
-    const value = env[name]?.trim();
-    if (!value || value.length < 8) continue;
-    out.add(value);
-    const colon = value.indexOf(':');
-    if (colon >= 0 && value.length - colon - 1 >= 8) out.add(value.slice(colon + 1));
-  }
-  // Longest first, so the whole key is replaced before its secret half.
-  return [...out].sort((a, b) => b.length - a.length);
-}
+export { secretsFromEnv };
 
 function scrubValue(value: unknown, secrets: readonly string[]): unknown {
   if (typeof value === 'string') {
