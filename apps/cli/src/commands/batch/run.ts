@@ -1,0 +1,125 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BatchProgress, BatchPlan as Plan } from '@falai/core';
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand } from '../../base-command.js';
+
+/** `falai batch run`: run a plan (or rows) through the lifecycle, resumably. */
+export default class BatchRun extends BaseCommand<typeof BatchRun> {
+  static override summary = 'Run a batch: bounded concurrency, a cost cap, outputs and a manifest.';
+  static override description =
+    'Runs a plan from `falai batch plan` (or a rows file with --model). At most --concurrency rows are in flight at fal (halved on a 429). Each row is keyed by a hash of endpoint + input and recorded in the store when submitted, so running the same batch again submits nothing already submitted: it waits for pending rows, skips done ones and retries only failures worth retrying. Outputs are saved as rows finish; a JSONL manifest (row, request id, status, outputs, cost, error) is written as it goes. Progress: a live line on a terminal, NDJSON events on stderr otherwise.';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> rows.plan.json --out ./shots --name "{row.id}-{index}.{ext}"',
+    '<%= config.bin %> <%= command.id %> rows.csv --model fal-ai/nano-banana-pro --concurrency 16',
+  ];
+  static override args = {
+    plan: Args.string({ required: true, description: 'A plan file, or a .jsonl/.csv rows file.' }),
+  };
+  static override flags = {
+    model: Flags.string({
+      char: 'm',
+      description: 'The endpoint id (when given rows, not a plan).',
+    }),
+    template: Flags.string({ description: 'An input JSON file with {{column}} placeholders.' }),
+    concurrency: Flags.integer({
+      min: 1,
+      max: 1000,
+      default: 8,
+      description: 'Rows in flight at fal.',
+    }),
+    'max-cost': Flags.string({ description: 'Hard cap on the batch in US dollars.' }),
+    out: Flags.string({ char: 'o', description: 'Folder for the outputs (none: not downloaded).' }),
+    name: Flags.string({ description: 'Output names, e.g. "{row.id}-{index}.{ext}".' }),
+    manifest: Flags.string({
+      description: 'The results manifest (default <out>/manifest.jsonl or batch-<hash>.jsonl).',
+    }),
+  };
+
+  async run(): Promise<Record<string, unknown>> {
+    const core = await import('@falai/core');
+    const path = this.args.plan;
+    const text = await readFile(path, 'utf8');
+    let plan: Plan;
+    if (/\.json$/i.test(path)) {
+      plan = JSON.parse(text) as Plan;
+    } else {
+      if (!this.flags.model) {
+        throw new core.InputError(
+          `${path} is a rows file: pass --model <endpoint> (or plan it first with falai batch plan).`,
+          [{ path: ['model'], message: 'missing --model', kind: 'required' }],
+        );
+      }
+      const template = this.flags.template
+        ? (JSON.parse(await readFile(this.flags.template, 'utf8')) as Record<string, unknown>)
+        : undefined;
+      plan = await core.planBatch({
+        endpointId: this.flags.model,
+        rows: await core.parseBatchRows(text, core.rowFormatOf(path)),
+        registry: await this.registry(),
+        ...(template ? { template } : {}),
+        source: path,
+      });
+    }
+    core.verifyPlan(plan);
+    const maxCost =
+      this.flags['max-cost'] === undefined ? undefined : Number(this.flags['max-cost']);
+    if (maxCost !== undefined && !(Number.isFinite(maxCost) && maxCost >= 0)) {
+      throw new core.InputError(
+        `--max-cost ${this.flags['max-cost']}: give US dollars, e.g. --max-cost 12.50.`,
+        [{ path: ['max-cost'], message: 'not a number', kind: 'type' }],
+      );
+    }
+    const manifestPath =
+      this.flags.manifest ??
+      (this.flags.out
+        ? join(this.flags.out, 'manifest.jsonl')
+        : `batch-${plan.hash.slice(0, 12)}.jsonl`);
+    const tty = process.stderr.isTTY === true && !this.jsonEnabled();
+    const controller = new AbortController();
+    const stop = () => controller.abort();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    const onProgress = (event: BatchProgress) => {
+      if (this.flags.quiet) return;
+      if (tty) {
+        if (event.type === 'row') return;
+        const eta = event.etaSeconds === undefined ? '' : `, ETA ${event.etaSeconds}s`;
+        process.stderr.write(
+          `\r${event.done} done / ${event.running} running / ${event.queued} queued / ${event.failed} failed, $${event.spentUsd}, ${event.rate}/s${eta}   ${event.type === 'end' ? '\n' : ''}`,
+        );
+      } else {
+        const { entry, ...rest } = event;
+        process.stderr.write(
+          `${JSON.stringify(entry ? { ...rest, row: entry.row, status: entry.status } : rest)}\n`,
+        );
+      }
+    };
+    let summary: Awaited<ReturnType<typeof core.runBatch>>;
+    try {
+      summary = await core.runBatch({
+        plan,
+        store: await this.store(),
+        client: await this.client(),
+        registry: await this.registry(),
+        concurrency: this.flags.concurrency,
+        ...(maxCost === undefined ? {} : { maxCostUsd: maxCost }),
+        ...(this.flags.out ? { outDir: this.flags.out } : {}),
+        ...(this.flags.name ? { name: this.flags.name } : {}),
+        manifestPath,
+        onProgress,
+        signal: controller.signal,
+        cwd: process.cwd(),
+      });
+    } finally {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    }
+    const { entries: _entries, ...rest } = summary;
+    this.log(
+      `batch ${summary.batch.slice(0, 12)}: ${summary.counts.completed}/${summary.total} completed, ${summary.counts.failed} failed, ${summary.counts.unknown} unknown, ${summary.counts['over-budget']} over budget; ${summary.submitted} submitted now; manifest ${manifestPath}`,
+    );
+    if (summary.counts.completed < summary.total) process.exitCode = 6;
+    return rest;
+  }
+}
