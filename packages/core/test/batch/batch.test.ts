@@ -36,10 +36,7 @@ const submits = () => emulator.log.filter((entry) => entry.kind === 'submit').le
 
 describe('planBatch', () => {
   it('types CSV values through a template and reports every bad row with its field', async () => {
-    const rows = await parseBatchRows(
-      'id,prompt,n\na,a red fox,1\nb,,2\nc,a cat,lots\n',
-      'csv',
-    );
+    const rows = await parseBatchRows('id,prompt,n\na,a red fox,1\nb,,2\nc,a cat,lots\n', 'csv');
     const plan = await planBatch({
       endpointId: ENDPOINT,
       rows,
@@ -92,10 +89,15 @@ describe('runBatch', () => {
     expect(first.counts.completed).toBe(12);
     expect(first.submitted).toBe(12);
     expect(submits() - before).toBe(12);
-    const lines = (await readFile(manifestPath, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const lines = (await readFile(manifestPath, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(12);
     expect(new Set(lines.map((l) => l.row))).toEqual(new Set(rows.map((r) => r.row)));
-    expect(lines.every((l) => l.status === 'completed' && l.requestId && l.outputs.length > 0)).toBe(true);
+    expect(
+      lines.every((l) => l.status === 'completed' && l.requestId && l.outputs.length > 0),
+    ).toBe(true);
     const files = await readdir(out);
     expect(files).toContain('r0-0.png');
     expect(events.at(-1)).toBe('end');
