@@ -206,14 +206,17 @@ async function scenario(kind: Transport): Promise<void> {
       endpoint_id: IMAGE,
       input: { prompt: 'a red fox' },
     });
+    expect(estimate.isError, textOf(estimate)).toBeFalsy();
     expect(estimate.structuredContent).toMatchObject({
       endpointId: IMAGE,
-      basis: 'historical-per-call',
+      method: 'input',
       inputValid: true,
       currency: 'USD',
+      units: 1,
     });
-    expect(estimate.structuredContent?.estimate).toBeGreaterThan(0);
-    expect(estimate.structuredContent?.unitPrice).toMatchObject({ unit: expect.any(String) });
+    const unitPrice = estimate.structuredContent?.unitPrice as { unitPrice: number; unit: string };
+    expect(estimate.structuredContent?.estimate).toBeCloseTo(unitPrice.unitPrice, 6);
+    expect(estimate.structuredContent?.basis).toContain(unitPrice.unit.replace(/s$/, ''));
 
     // Generates an image: completed within the wait, a saved file, the image inline.
     const image = await call(session, 'generate', {
@@ -226,6 +229,7 @@ async function scenario(kind: Transport): Promise<void> {
       status: 'completed',
       done: true,
       endpointId: IMAGE,
+      estimatedCostUsd: estimate.structuredContent?.estimate,
     });
     expect(image.structuredContent?.files, textOf(image) + session.stderr()).toBeDefined();
     const imageFiles = image.structuredContent?.files as { path: string; mime: string }[];
@@ -323,6 +327,14 @@ async function scenario(kind: Transport): Promise<void> {
     expect(textOf(bad)).toContain('INPUT_INVALID');
     expect(textOf(bad)).toMatch(/prompt.*\(add "prompt"/);
     expect(bad.structuredContent).toBeUndefined();
+    // So is an input over the cost cap the agent gave.
+    const capped = await call(session, 'generate', {
+      endpoint_id: IMAGE,
+      input: { prompt: 'four foxes', num_images: 4 },
+      max_cost_usd: 0.01,
+    });
+    expect(capped.isError).toBe(true);
+    expect(textOf(capped)).toContain('BUDGET_EXCEEDED');
     expect(submitsTo(IMAGE)).toBe(before);
 
     for (const text of [session.stderr()]) expect(text).not.toContain(SECRET);

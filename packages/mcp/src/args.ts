@@ -34,6 +34,7 @@ export const Args = {
     input: v.record(v.string(), v.unknown()),
     wait_seconds: v.optional(seconds),
     dir: v.optional(text(500)),
+    max_cost_usd: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(100_000))),
   }),
   get_job_status: v.strictObject({
     request_id: text(200),

@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import {
   ACTIVE_STATUSES,
+  type CostEstimator,
   type Falai,
   FalaiError,
   type Job,
@@ -8,8 +9,8 @@ import {
   type ModelRegistry,
   type OutputFile,
   type PendingRecord,
-  type PlatformClient,
   type RequestStatus,
+  readCostTags,
   toFalaiError,
 } from '@falai/core';
 
@@ -36,8 +37,8 @@ export interface FalaiMcpOptions {
   readonly registry: ModelRegistry;
   /** fal's catalogue: search, prices and typical run times (for ETAs). */
   readonly catalogue?: ModelCatalogue;
-  /** fal's Platform API, for historical per-call estimates. */
-  readonly platform?: PlatformClient;
+  /** Core's cost estimator (`costEstimatorFor`), for estimate_cost. */
+  readonly estimator?: CostEstimator;
   /** Absolute folder every output is saved in; agent-named folders stay inside it. */
   readonly outputDir: string;
   /**
@@ -85,6 +86,10 @@ export interface JobView {
   /** The model's output as recorded (bounded; 64-bit integers as decimal strings). */
   readonly output?: unknown;
   readonly error?: { readonly code: string; readonly message: string };
+  /** The cost estimated before the submit, in US dollars. */
+  readonly estimatedCostUsd?: number;
+  /** What it cost, once known (billable units × unit price). */
+  readonly cost?: { readonly amount: number; readonly currency: string };
   /** Set when a cancel was asked for and fal has not confirmed it yet. */
   readonly cancelRequestedAt?: string;
   /** What to do next, in words an agent can follow. */
@@ -100,7 +105,7 @@ export class McpContext {
   readonly falai: Falai;
   readonly registry: ModelRegistry;
   readonly catalogue: ModelCatalogue | undefined;
-  readonly platform: PlatformClient | undefined;
+  readonly estimator: CostEstimator | undefined;
   readonly outputDir: string;
   readonly inputDirs: readonly string[];
   readonly waitMs: number;
@@ -119,7 +124,7 @@ export class McpContext {
     this.falai = options.falai;
     this.registry = options.registry;
     this.catalogue = options.catalogue;
-    this.platform = options.platform;
+    this.estimator = options.estimator;
     this.outputDir = options.outputDir;
     this.inputDirs = options.inputDirs?.length ? options.inputDirs : [options.outputDir];
     this.waitMs = options.waitMs ?? DEFAULT_WAIT_MS;
@@ -244,6 +249,8 @@ export class McpContext {
     const files = done ? await existingFiles(record.outputs ?? []) : [];
     const output = record.status === 'completed' ? boundedOutput(record.result) : undefined;
     const cancelRequestedAt = record.tags?.cancelRequestedAt;
+    const { estimateUsd } = readCostTags(record);
+    const cost = record.provenance?.cost;
     const notes = [...(extra.notes ?? [])];
     let next: string | undefined;
     if (!done) next = this.nextStep(record);
@@ -270,6 +277,8 @@ export class McpContext {
       ...(record.error
         ? { error: { code: record.error.code, message: record.error.message } }
         : {}),
+      ...(estimateUsd === undefined ? {} : { estimatedCostUsd: estimateUsd }),
+      ...(cost ? { cost: { amount: cost.amount, currency: cost.currency } } : {}),
       ...(cancelRequestedAt && !done ? { cancelRequestedAt } : {}),
       ...(next ? { next } : {}),
       ...(notes.length > 0 ? { notes } : {}),

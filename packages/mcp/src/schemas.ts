@@ -64,6 +64,13 @@ export const jobViewSchema: JsonSchema = {
       properties: { code: str(), message: str() },
       required: ['code', 'message'],
     },
+    estimatedCostUsd: { type: 'number', minimum: 0, description: 'Estimated before the submit.' },
+    cost: {
+      type: 'object',
+      description: 'What it cost, once known.',
+      properties: { amount: { type: 'number', minimum: 0 }, currency: str() },
+      required: ['amount', 'currency'],
+    },
     cancelRequestedAt: str(),
     next: str('What to do next.'),
     notes: { type: 'array', items: { type: 'string' } },
@@ -174,7 +181,8 @@ export const TOOL_SCHEMAS = {
         endpoint_id: endpointId,
         input: {
           type: 'object',
-          description: 'The input you mean to generate with (checked against the model).',
+          description:
+            'The input you mean to generate with (it is also checked against the model).',
         },
       },
       required: ['endpoint_id'],
@@ -185,20 +193,23 @@ export const TOOL_SCHEMAS = {
       properties: {
         endpointId: str(),
         currency: str(),
-        estimate: {
-          type: 'number',
-          description: 'Estimated cost of one call; see basis for what it rests on.',
-        },
-        basis: {
+        estimate: { type: 'number', minimum: 0, description: 'Estimated cost in US dollars.' },
+        basis: str(
+          'How it was computed, e.g. "2 images × $0.15/image"; "none" without an estimate.',
+        ),
+        method: {
           type: 'string',
-          description:
-            "What the estimate rests on: 'historical-per-call' (fal's average cost of one call to the endpoint, not computed from this input) or 'none' (no estimate).",
+          enum: ['input', 'history'],
+          description: "input: measured from the input; history: fal's average cost per call.",
         },
+        units: { type: 'number', minimum: 0 },
         unitPrice: {
           type: 'object',
           properties: { unitPrice: { type: 'number' }, unit: str(), currency: str() },
           required: ['unitPrice', 'unit', 'currency'],
         },
+        assumptions: { type: 'array', items: { type: 'string' } },
+        reason: str('Why there is no estimate.'),
         inputValid: { type: 'boolean' },
         issues: { type: 'array', items: { type: 'string' } },
         notes: { type: 'array', items: { type: 'string' } },
@@ -226,6 +237,12 @@ export const TOOL_SCHEMAS = {
           type: 'string',
           maxLength: 500,
           description: 'A folder inside the output folder for the files (relative).',
+        },
+        max_cost_usd: {
+          type: 'number',
+          minimum: 0,
+          description:
+            'Refuse (nothing is submitted) when the estimated cost is above this many US dollars, or cannot be estimated.',
         },
       },
       required: ['endpoint_id', 'input'],

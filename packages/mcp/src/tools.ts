@@ -299,12 +299,12 @@ async function estimateCost(
   call: ToolCall,
 ): Promise<ToolOutcome> {
   const endpointId = endpointIdOf(args.endpoint_id);
-  const notes: string[] = [];
-  let inputValid: boolean | undefined;
+  const input = args.input ?? {};
+  const resolution = await ctx.registry.resolve(endpointId, { signal: call.signal });
+  const notes = [...resolution.warnings];
   let issues: string[] | undefined;
   if (args.input) {
-    const report = await ctx.registry.validate(endpointId, args.input);
-    inputValid = report.ok;
+    const report = await ctx.registry.validate(endpointId, input);
     if (!report.ok) {
       issues = report.issues.map(
         (issue) =>
@@ -312,58 +312,40 @@ async function estimateCost(
       );
     }
   }
-  let unitPrice: { unitPrice: number; unit: string; currency: string } | undefined;
-  if (ctx.catalogue) {
-    const prices = await ctx.catalogue.prices([endpointId], { signal: call.signal });
-    const price = prices.prices[0];
-    if (price)
-      unitPrice = { unitPrice: price.unitPrice, unit: price.unit, currency: price.currency };
-    notes.push(...prices.notes);
-    for (const missing of prices.missing) {
-      notes.push(
-        missing.reason === 'unknown'
-          ? `fal's catalogue does not list ${endpointId}${missing.suggestions?.length ? ` (closest: ${missing.suggestions.join(', ')})` : ''}.`
-          : `No unit price is known for ${endpointId} (${missing.reason}).`,
-      );
-    }
-  }
-  let estimate: { amount: number; currency: string } | undefined;
-  if (ctx.platform) {
-    try {
-      const answer = await ctx.platform.estimateCost(
-        { estimateType: 'historical_api_price', endpoints: { [endpointId]: 1 } },
-        { signal: call.signal },
-      );
-      estimate = { amount: answer.totalCost, currency: answer.currency };
-    } catch (error) {
-      notes.push(`fal's estimate could not be had: ${toFalaiError(error).message.split('\n')[0]}`);
-    }
-  }
-  const unitText = unitPrice
-    ? `${unitPrice.unitPrice} ${unitPrice.currency} per ${unitPrice.unit}`
-    : undefined;
-  if (estimate) {
-    notes.unshift(
-      `Estimate: fal's historical average cost of ONE call to ${endpointId} (not computed from this input).${unitText ? ` The unit price is ${unitText}: an input asking for more units (images, seconds of video, megapixels) costs proportionally more.` : ''}`,
-    );
-  }
-  const currency = estimate?.currency ?? unitPrice?.currency;
+  const result = ctx.estimator
+    ? await ctx.estimator.estimate({
+        endpointId,
+        input,
+        ...(resolution.definition ? { definition: resolution.definition } : {}),
+        signal: call.signal,
+      })
+    : ({ estimate: null, reason: 'this server has no cost estimator' } as const);
+  notes.push(...(result.notes ?? []));
+  const estimate = result.estimate;
+  const inputValid = args.input ? issues === undefined : undefined;
   return {
     structured: {
       endpointId,
-      ...(currency ? { currency } : {}),
-      ...(estimate ? { estimate: estimate.amount } : {}),
-      basis: estimate ? 'historical-per-call' : 'none',
-      ...(unitPrice ? { unitPrice } : {}),
+      currency: 'USD',
+      ...(estimate
+        ? {
+            estimate: estimate.usd,
+            basis: estimate.basis,
+            method: estimate.method,
+            units: estimate.units,
+            unitPrice: { unitPrice: estimate.unitPrice, unit: estimate.unit, currency: 'USD' },
+            assumptions: [...estimate.assumptions],
+          }
+        : { basis: 'none', reason: result.reason }),
       ...(inputValid === undefined ? {} : { inputValid }),
       ...(issues ? { issues } : {}),
       notes,
     },
     summary: [
       estimate
-        ? `About ${estimate.amount} ${estimate.currency} per call (fal's historical average per call, not from this input).`
-        : `No estimate for ${endpointId}.`,
-      unitText ? `Unit price: ${unitText}.` : undefined,
+        ? `About ${estimate.usd} USD (${estimate.basis}${estimate.method === 'history' ? "; fal's average cost per call, not measured from this input" : ''}).`
+        : `No estimate for ${endpointId}: ${result.reason}.`,
+      estimate?.assumptions.length ? `Assumed: ${estimate.assumptions.join('; ')}.` : undefined,
       inputValid === false ? `The input is invalid: ${issues?.join('; ')}` : undefined,
     ]
       .filter(Boolean)
@@ -423,6 +405,7 @@ export async function submitGenerate(
   const input = await confineInput(ctx, endpointId, args.input);
   const job = await ctx.falai.submit(endpointId, input, {
     signal: call.signal,
+    ...(args.max_cost_usd === undefined ? {} : { maxCostUsd: args.max_cost_usd }),
     onProgress: (event) => {
       if (event.phase === 'upload') call.progress?.(`uploading ${event.field}`);
     },

@@ -102,13 +102,21 @@ Outputs are saved in --output-dir (else FALAI_OUTPUT_DIR or the config file's ou
     const credentials = async () =>
       (await core.resolveCredentials(await this.credentialOptions())).key;
     const userAgent = `${this.config.name}/${this.config.version}`;
-    const falai = core.createFalai({ settings, store, registry, client: fal, userAgent });
-    const platform = core.createPlatformClient({ settings, credentials, userAgent });
+    const cacheDir = this.config.cacheDir;
+    const falai = core.createFalai({
+      settings,
+      store,
+      registry,
+      client: fal,
+      userAgent,
+      cacheDir,
+    });
+    const estimator = core.costEstimatorFor(settings, { cacheDir, credentials, userAgent });
     const mcp = mcpModule.createFalaiMcp({
       falai,
       registry,
       catalogue,
-      platform,
+      estimator,
       outputDir,
       inputDirs: [outputDir, ...(flags['allow-dir'] ?? []).map(absolute)],
       waitMs: flags.wait,
