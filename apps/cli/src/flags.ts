@@ -117,10 +117,39 @@ export const targetArgs = () => ({
 /** Usage line for commands taking `targetArgs()`. */
 export const TARGET_USAGE = '<%= command.id %> [ENDPOINT] REQUEST-ID';
 
+/**
+ * `--max-cost <usd>`: refuse a submit whose estimate is above it (exit 4, nothing sent), or
+ * whose cost cannot be estimated.
+ */
+export const maxCostFlag = () =>
+  Flags.custom<number>({
+    description:
+      'Refuse to submit when the estimated cost is above this many US dollars, e.g. 0.50 (exit 4, nothing sent); also refuses when the cost cannot be estimated.',
+    helpValue: '<usd>',
+    parse: async (input) => parseUsd(input, '--max-cost'),
+  })();
+
+/** `0.5`, `$0.50`, `2` → dollars; a usage error (exit 2) for anything else. */
+export function parseUsd(input: string, flag: string): number {
+  const text = input.trim().replace(/^\$/, '');
+  const value = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || !Number.isFinite(value) || value > 1_000_000) {
+    throw new Errors.CLIError(
+      `${flag} takes an amount of US dollars such as 0.50 or 5, got ${JSON.stringify(input)}`,
+    );
+  }
+  return value;
+}
+
 /** Flags shared by `submit` and `run`: input editing, validation and how files are sent. */
 export const submitFlags = () => ({
   set: setFlag(),
   webhook: webhookFlag(),
+  'max-cost': maxCostFlag(),
+  session: Flags.string({
+    description:
+      'The chat session that asked (an OpenClaw session key), recorded with the request so `falai skill deliver --session` sends its outputs back there.',
+  }),
   strict: Flags.boolean({
     description: 'Refuse endpoints falai has no model definition for.',
     default: false,

@@ -1,4 +1,12 @@
-import type { FalClient, ModelRegistry, PendingRecord, PendingStore } from '@falai/core';
+import type {
+  EstimateResult,
+  FalClient,
+  ModelRegistry,
+  PendingRecord,
+  PendingStore,
+  SubmitCostOptions,
+  SubmitIntentJournal,
+} from '@falai/core';
 import { applySets, readInputArg } from './input.js';
 import { sanitise } from './output.js';
 
@@ -12,6 +20,8 @@ export interface SubmitRequestOptions {
   readonly forceInput?: boolean;
   readonly uploadMode?: 'auto' | 'data-uri' | 'upload';
   readonly webhookUrl?: string | undefined;
+  /** The chat session that asked (`--session`), stored as the record's `openclaw.session` tag. */
+  readonly session?: string | undefined;
   readonly registry: ModelRegistry;
   readonly client: FalClient;
   readonly store: PendingStore;
@@ -21,6 +31,10 @@ export interface SubmitRequestOptions {
   readonly signal?: AbortSignal;
   /** The command that resumes this request, for the message after an interrupt. */
   readonly resume?: (requestId: string) => string;
+  /** The cost step: the estimate, `--max-cost`, the config's budgets (core's `submitCostOptions`). */
+  readonly cost?: SubmitCostOptions;
+  /** Where "sent, answer unknown" is noted before the POST, for `falai recover`. */
+  readonly intents?: SubmitIntentJournal;
 }
 
 export interface SubmittedRequest {
@@ -29,6 +43,8 @@ export interface SubmittedRequest {
   readonly responseUrl?: string;
   readonly cancelUrl?: string;
   readonly warnings: string[];
+  /** The cost estimate (or why there is none). */
+  readonly estimate?: EstimateResult;
 }
 
 /** The parts of `SubmitRequestOptions` that come from the command line (`submitFlags()`). */
@@ -41,6 +57,7 @@ export function submitOptions(
     readonly 'force-input'?: boolean;
     readonly 'upload-mode': 'auto' | 'data-uri' | 'upload';
     readonly webhook?: string | undefined;
+    readonly session?: string | undefined;
   },
 ): Pick<
   SubmitRequestOptions,
@@ -52,6 +69,7 @@ export function submitOptions(
   | 'forceInput'
   | 'uploadMode'
   | 'webhookUrl'
+  | 'session'
 > {
   return {
     endpointId: args.endpoint,
@@ -62,6 +80,7 @@ export function submitOptions(
     forceInput: flags['force-input'] === true,
     uploadMode: flags['upload-mode'],
     webhookUrl: flags.webhook,
+    session: flags.session,
   };
 }
 
@@ -93,8 +112,11 @@ export async function submitRequest(options: SubmitRequestOptions): Promise<Subm
     ...(options.uploadMode ? { uploadMode: options.uploadMode } : {}),
     cwd: process.cwd(),
     ...(options.webhookUrl ? { webhookUrl: options.webhookUrl } : {}),
+    ...(options.session ? { tags: { 'openclaw.session': options.session } } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onNote ? { onNote: options.onNote } : {}),
+    ...(options.cost ? { cost: options.cost } : {}),
+    ...(options.intents ? { intents: options.intents } : {}),
     signals: {
       replay: false,
       onInterrupt: (event) => process.stderr.write(`${sanitise(event.message)}\n`),
@@ -123,5 +145,6 @@ export async function submitRequest(options: SubmitRequestOptions): Promise<Subm
     ...(submitted.responseUrl ? { responseUrl: submitted.responseUrl } : {}),
     ...(submitted.cancelUrl ? { cancelUrl: submitted.cancelUrl } : {}),
     warnings: done.warnings,
+    ...(done.estimate ? { estimate: done.estimate } : {}),
   };
 }

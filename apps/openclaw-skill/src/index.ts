@@ -28,6 +28,14 @@ export {
   SKILL_FILES,
   SKILL_NAME,
 } from './constants.js';
+export {
+  DELIVERED_TAG,
+  renderDeliveries,
+  SESSION_TAG,
+  type TakeDeliveriesOptions,
+  takeDeliveries,
+  undelivered,
+} from './deliver.js';
 export { type EnvVarDoc, KNOWN_ENV_VARS, mustDeclare, scanEnvNames } from './env-vars.js';
 export {
   type InstalledSkill,
@@ -43,13 +51,17 @@ export {
 } from './models.js';
 export { openClawMetadata, renderFrontmatter } from './render/frontmatter.js';
 export {
+  durationLabel,
   EXAMPLE_FILES,
   exampleCommand,
   exampleInput,
   isLongRunning,
+  WAIT_LIMIT_SECONDS,
 } from './render/model-section.js';
 export { renderSkillMarkdown, type SkillMarkdownOptions } from './render/skill-md.js';
 export {
+  DELIVER_AUTOMATION_NAME,
+  deliverDeclarationKey,
   resolveFalaiCommand,
   type ScheduleCommand,
   type ScheduleOptions,

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigError, type EnvLike, openclawPaths } from '@falai/core';
@@ -9,6 +10,14 @@ import {
   SKILL_NAME,
 } from './constants.js';
 import { shellQuote } from './render/format.js';
+
+/** Name prefix of the per-session delivery automation. */
+export const DELIVER_AUTOMATION_NAME = 'falai deliver';
+
+/** One automation per session: creating it again updates it (a stable declaration key). */
+export function deliverDeclarationKey(session: string): string {
+  return `falai-deliver-${createHash('sha256').update(session).digest('hex').slice(0, 16)}`;
+}
 
 /** Options shared by {@link scheduleCommand} and {@link schedulePolling}. */
 export interface ScheduleOptions {
@@ -28,12 +37,20 @@ export interface ScheduleOptions {
   readonly env?: EnvLike;
   /** The running script (`process.argv[1]`), to detect a run from inside the skill folder. */
   readonly scriptPath?: string;
+  /**
+   * The OpenClaw session key that asked. With it, the automation runs `skill deliver --session`
+   * and announces its output (caption and `MEDIA:` lines) to that session; without it, it only
+   * polls, posting nothing.
+   */
+  readonly session?: string;
 }
 
 /** The commands that set up polling, without running anything. */
 export interface ScheduleCommand {
   /** The shell command the automation runs. */
   readonly pollCommand: string;
+  /** The session the automation delivers to, when there is one. */
+  readonly session?: string;
   /** `openclaw` arguments that create the automation. */
   readonly argv: readonly string[];
   /** The same as one copy-pasteable shell line. */
@@ -81,24 +98,29 @@ export function resolveFalaiCommand(options: ScheduleOptions = {}): string {
 export function scheduleCommand(options: ScheduleOptions = {}): ScheduleCommand {
   const falai = resolveFalaiCommand(options);
   const workspace = openclawPaths(options.env ?? process.env).workspaceDir;
-  const pollCommand = `${falai} poll --download --json`;
+  const session = options.session;
+  const pollCommand = session
+    ? `${falai} skill deliver --session ${shellQuote(session)}`
+    : `${falai} poll --download --json`;
   const argv = [
     'automations',
     'create',
     options.cron ?? POLL_AUTOMATION_CRON,
     '--name',
-    options.name ?? POLL_AUTOMATION_NAME,
+    options.name ?? (session ? `${DELIVER_AUTOMATION_NAME} ${session}` : POLL_AUTOMATION_NAME),
     '--command',
     pollCommand,
     '--command-cwd',
     workspace,
     '--declaration-key',
-    'falai-poll',
-    '--no-deliver',
+    session ? deliverDeclarationKey(session) : 'falai-poll',
+    // Deliver: the command's stdout goes to the session that asked (empty stdout posts nothing).
+    ...(session ? ['--announce', '--session-key', session] : ['--no-deliver']),
   ];
   const openclaw = options.openclaw ?? 'openclaw';
   return {
     pollCommand,
+    ...(session ? { session } : {}),
     argv,
     commandLine: [openclaw, ...argv].map(shellQuote).join(' '),
     heartbeatLine: `- Collect finished fal.ai jobs: run \`${pollCommand}\` and send new outputs to the user.`,

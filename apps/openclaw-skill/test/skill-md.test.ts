@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  durationLabel,
   exampleCommand,
   isLongRunning,
   KNOWN_ENV_VARS,
@@ -69,6 +70,24 @@ describe('SKILL.md body', () => {
     expect(exampleCommand(video)).toMatch(/ submit fal-ai\/kling-video\//);
   });
 
+  it("teaches run-and-wait or submit-and-return from each model's duration estimate", () => {
+    for (const model of models) expect(model.durationEstimate).toBeGreaterThan(0);
+    const image = byCategory('text-to-image');
+    const video = byCategory('video-to-video');
+    expect(durationLabel(image)).toBe(`about ${image.durationEstimate} s`);
+    expect(durationLabel(video)).toBe(
+      `about ${Math.round((video.durationEstimate ?? 0) / 60)} min`,
+    );
+    expect(body).toContain(`Takes ${durationLabel(image)}: run and wait`);
+    expect(body).toContain(`Takes ${durationLabel(video)}: submit and return at once`);
+    // The estimate decides, not the kind: a slow image model is submitted, a quick video run.
+    expect(isLongRunning({ ...image, durationEstimate: 600 })).toBe(true);
+    expect(isLongRunning({ ...video, durationEstimate: 20 })).toBe(false);
+    const { durationEstimate: _, ...unknown } = video;
+    expect(isLongRunning(unknown)).toBe(true);
+    expect(durationLabel(unknown)).toBe('unknown');
+  });
+
   it('shows limits, prompt references and nested fields from the registry', () => {
     const video = byCategory('video-to-video');
     const limits = video.limits?.video;
@@ -100,11 +119,13 @@ describe('SKILL.md body', () => {
   });
 
   it('explains the long-job flow, media delivery, polling and the pending file', () => {
-    expect(body).toMatch(/submit now, collect later/);
+    expect(body).toMatch(/submit now, deliver later/);
     expect(body).toContain('MEDIA:./falai-output/');
     expect(body).toMatch(/CDN URLs expire/);
-    expect(body).toContain('openclaw automations create "*/5 * * * *" --name "falai poll"');
-    expect(body).toContain('--no-deliver');
+    expect(body).toContain('skill schedule --session SESSION_KEY --json');
+    expect(body).toContain('skill deliver --session SESSION_KEY --json');
+    expect(body).toContain('--session SESSION_KEY --json\n');
+    expect(body).toMatch(/when nothing finished it prints nothing and nothing is posted/);
     expect(body).toContain('HEARTBEAT.md');
     expect(body).toContain('fal-pending.json');
     expect(body).toContain('openclaw config set skills.entries.falai.apiKey');

@@ -19,9 +19,23 @@ export const EXAMPLE_FILES: Readonly<Record<string, string>> = {
   file: './input.bin',
 };
 
-/** True for models whose jobs outlive an agent tool call: submit now, poll later. */
+/** Jobs expected to take longer than this are submitted and collected later, never waited on. */
+export const WAIT_LIMIT_SECONDS = 60;
+
+/**
+ * True for models whose jobs outlive an agent tool call: submit now, deliver later. Decided by
+ * the model's duration estimate when it has one, else by its kind (video is slow).
+ */
 export function isLongRunning(model: SkillModel): boolean {
+  if (model.durationEstimate !== undefined) return model.durationEstimate > WAIT_LIMIT_SECONDS;
   return model.output.kind === 'video' || model.category.includes('video');
+}
+
+/** "about 18 s" / "about 5 min" / "unknown". */
+export function durationLabel(model: SkillModel): string {
+  const seconds = model.durationEstimate;
+  if (seconds === undefined) return 'unknown';
+  return seconds < 90 ? `about ${Math.round(seconds)} s` : `about ${Math.round(seconds / 60)} min`;
 }
 
 function rows(name: string, field: SkillField, out: string[]): void {
@@ -75,6 +89,12 @@ export function renderModelSection(model: SkillModel): string {
   out.push(`### ${model.name}: \`${model.endpointId}\``);
   out.push('');
   out.push(`${model.category}. ${model.description}`);
+  out.push('');
+  out.push(
+    isLongRunning(model)
+      ? `Takes ${durationLabel(model)}: submit and return at once (\`submit … --session <session key>\`); the result is delivered to the chat when it is ready.`
+      : `Takes ${durationLabel(model)}: run and wait (\`run\`), then send the file.`,
+  );
   out.push('');
   out.push('| input | type | required | default | allowed | notes |');
   out.push('|---|---|---|---|---|---|');

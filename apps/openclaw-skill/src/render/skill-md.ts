@@ -9,7 +9,12 @@ import { KNOWN_ENV_VARS } from '../env-vars.js';
 import type { SkillModel } from '../models.js';
 import { cell } from './format.js';
 import { renderFrontmatter } from './frontmatter.js';
-import { exampleInput, isLongRunning, renderModelSection } from './model-section.js';
+import {
+  exampleInput,
+  isLongRunning,
+  renderModelSection,
+  WAIT_LIMIT_SECONDS,
+} from './model-section.js';
 
 /** What SKILL.md is generated from. */
 export interface SkillMarkdownOptions {
@@ -80,9 +85,9 @@ function sectionShowing(): string {
 function sectionLongJobs(models: readonly SkillModel[]): string {
   const video = pick(models, isLongRunning);
   const lines = [
-    '## Long jobs (video): submit now, collect later',
+    '## Long jobs (video): submit now, deliver later',
     '',
-    'Video jobs take minutes, longer than a tool call may run. Never wait on them in one call: submit, tell the user it is running, and collect it later. Every submitted request is recorded in the workspace file `fal-pending.json`, so nothing is lost across turns or restarts.',
+    `Each model below says how long it takes (its duration estimate). Up to ${WAIT_LIMIT_SECONDS} s (images): \`run\` and wait, then send the file. Longer (video, minutes): never wait in one call: \`submit\` with \`--session <your session key>\` (the key of this conversation), tell the user it is running, and return at once. Every submitted request is recorded in the workspace file \`fal-pending.json\`, so nothing is lost across turns or restarts.`,
     '',
   ];
   const videoField = video
@@ -91,7 +96,7 @@ function sectionLongJobs(models: readonly SkillModel[]): string {
   if (video && videoField) {
     lines.push('```bash');
     lines.push(
-      `${C} submit ${video.endpointId} --set prompt="turn the scene into a snowy winter day, keep the camera motion of @Video1" --set ${videoField}=./clip.mp4 --json`,
+      `${C} submit ${video.endpointId} --set prompt="turn the scene into a snowy winter day, keep the camera motion of @Video1" --set ${videoField}=./clip.mp4 --session SESSION_KEY --json`,
     );
     lines.push(`${C} status REQUEST_ID --json`);
     lines.push(`${C} list --json`);
@@ -104,15 +109,18 @@ function sectionLongJobs(models: readonly SkillModel[]): string {
     '',
     `To stop a job the user no longer wants: \`${C} cancel REQUEST_ID --json\`.`,
     '',
-    '### Polling without a model run',
+    '### Delivering finished jobs to the chat',
     '',
-    `When the user asks to be told about finished jobs, set up polling once (it creates the OpenClaw automation \`${POLL_AUTOMATION_NAME}\`, \`${POLL_AUTOMATION_CRON}\`, when the gateway is reachable, and otherwise prints the exact command for the user):`,
+    `After a long submit, schedule delivery to this session once (it creates the OpenClaw automation \`falai deliver <session key>\`, \`${POLL_AUTOMATION_CRON}\`, when the gateway is reachable, and otherwise prints the exact command for the user):`,
     '',
     '```bash',
-    `${C} skill schedule --json`,
+    `${C} skill schedule --session SESSION_KEY --json`,
+    `${C} skill deliver --session SESSION_KEY --json`,
     '```',
     '',
-    'It is `openclaw automations create "*/5 * * * *" --name "falai poll" --command "<falai> poll --download --json" --no-deliver`. Older OpenClaw versions without automations use this HEARTBEAT.md line instead:',
+    'The automation runs `skill deliver --session <key>` and announces its output to that session: one poll pass, then for each finished request of the session a caption and one `MEDIA:<path>` line per output (a failed one: its reason), each request once; when nothing finished it prints nothing and nothing is posted. Replace `SESSION_KEY` with your session key. Without a session, `skill schedule` only polls (`' +
+      POLL_AUTOMATION_NAME +
+      '`: `poll --download --json`, nothing posted) and you collect results with `poll`. Older OpenClaw versions without automations use this HEARTBEAT.md line instead:',
     '',
     '```text',
     `- Collect finished fal.ai jobs: run \`${C} poll --download --json\` and send new outputs to the user.`,

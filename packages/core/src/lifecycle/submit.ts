@@ -8,11 +8,18 @@ import { assertValid, formatValidationReport } from '../models/report.js';
 import type { ValidateOptions } from '../models/validate.js';
 import { parseEndpointId } from '../queue/endpoint-id.js';
 import type { FalClient, SubmitOptions, SubmitResult } from '../queue/types.js';
-import { newPendingRecord, type PendingRecord, parsePendingRecord } from '../store/record.js';
+import {
+  MAX_PARENTS,
+  newPendingRecord,
+  type ParentRef,
+  type PendingRecord,
+  parsePendingRecord,
+} from '../store/record.js';
 import type { PendingStore } from '../store/types.js';
 import { readBinaryInputs } from './binary-input.js';
 import { type CriticalSection, criticalSection, type DeferredSignal } from './critical-section.js';
 import { inputHash, type SubmitIntent, type SubmitIntentJournal } from './intents.js';
+import { resolveReferences } from './references.js';
 import {
   planSubmitCost,
   releaseSubmitCost,
@@ -73,6 +80,13 @@ export interface SubmitAndRecordOptions {
   readonly cwd?: string;
   /** fal POSTs the result here. */
   readonly webhookUrl?: string;
+  /**
+   * Requests this one is made from (`rerun`'s original), recorded in `provenance.parents`
+   * beside those of `@last` / `@<request-id>` references in the input's file fields.
+   */
+  readonly parents?: readonly ParentRef[];
+  /** Labels stored on the record from the start (e.g. the chat session that asked for it). */
+  readonly tags?: Readonly<Record<string, string>>;
   /** Other submit options (priority, hints, storage lifecycle). */
   readonly submitOptions?: Omit<SubmitOptions, 'webhookUrl' | 'signal' | 'timeoutMs'>;
   /**
@@ -159,8 +173,20 @@ export async function submitAndRecord(
   assertResolved(
     await registry.resolve(endpointId, options.signal ? { signal: options.signal } : {}),
   );
+  // `@last` / `@<request-id>[#n]` in file fields become the earlier output's URL (reused
+  // while it answers, else its saved copy uploaded), each a lineage edge; unknown ids stop here.
+  const references = await resolveReferences({
+    endpointId,
+    input: options.input,
+    registry,
+    store,
+    uploader: options.client,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  for (const note of references.notes) options.onNote?.(note);
+  const parents = [...(options.parents ?? []), ...references.parents].slice(0, MAX_PARENTS);
   // Bytes become data URIs first, so validation and media checks see them like any file.
-  const binary = await readBinaryInputs(options.input, {
+  const binary = await readBinaryInputs(references.input, {
     ...(options.signal ? { signal: options.signal } : {}),
   });
   const input = binary.input;
@@ -200,6 +226,7 @@ export async function submitAndRecord(
   try {
     return await submitPrepared(options, {
       input,
+      parents,
       binary,
       warnings,
       cost,
@@ -218,6 +245,7 @@ async function submitPrepared(
   options: SubmitAndRecordOptions,
   state: {
     readonly input: Record<string, unknown>;
+    readonly parents: readonly ParentRef[];
     readonly binary: Awaited<ReturnType<typeof readBinaryInputs>>;
     readonly warnings: string[];
     readonly cost: SubmitCostPlan | undefined;
@@ -309,7 +337,11 @@ async function submitPrepared(
         reservations,
         inputHash: hash,
       });
-      const record = parsePendingRecord({ ...fresh, tags: { ...fresh.tags, ...tags } });
+      const record = parsePendingRecord({
+        ...fresh,
+        tags: { ...options.tags, ...fresh.tags, ...tags },
+        ...(state.parents.length > 0 ? { provenance: { parents: [...state.parents] } } : {}),
+      });
       // One more signal once recording has begun stops the wait (two in all, at least).
       await recordOrExplain(store, record, section, Math.max(2, signalsBeforeRecord + 1));
       if (intent) await options.intents?.resolve(intent.id).catch(() => undefined);

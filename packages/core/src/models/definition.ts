@@ -205,6 +205,11 @@ export const ModelDefinitionSchema = v.strictObject({
   references: v.optional(ReferencesSchema),
   output: OutputSchema,
   example: v.record(v.string(), v.unknown()),
+  /**
+   * Seconds a request typically takes, as fal's catalogue gives it (`metadata.duration_estimate`):
+   * agents wait on quick models and submit-then-collect slow ones.
+   */
+  durationEstimate: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0))),
   unconfirmed: v.optional(v.array(UnconfirmedSchema)),
   /** Where the facts come from. */
   sources: v.optional(v.array(v.string())),
