@@ -141,18 +141,35 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       readonly resume?: (requestId: string) => string;
     } = {},
   ): Promise<import('./submit-request.js').SubmittedRequest> {
-    const [{ submitOptions, submitRequest }, registry, client, store] = await Promise.all([
-      import('./submit-request.js'),
-      this.registry(),
-      this.client(),
-      this.store(),
-    ]);
+    const [{ submitOptions, submitRequest }, { submitCost }, registry, client, store, settings] =
+      await Promise.all([
+        import('./submit-request.js'),
+        import('./cost.js'),
+        this.registry(),
+        this.client(),
+        this.store(),
+        this.settings(),
+      ]);
+    // The cost step (estimate, --max-cost, the config's budgets) and the note for `recover`.
+    const cost = await submitCost({
+      settings,
+      cacheDir: this.config.cacheDir,
+      key: async () => {
+        const { resolveCredentials } = await import('@falai/core');
+        return (await resolveCredentials(await this.credentialOptions())).key;
+      },
+      userAgent: `${this.config.name}/${this.config.version}`,
+      store,
+      maxCostUsd: (flags as { readonly 'max-cost'?: number | undefined })['max-cost'],
+      note: (line) => this.note(line),
+    });
     return submitRequest({
       ...submitOptions(args, flags),
       registry,
       client,
       store,
       onNote: (line) => this.note(line),
+      ...cost,
       ...extra,
     });
   }

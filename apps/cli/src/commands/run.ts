@@ -2,6 +2,7 @@ import type { FalClient, PendingStore, RunOutput } from '@falai/core';
 import { AbortedError, requestCancel, saveOutputs } from '@falai/core';
 import { Flags } from '@oclif/core';
 import { BaseCommand, jsonText } from '../base-command.js';
+import { estimateFields } from '../cost.js';
 import { endpointArg, forceFlag, inputArg, outFlag, submitFlags, timeoutFlag } from '../flags.js';
 import { checkOutputFlags, nameFlag, outputTarget } from '../output-names.js';
 import { commandDeadline, waitFor } from '../waiting.js';
@@ -109,6 +110,7 @@ export default class Run extends BaseCommand<typeof Run> {
       recorded: true,
       elapsedMs: Date.now() - started,
       warnings: submitted.warnings,
+      ...estimateFields(submitted.estimate),
     };
   }
 

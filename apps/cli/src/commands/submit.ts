@@ -1,5 +1,6 @@
 import type { SubmitOutput } from '@falai/core';
 import { BaseCommand } from '../base-command.js';
+import { estimateFields } from '../cost.js';
 import { endpointArg, inputArg, submitFlags } from '../flags.js';
 
 /** Seed command: validate, handle local files, submit, record, print the request id. */
@@ -35,6 +36,7 @@ export default class Submit extends BaseCommand<typeof Submit> {
       ...(record.webhookUrl ? { webhookUrl: record.webhookUrl } : {}),
       store: (await this.store()).location,
       warnings: submitted.warnings,
+      ...estimateFields(submitted.estimate),
     };
   }
 }

@@ -3,6 +3,7 @@
  * budget caps from the config enforced through the store's ledger, the actual cost of a
  * finished request from `x-fal-billable-units`, and sums of recorded spend (`falai usage`).
  */
+export * from './billing.js';
 export * from './budget.js';
 export * from './estimate.js';
 export * from './estimator.js';

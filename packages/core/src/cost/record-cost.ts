@@ -38,6 +38,8 @@ export interface RecordCostTags {
 /** Tags for a new record: the estimate, its unit price, reservations and the input hash. */
 export function costTags(init: {
   readonly estimate?: CostEstimate | null;
+  /** The estimate in US dollars, when there is no `estimate` object (a noted submit's). */
+  readonly estimateUsd?: number;
   readonly price?: Pick<UnitPrice, 'unitPrice' | 'unit' | 'currency'>;
   readonly reservations?: readonly string[];
   readonly inputHash?: string;
@@ -49,7 +51,8 @@ export function costTags(init: {
     (init.estimate
       ? { unitPrice: init.estimate.unitPrice, unit: init.estimate.unit, currency: 'USD' }
       : undefined);
-  if (init.estimate) tags[COST_TAGS.estimate] = String(init.estimate.usd);
+  const usd = init.estimate?.usd ?? init.estimateUsd;
+  if (usd !== undefined) tags[COST_TAGS.estimate] = String(usd);
   if (price) {
     tags[COST_TAGS.unitPrice] = String(price.unitPrice);
     tags[COST_TAGS.unit] = price.unit.slice(0, 100);

@@ -88,7 +88,7 @@ export function requestedCount(
     if (found && count !== undefined && Number.isInteger(count) && count <= MAX_COUNT) {
       return {
         value: count,
-        from: `${field} ${count}${found[1] === 'default' ? ' (the model default)' : ''}`,
+        from: `${field} ${count}${found[1] === 'default' ? ', the model default' : ''}`,
         assumptions: [],
       };
     }
@@ -210,7 +210,7 @@ export function requestedSeconds(
     if (found && seconds !== undefined) {
       return {
         value: seconds,
-        from: `${field} ${seconds} s${found[1] === 'default' ? ' (the model default)' : ''}`,
+        from: `${field} ${seconds} s${found[1] === 'default' ? ', the model default' : ''}`,
         assumptions: [],
       };
     }
@@ -221,7 +221,7 @@ export function requestedSeconds(
     if (found && ms !== undefined) {
       return {
         value: ms / 1000,
-        from: `${field} ${ms} ms${found[1] === 'default' ? ' (the model default)' : ''}`,
+        from: `${field} ${ms} ms${found[1] === 'default' ? ', the model default' : ''}`,
         assumptions: [],
       };
     }

@@ -103,7 +103,7 @@ export async function planSubmitCost(
   if (options.maxCostUsd !== undefined && usd > options.maxCostUsd) {
     throw new BudgetError(
       'BUDGET_EXCEEDED',
-      `Not sent: this request to ${endpointId} is estimated at ${formatUsd(usd)} (${estimate.estimate.basis}), above ${label} ${formatUsd(options.maxCostUsd)}. Lower what it asks for, or raise ${label}.`,
+      `Not sent: this request to ${endpointId} is estimated at ${estimate.estimate.basis}, above ${label} ${formatUsd(options.maxCostUsd)}. Ask for less (fewer or smaller outputs), or raise ${label}.`,
       {
         details: {
           endpointId,

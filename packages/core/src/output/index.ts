@@ -5,6 +5,7 @@
  */
 export * from './catalogue.js';
 export * from './common.js';
+export * from './cost.js';
 export * from './history.js';
 export * from './misc.js';
 export * from './requests.js';

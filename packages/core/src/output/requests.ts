@@ -7,6 +7,7 @@ import {
   RequestViewSchema,
   SavedFileSchema,
 } from './common.js';
+import { EstimateFieldsSchema } from './cost.js';
 
 /** `falai submit --json`. `request_id` repeats `requestId` so seed scripts (`jq .request_id`) keep working. */
 export const SubmitOutputSchema = v.object({
@@ -22,6 +23,7 @@ export const SubmitOutputSchema = v.object({
   /** Where the request was recorded (store location, no password). */
   store: v.string(),
   warnings: v.array(v.string()),
+  ...EstimateFieldsSchema,
 });
 export type SubmitOutput = v.InferOutput<typeof SubmitOutputSchema>;
 
@@ -62,6 +64,7 @@ export const RunOutputSchema = v.object({
   outputs: v.array(SavedFileSchema),
   elapsedMs: v.number(),
   warnings: v.array(v.string()),
+  ...EstimateFieldsSchema,
 });
 export type RunOutput = v.InferOutput<typeof RunOutputSchema>;
 
