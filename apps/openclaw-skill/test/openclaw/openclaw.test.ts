@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, realpathSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, realpathSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import type { Emulator } from '@falai/emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSkill } from '../../src/index.js';
@@ -152,6 +152,60 @@ describe('the falai skill in real OpenClaw', () => {
       completed = (await falai(['poll', '--download', '--json'])).completed;
     }
     expect(completed.map((item) => item.requestId)).toContain(requestId);
+  });
+
+  it('the scheduled delivery automation posts a finished job of its session, else nothing', async () => {
+    const session = 'agent:main:telegram:direct:4242';
+    // No gateway runs here, so OpenClaw cannot store the automation; the test runs exactly the
+    // command line the automation holds, as the gateway would (`sh -lc <command>` in
+    // --command-cwd, with OpenClaw's environment: the key comes from openclaw.json).
+    const planned = await falai(['skill', 'schedule', '--session', session, '--print', '--json']);
+    const argv: string[] = planned.argv;
+    expect(argv.slice(0, 2)).toEqual(['automations', 'create']);
+    expect(argv).toContain('--announce');
+    expect(argv[argv.indexOf('--session-key') + 1]).toBe(session);
+    expect(argv).not.toContain('--no-deliver');
+    const command = argv[argv.indexOf('--command') + 1] ?? '';
+    const cwd = argv[argv.indexOf('--command-cwd') + 1] ?? '';
+    expect(command).toContain(join(workspace, 'skills/falai/scripts/falai.mjs'));
+    expect(cwd).toBe(workspace);
+    const automation = async () => {
+      const run = await runAsync('/bin/sh', ['-lc', command], {
+        cwd,
+        env: { ...env, FALAI_BASE_URL: emulator.url },
+      });
+      expect(run.status, run.stderr).toBe(0);
+      expect(`${run.stdout}${run.stderr}`).not.toContain(SECRET);
+      return run;
+    };
+    // Nothing of this session finished: no stdout and no stderr, so nothing is announced.
+    const idle = await automation();
+    expect(idle.stdout).toBe('');
+    expect(idle.stderr).toBe('');
+    // A job submitted earlier by that session (the agent passes its session key).
+    const submitted = await falai([
+      'submit',
+      'fal-ai/nano-banana-pro',
+      '--set',
+      'prompt=a lighthouse at dusk',
+      '--session',
+      session,
+      '--json',
+    ]);
+    let delivered = '';
+    for (let pass = 0; pass < 20 && delivered === ''; pass++) {
+      const run = await automation();
+      expect(run.stderr).toBe('');
+      delivered = run.stdout;
+    }
+    const lines = delivered.trimEnd().split('\n');
+    expect(lines[0]).toContain(submitted.requestId);
+    const media = lines.filter((line) => /^MEDIA:\S/.test(line));
+    expect(media).toHaveLength(1);
+    const path = (media[0] ?? '').slice('MEDIA:'.length);
+    expect(existsSync(isAbsolute(path) ? path : join(workspace, path))).toBe(true);
+    // Delivered once: the next run is silent again.
+    expect((await automation()).stdout).toBe('');
   });
 
   it('upgrades itself with falai skill install and stays eligible', async () => {
