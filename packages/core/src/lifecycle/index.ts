@@ -17,6 +17,8 @@ export * from './outcome.js';
 export * from './output-names.js';
 export * from './poll.js';
 export * from './recover.js';
+export * from './references.js';
+export * from './rerun.js';
 export * from './result.js';
 export * from './save.js';
 export * from './status.js';

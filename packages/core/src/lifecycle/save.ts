@@ -1,8 +1,10 @@
 import { stat } from 'node:fs/promises';
 import { AbortedError, FalaiError } from '../errors/falai-error.js';
+import { buildProvenance, recordProvenanceOf } from '../provenance/build.js';
+import { embedProvenance } from '../provenance/file.js';
 import { type DownloadOutputsOptions, downloadOutputs } from '../queue/download.js';
 import { OMITTED_KEY, omittedDataUris } from '../store/output-summary.js';
-import type { OutputFile } from '../store/record.js';
+import type { OutputFile, RecordProvenance } from '../store/record.js';
 import type { PendingStore, UpdateOutcome } from '../store/types.js';
 import type { Deadline } from './wait.js';
 
@@ -71,10 +73,35 @@ export async function saveOutputs(options: SaveOutputsOptions): Promise<OutputFi
   );
   for (const file of inline) options.onKept?.(file);
   outputs.unshift(...inline);
-  if (options.record !== false && outputs.length > 0) {
-    await recordOutputs(store, requestId, outputs);
+  if (outputs.length === 0) return outputs;
+  const provenance = await embedOutputProvenance(store, requestId, options.result, outputs);
+  if (options.record !== false) {
+    await store.update(requestId, { outputs, ...(provenance ? { provenance } : {}) });
   }
   return outputs;
+}
+
+/**
+ * Writes each saved file's provenance into it (PNG text, XMP in JPEG/WebP/MP4; other formats
+ * are left as they are) from the request's store record, and returns what the record keeps
+ * of it (seed, cost, parents, falai version). A request the store does not hold gets none.
+ * A file that cannot be rewritten is `OUTPUT_WRITE_FAILED` (from `embedProvenance`).
+ */
+async function embedOutputProvenance(
+  store: PendingStore,
+  requestId: string,
+  result: unknown,
+  outputs: readonly OutputFile[],
+): Promise<RecordProvenance | undefined> {
+  const record = await store.get(requestId);
+  if (!record) return undefined;
+  let kept: RecordProvenance | undefined;
+  for (const [index, file] of outputs.entries()) {
+    const provenance = buildProvenance({ record, result, output: { index, url: file.url } });
+    kept ??= recordProvenanceOf(provenance);
+    await embedProvenance(file.path, provenance);
+  }
+  return kept;
 }
 
 /**
