@@ -96,6 +96,23 @@ describe('scheduleCommand', () => {
   });
 });
 
+describe('scheduleCommand with a session', () => {
+  it('delivers to that session: skill deliver, announced, one automation per session', () => {
+    const planned = scheduleCommand({ env, session: "agent:main:it's" });
+    expect(planned.pollCommand).toBe(
+      `FALAI_SKILL=openclaw falai skill deliver --session 'agent:main:it'\\''s'`,
+    );
+    const { argv } = planned;
+    expect(argv[argv.indexOf('--name') + 1]).toBe("falai deliver agent:main:it's");
+    expect(argv.slice(-3)).toEqual(['--announce', '--session-key', "agent:main:it's"]);
+    expect(argv).not.toContain('--no-deliver');
+    const key = argv[argv.indexOf('--declaration-key') + 1];
+    expect(key).toMatch(/^falai-deliver-[0-9a-f]{16}$/);
+    expect(scheduleCommand({ env, session: 'other' }).argv).not.toContain(key);
+    expect(scheduleCommand({ env, session: "agent:main:it's" }).argv).toContain(key);
+  });
+});
+
 describe('schedulePolling', () => {
   it('creates the automation when a gateway answers', async () => {
     const result = await schedulePolling({ env: { ...env, FAKE_GATEWAY: 'up' } });
