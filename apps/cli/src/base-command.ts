@@ -5,6 +5,7 @@ import type {
   ModelCatalogue,
   ModelRegistry,
   PendingStore,
+  RequestExpectation,
 } from '@falai/core';
 import { FalaiError, SIGNAL_EXIT_CODES, stringifyJsonExact, toFalaiError } from '@falai/core';
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
@@ -172,6 +173,25 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       ...cost,
       ...extra,
     });
+  }
+
+  /**
+   * What fal expects of a request to `endpointId` (duration estimate, analytics), for the ETA
+   * while waiting; best effort, `{}` when fal cannot say.
+   */
+  protected async expectation(endpointId: string): Promise<RequestExpectation> {
+    const [{ expectationFor }, { resolveCredentials }, settings] = await Promise.all([
+      import('./cost.js'),
+      import('@falai/core'),
+      this.settings(),
+    ]);
+    return expectationFor({
+      settings,
+      cacheDir: this.config.cacheDir,
+      key: async () => (await resolveCredentials(await this.credentialOptions())).key,
+      userAgent: `${this.config.name}/${this.config.version}`,
+      endpointId,
+    }).catch(() => ({}));
   }
 
   /** Where credentials are looked for: `--key` first, then the environment and files. */

@@ -116,3 +116,29 @@ export function usdText(usd: number): string {
   if (usd < 0.01) return `$${usd.toFixed(6).replace(/0+$/, '')}`;
   return `$${usd.toFixed(2)}`;
 }
+
+/**
+ * What fal expects of a request to `endpointId` (the catalogue's duration estimate, the last
+ * day's analytics): for the ETA while waiting. Quick and best effort (5 s, no retries).
+ */
+export async function expectationFor(options: {
+  readonly settings: FalaiSettings;
+  readonly cacheDir: string;
+  readonly key: () => Promise<string>;
+  readonly userAgent: string;
+  readonly endpointId: string;
+}): Promise<import('@falai/core').RequestExpectation> {
+  const { createPlatformClient, requestExpectation } = await import('@falai/core');
+  const platform = createPlatformClient({
+    settings: options.settings,
+    credentials: options.key,
+    userAgent: options.userAgent,
+    retry: { maxRetries: 0 },
+    timeoutMs: 5000,
+  });
+  return requestExpectation({
+    platform,
+    endpointId: options.endpointId,
+    cacheDir: options.cacheDir,
+  });
+}

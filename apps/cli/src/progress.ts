@@ -18,6 +18,8 @@ export class ProgressLine {
     private readonly requestId: string,
     private readonly tty: boolean,
     private readonly stream: NodeJS.WriteStream = process.stderr,
+    /** One more part of the line: the ETA, or the queue's trend (see core's ProgressTracker). */
+    private readonly describe?: () => string,
   ) {
     if (tty) {
       this.#timer = setInterval(() => this.#draw(), 120);
@@ -57,7 +59,8 @@ export class ProgressLine {
         ? ''
         : ` · queue position ${this.#last.queuePosition}`;
     const elapsed = seconds(Date.now() - this.#started);
-    const line = `${frame} ${this.requestId} ${state}${position} · ${elapsed}`;
+    const extra = this.describe?.();
+    const line = `${frame} ${this.requestId} ${state}${position} · ${elapsed}${extra ? ` · ${sanitise(extra, { singleLine: true })}` : ''}`;
     this.stream.write(`\r\x1b[2K${fitWidth(line, this.stream.columns)}`);
   }
 }

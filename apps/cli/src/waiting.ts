@@ -3,9 +3,10 @@ import type {
   Deadline,
   FalClient,
   PendingStore,
+  RequestExpectation,
   RequestTarget,
 } from '@falai/core';
-import { deadlineAfter, waitAndFinalise } from '@falai/core';
+import { deadlineAfter, ProgressTracker, waitAndFinalise } from '@falai/core';
 import { sanitise } from './output.js';
 import { ProgressLine } from './progress.js';
 
@@ -30,9 +31,25 @@ export async function waitFor(options: {
   /** Print new log lines even without a TTY. */
   readonly logs: boolean;
   readonly signal?: AbortSignal;
+  /** What fal expects of the request (duration estimate, analytics), for the ETA. */
+  readonly expectation?: () => Promise<RequestExpectation>;
 }): Promise<CompletedRequest> {
   const { target, tty, logs } = options;
-  const progress = new ProgressLine(sanitise(target.requestId, { singleLine: true }), tty);
+  // The ETA and the queue's trend (congested vs likely stalled): core's tracker, fed below.
+  const tracker = new ProgressTracker();
+  if (tty || logs) {
+    options
+      .expectation?.()
+      .then((expected) => tracker.expect(expected))
+      .catch(() => undefined);
+  }
+  let saidTrend: string | undefined;
+  const progress = new ProgressLine(
+    sanitise(target.requestId, { singleLine: true }),
+    tty,
+    process.stderr,
+    () => tracker.estimate().text,
+  );
   try {
     return await waitAndFinalise({
       client: options.client,
@@ -44,7 +61,15 @@ export async function waitFor(options: {
       ...(options.signal ? { signal: options.signal } : {}),
       logs: logs || tty,
       onProgress: (event) => {
+        tracker.update(event);
         if (tty || logs) progress.update(event);
+        // Without a terminal (--logs), say once when the queue turns congested or stalled.
+        const trend = tracker.estimate();
+        if (!tty && logs && trend.trend !== saidTrend) {
+          if (trend.trend === 'congested' || trend.trend === 'stalled')
+            process.stderr.write(`  ${sanitise(trend.text, { singleLine: true })}\n`);
+          saidTrend = trend.trend;
+        }
       },
     });
   } finally {

@@ -74,6 +74,7 @@ export default class Run extends BaseCommand<typeof Run> {
         tty: this.interactive && !this.flags.quiet,
         logs: this.flags.logs && !this.jsonEnabled(),
         signal: controller.signal,
+        expectation: () => this.expectation(endpointId),
       });
     } catch (error) {
       if (stoppedBy) await this.interrupted(client, store, endpointId, requestId, stoppedBy);

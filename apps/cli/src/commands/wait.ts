@@ -50,6 +50,7 @@ export default class Wait extends BaseCommand<typeof Wait> {
         tty: this.interactive && !this.flags.quiet,
         logs: this.flags.logs && !this.jsonEnabled(),
         signal: controller.signal,
+        expectation: () => this.expectation(target.endpointId),
       });
     } catch (error) {
       if (controller.signal.aborted) {

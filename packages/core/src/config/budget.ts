@@ -91,6 +91,11 @@ export function parseBudgetKey(key: string): BudgetConfigPath {
           { details: { key: `${prefix}<key id>.daily` } },
         );
       }
+      if (scope === 'store' && /:\/\/[^/@]*@/.test(name)) {
+        throw new ConfigError(
+          `"budget.store.<store>.daily" names the store without its user or password (e.g. budget.store.redis://host:6379/0.daily): a config key must not hold a secret.`,
+        );
+      }
       if (!v.is(Name, name)) {
         throw new ConfigError(`"${key}" names a ${scope} falai cannot use as a budget key.`);
       }

@@ -55,7 +55,9 @@ function sameStore(a: StoreSpec, b: StoreSpec): boolean {
   if (a.kind !== b.kind) return false;
   if (a.kind === 'memory') return true;
   if (a.kind === 'redis' && b.kind === 'redis') {
-    return a.url.replace(/\/$/, '') === b.url.replace(/\/$/, '') && a.prefix === b.prefix;
+    // Compared without user and password: a budget key never needs to hold a secret.
+    const bare = (url: string) => url.replace(/\/\/[^/@]*@/, '//').replace(/\/$/, '');
+    return bare(a.url) === bare(b.url) && a.prefix === b.prefix;
   }
   return 'path' in a && 'path' in b && a.path === b.path;
 }

@@ -1,5 +1,5 @@
 import type { ConfigGetOutput } from '@falai/core';
-import { CONFIG_KEYS, maskKey, readConfigFile } from '@falai/core';
+import { BUDGET_CONFIG_KEYS, CONFIG_KEYS, configValue, maskKey, readConfigFile } from '@falai/core';
 import { Args } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { maskUrlPassword } from '../../output.js';
@@ -14,14 +14,17 @@ export default class ConfigGet extends BaseCommand<typeof ConfigGet> {
     '<%= config.bin %> <%= command.id %> outputDir --json',
   ];
   static override args = {
-    key: Args.string({ required: true, options: [...CONFIG_KEYS], description: 'Config key.' }),
+    key: Args.string({
+      required: true,
+      description: `Config key: ${[...CONFIG_KEYS, ...BUDGET_CONFIG_KEYS].join(', ')}.`,
+    }),
   };
 
   async run(): Promise<ConfigGetOutput> {
     const { configPath } = await this.settings();
     const file = await readConfigFile(configPath);
-    const key = this.args.key as (typeof CONFIG_KEYS)[number];
-    const raw = file[key];
+    const key = this.args.key;
+    const raw = configValue(file, key);
     const value =
       raw === undefined
         ? raw

@@ -1,5 +1,5 @@
 import type { ConfigSetOutput } from '@falai/core';
-import { CONFIG_KEYS, maskKey, setConfigValue } from '@falai/core';
+import { BUDGET_CONFIG_KEYS, CONFIG_KEYS, maskKey, setConfigValue } from '@falai/core';
 import { Args } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { maskUrlPassword } from '../../output.js';
@@ -8,14 +8,18 @@ import { maskUrlPassword } from '../../output.js';
 export default class ConfigSet extends BaseCommand<typeof ConfigSet> {
   static override summary = 'Set one value in the falai config file.';
   static override description =
-    `Keys: store (file:<path>, sqlite:<path>, redis://…), outputDir, modelsDir, baseUrl, key (your FAL_KEY; stored with mode 0600, env FAL_KEY still wins). Valid keys: ${CONFIG_KEYS.join(', ')}.`;
+    `Keys: store (file:<path>, sqlite:<path>, redis://…), outputDir, modelsDir, baseUrl, key (your FAL_KEY; stored with mode 0600, env FAL_KEY still wins). Valid keys: ${CONFIG_KEYS.join(', ')}. Spending caps (US dollars, hard: a submit that would pass one is refused, exit 4): budget.daily (per UTC day through the store in use), budget.key.<key id>.daily (one key; the id is the part of the key before ":"), budget.store.<store spec>.daily (one store, instead of budget.daily).`;
   static override examples = [
     '<%= config.bin %> <%= command.id %> store sqlite:~/.local/state/falai/pending.db',
     '<%= config.bin %> <%= command.id %> outputDir ~/Pictures/falai',
     '<%= config.bin %> <%= command.id %> baseUrl http://127.0.0.1:8787',
+    '<%= config.bin %> <%= command.id %> budget.daily 5',
   ];
   static override args = {
-    key: Args.string({ required: true, options: [...CONFIG_KEYS], description: 'Config key.' }),
+    key: Args.string({
+      required: true,
+      description: `Config key: ${[...CONFIG_KEYS, ...BUDGET_CONFIG_KEYS].join(', ')}.`,
+    }),
     value: Args.string({ required: true, description: 'New value.' }),
   };
 

@@ -1,5 +1,5 @@
 import type { ConfigSetOutput } from '@falai/core';
-import { CONFIG_KEYS, unsetConfigValue } from '@falai/core';
+import { BUDGET_CONFIG_KEYS, CONFIG_KEYS, unsetConfigValue } from '@falai/core';
 import { Args } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 
@@ -10,7 +10,10 @@ export default class ConfigUnset extends BaseCommand<typeof ConfigUnset> {
     `Keys: ${CONFIG_KEYS.join(', ')}. Removing an unset key is not an error.`;
   static override examples = ['<%= config.bin %> <%= command.id %> baseUrl'];
   static override args = {
-    key: Args.string({ required: true, options: [...CONFIG_KEYS], description: 'Config key.' }),
+    key: Args.string({
+      required: true,
+      description: `Config key: ${[...CONFIG_KEYS, ...BUDGET_CONFIG_KEYS].join(', ')}.`,
+    }),
   };
 
   async run(): Promise<ConfigSetOutput> {
