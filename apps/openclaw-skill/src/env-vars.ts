@@ -45,6 +45,15 @@ export const KNOWN_ENV_VARS: readonly EnvVarDoc[] = [
     description: 'Pending store: `file:<path>`, `sqlite:<path>` or `redis://host:port/db`.',
   },
   { name: 'FALAI_BASE_URL', description: 'Send fal calls to another server (e.g. the emulator).' },
+  {
+    name: 'FALAI_API_URL',
+    description: "fal's Platform API only (catalogue, prices, history; overrides FALAI_BASE_URL).",
+  },
+  { name: 'FALAI_CACHE_DIR', description: 'Cache folder (catalogue, schemas, prices).' },
+  {
+    name: 'FALAI_HISTORY_RETENTION_DAYS',
+    description: 'Days finished requests stay in history (0 keeps them all).',
+  },
   { name: 'FALAI_QUEUE_URL', description: 'Queue API server only (overrides FALAI_BASE_URL).' },
   { name: 'FALAI_RUN_URL', description: 'Synchronous run server only (overrides FALAI_BASE_URL).' },
   {

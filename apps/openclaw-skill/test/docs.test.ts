@@ -122,8 +122,12 @@ describe('SKILL.md command examples (docs as tests)', () => {
 
   it('the built folder with the real CLI bundle passes ClawHub rules', async () => {
     expect(await checkClawHubRules(skillDir)).toEqual([]);
-    // The bundle's built-in model files travel with it.
-    expect(existsSync(join(skillDir, 'scripts/models/fal-ai/nano-banana-pro.json'))).toBe(true);
+    // The built-in model definitions travel inside the bundle (@falai/models, embedded).
+    const bundle = readdirSync(join(skillDir, 'scripts')).find((file) => file === 'falai-cli.mjs');
+    expect(bundle).toBeDefined();
+    expect(readFileSync(join(skillDir, 'scripts', bundle ?? ''), 'utf8')).toContain(
+      'fal-ai/nano-banana-pro/edit',
+    );
   });
 
   it('migrates a seed fal-pending.json left by the Python skill', async () => {
