@@ -66,7 +66,8 @@ export async function createTestEnv(
     FAL_KEY,
     FALAI_STORE: `file:${join(dir, 'pending.json')}`,
     NO_COLOR: '1',
-    ...(emulator ? { FALAI_BASE_URL: emulator.url } : {}),
+    // Without an emulator, every fal host is a closed loopback port: no test reaches the internet.
+    FALAI_BASE_URL: emulator ? emulator.url : 'http://127.0.0.1:9',
   };
   return {
     dir,
