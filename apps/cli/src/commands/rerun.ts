@@ -1,0 +1,66 @@
+import type { SubmitOutput } from '@falai/core';
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand } from '../base-command.js';
+import { setFlag } from '../flags.js';
+import { sanitise } from '../output.js';
+
+/** Submit a recorded input again, with changes; the new request names the original as parent. */
+export default class Rerun extends BaseCommand<typeof Rerun> {
+  static override summary = 'Submit an earlier request again, with changes.';
+  static override description =
+    'Takes the input recorded for a request (from the store, or from the provenance falai embedded in a saved file), applies --set changes, and submits it (to --model if given). Local files are read again from their paths; the seed is kept exactly. The new request records the original as its parent (history, gallery). Follow it with falai wait <id> --download. In any file field, @last or @<request-id>[#n] refers to an earlier output.';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> 6f1c2a3b --set prompt="the same, at night"',
+    '<%= config.bin %> <%= command.id %> ./falai-output/6f1c2a3b-0.png --model fal-ai/flux/dev',
+  ];
+  static override args = {
+    source: Args.string({
+      description: 'A request id (a unique prefix is enough) or a file falai saved.',
+      required: true,
+    }),
+  };
+  static override flags = {
+    set: setFlag(),
+    model: Flags.string({ description: 'Send the input to another model.' }),
+  };
+
+  async run(): Promise<SubmitOutput> {
+    const [{ rerun }, registry, client, store] = await Promise.all([
+      import('@falai/core'),
+      this.registry(),
+      this.client(),
+      this.store(),
+    ]);
+    const done = await rerun({
+      source: this.args.source,
+      sets: this.flags.set ?? [],
+      ...(this.flags.model ? { model: this.flags.model } : {}),
+      registry,
+      client,
+      store,
+      cwd: process.cwd(),
+      onNote: (line) => this.note(sanitise(line)),
+      signals: {
+        replay: false,
+        onInterrupt: (event) => process.stderr.write(`${sanitise(event.message)}\n`),
+      },
+    });
+    const { record, submitted } = done;
+    this.log(record.requestId);
+    this.note(
+      `Reran ${done.original.requestId} as ${record.requestId} on ${record.endpointId}. Next: falai wait ${record.requestId} --download`,
+    );
+    return {
+      requestId: record.requestId,
+      request_id: record.requestId,
+      endpointId: record.endpointId,
+      status: record.status,
+      ...(record.queuePosition === undefined ? {} : { queuePosition: record.queuePosition }),
+      ...(submitted.statusUrl ? { statusUrl: submitted.statusUrl } : {}),
+      ...(submitted.responseUrl ? { responseUrl: submitted.responseUrl } : {}),
+      ...(submitted.cancelUrl ? { cancelUrl: submitted.cancelUrl } : {}),
+      store: store.location,
+      warnings: done.warnings,
+    };
+  }
+}
