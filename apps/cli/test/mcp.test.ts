@@ -362,7 +362,9 @@ describe('falai mcp over stdio', () => {
       expect(textOf(badEndpoint)).toContain('Invalid endpoint id');
       const unknownArg = await call(session, 'list_jobs', { status: 'pending', sql: 'drop' });
       expect(unknownArg.isError).toBe(true);
-      expect(textOf(unknownArg)).toContain('Invalid arguments for list_jobs');
+      expect(textOf(unknownArg)).toContain(
+        'Invalid arguments for list_jobs: sql: unknown argument',
+      );
       // A local file outside the allowed folders is never read (nor uploaded).
       const secretFile = join(env.dir, 'home-secret.png');
       await writeFile(secretFile, Buffer.from('89504e470d0a1a0a', 'hex'));
@@ -385,6 +387,41 @@ describe('falai mcp over stdio', () => {
     } finally {
       await session.close();
     }
+  }, 60_000);
+
+  it('answers the requests piped to it before stdin ended, then exits', async () => {
+    const messages = [
+      {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: {
+          protocolVersion: '2025-06-18',
+          capabilities: {},
+          clientInfo: { name: 'pipe', version: '1' },
+        },
+      },
+      { jsonrpc: '2.0', method: 'notifications/initialized' },
+      {
+        jsonrpc: '2.0',
+        id: 2,
+        method: 'tools/call',
+        params: { name: 'list_jobs', arguments: { limit: 1 } },
+      },
+    ];
+    const result = await env.run(['mcp', '--output-dir', outDir], {
+      stdin: `${messages.map((message) => JSON.stringify(message)).join('\n')}\n`,
+    });
+    expect(result.code, result.stderr).toBe(0);
+    const answers = result.stdout
+      .trim()
+      .split('\n')
+      .map(
+        (line) =>
+          JSON.parse(line) as { id: number; result: { structuredContent?: { store: string } } },
+      );
+    expect(answers.map((answer) => answer.id)).toEqual([1, 2]);
+    expect(answers[1]?.result.structuredContent?.store).toBe(join(env.dir, 'pending.json'));
   }, 60_000);
 
   it('runs generate as an MCP task backed by the store, which a restarted server finishes', async () => {
@@ -436,6 +473,23 @@ describe('falai mcp over stdio', () => {
       expect(existsSync(files[0]?.path ?? '')).toBe(true);
       const { tasks } = await session.client.experimental.tasks.listTasks();
       expect(tasks.map((task) => task.taskId)).toContain(taskId);
+      // tasks/cancel asks fal to cancel: a job still in fal's queue is removed.
+      let queuedTask: string | undefined;
+      for await (const message of session.client.experimental.tasks.callToolStream(
+        { name: 'generate', arguments: { endpoint_id: QUEUED, input: { prompt: 'not this one' } } },
+        CallToolResultSchema,
+        { task: {} },
+      )) {
+        if (message.type === 'taskCreated') {
+          queuedTask = message.task.taskId;
+          break;
+        }
+        if (message.type === 'error') throw message.error;
+      }
+      const cancelled = await session.client.experimental.tasks.cancelTask(queuedTask ?? '');
+      expect(cancelled).toMatchObject({ taskId: queuedTask, status: 'cancelled' });
+      const record = await env.run(['status', queuedTask ?? '', '--json']);
+      expect(JSON.parse(record.stdout)).toMatchObject({ status: 'cancelled' });
     } finally {
       await session.close();
     }
@@ -454,7 +508,8 @@ describe('falai mcp over Streamable HTTP', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     try {
-      const url = await new Promise<string>((resolveUrl) => {
+      const url = await new Promise<string>((resolveUrl, reject) => {
+        child.once('exit', (code) => reject(new Error(`falai mcp --http exited ${code}`)));
         let out = '';
         child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
           out += chunk;

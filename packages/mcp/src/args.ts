@@ -13,51 +13,54 @@ export const MAX_ENDPOINT_ID_LENGTH = 300;
 export const MAX_INPUT_JSON_BYTES = 16 * 1024 * 1024;
 
 const text = (max: number) => v.pipe(v.string(), v.maxLength(max));
+/** An object of arguments whose unknown keys are refused by name. */
+const strict = <const E extends v.ObjectEntries>(entries: E) =>
+  v.strictObject(entries, 'unknown argument (see the input schema)');
 const seconds = v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(86_400));
 
 /** Arguments of every tool, checked before anything else runs: unknown keys are refused. */
 export const Args = {
-  search_models: v.strictObject({
+  search_models: strict({
     query: v.optional(text(200)),
     category: v.optional(text(100)),
     limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(50))),
   }),
-  get_model_schema: v.strictObject({
+  get_model_schema: strict({
     endpoint_id: text(MAX_ENDPOINT_ID_LENGTH),
   }),
-  estimate_cost: v.strictObject({
+  estimate_cost: strict({
     endpoint_id: text(MAX_ENDPOINT_ID_LENGTH),
     input: v.optional(v.record(v.string(), v.unknown())),
   }),
-  generate: v.strictObject({
+  generate: strict({
     endpoint_id: text(MAX_ENDPOINT_ID_LENGTH),
     input: v.record(v.string(), v.unknown()),
     wait_seconds: v.optional(seconds),
     dir: v.optional(text(500)),
     max_cost_usd: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(100_000))),
   }),
-  get_job_status: v.strictObject({
+  get_job_status: strict({
     request_id: text(200),
     endpoint_id: v.optional(text(MAX_ENDPOINT_ID_LENGTH)),
   }),
-  get_job_result: v.strictObject({
+  get_job_result: strict({
     request_id: text(200),
     endpoint_id: v.optional(text(MAX_ENDPOINT_ID_LENGTH)),
     wait_seconds: v.optional(seconds),
     inline_images: v.optional(v.boolean()),
   }),
-  download_job_outputs: v.strictObject({
+  download_job_outputs: strict({
     request_id: text(200),
     endpoint_id: v.optional(text(MAX_ENDPOINT_ID_LENGTH)),
     dir: v.optional(text(500)),
     force: v.optional(v.boolean()),
   }),
-  list_jobs: v.strictObject({
+  list_jobs: strict({
     status: v.optional(v.picklist(['pending', 'done', 'all'])),
     endpoint_id: v.optional(text(MAX_ENDPOINT_ID_LENGTH)),
     limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100))),
   }),
-  cancel_job: v.strictObject({
+  cancel_job: strict({
     request_id: text(200),
     endpoint_id: v.optional(text(MAX_ENDPOINT_ID_LENGTH)),
   }),

@@ -119,6 +119,8 @@ export class McpContext {
   readonly #following = new Map<string, Promise<FollowOutcome>>();
   readonly #stop = new AbortController();
   readonly #durations = new Map<string, Promise<number | undefined>>();
+  /** Tool calls being answered (a closing transport lets them finish first). */
+  readonly #calls = new Set<Promise<unknown>>();
 
   constructor(options: FalaiMcpOptions) {
     this.falai = options.falai;
@@ -138,6 +140,29 @@ export class McpContext {
   /** Aborted when the server stops: background waits end (the jobs stay in the store). */
   get stopSignal(): AbortSignal {
     return this.#stop.signal;
+  }
+
+  /** Runs a tool call, counted until it settles (see {@link drain}). */
+  track<T>(call: Promise<T>): Promise<T> {
+    this.#calls.add(call);
+    const forget = () => this.#calls.delete(call);
+    call.then(forget, forget);
+    return call;
+  }
+
+  /** Waits (at most `ms`) for the tool calls being answered, e.g. before stdio closes. */
+  async drain(ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (this.#calls.size > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) return;
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise<void>((resolveBound) => {
+        timer = setTimeout(resolveBound, left);
+      });
+      await Promise.race([Promise.allSettled([...this.#calls]), bound]);
+      clearTimeout(timer);
+    }
   }
 
   /** Stops every background wait; the jobs stay pending in the store, nothing is lost. */

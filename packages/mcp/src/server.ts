@@ -101,7 +101,9 @@ export function createFalaiMcp(options: FalaiMcpOptions): FalaiMcp {
           throw new McpError(ErrorCode.InvalidParams, `${tool.name} does not run as a task.`);
         }
         try {
-          const { job } = await submitGenerate(context, request.params.arguments, call);
+          const { job } = await context.track(
+            submitGenerate(context, request.params.arguments, call),
+          );
           const task = await extra.taskStore?.createTask({
             ...(request.params.task.ttl === undefined ? {} : { ttl: request.params.task.ttl }),
             context: { requestId: job.requestId },
@@ -117,11 +119,14 @@ export function createFalaiMcp(options: FalaiMcpOptions): FalaiMcp {
           );
         }
       }
-      try {
-        return toCallToolResult(await tool.run(request.params.arguments, call), context.env);
-      } catch (error) {
-        return toolError(error, context.env);
-      }
+      return context.track(
+        Promise.resolve()
+          .then(() => tool.run(request.params.arguments, call))
+          .then(
+            (outcome) => toCallToolResult(outcome, context.env),
+            (error: unknown) => toolError(error, context.env),
+          ),
+      );
     });
     return server;
   };

@@ -5,6 +5,7 @@ import type {
 } from '@modelcontextprotocol/sdk/experimental/tasks/interfaces.js';
 import type { Request, RequestId, Result, Task } from '@modelcontextprotocol/sdk/types.js';
 import type { McpContext } from './context.js';
+import { redactValue } from './redact.js';
 import { toCallToolResult } from './result.js';
 import { jobOutcome } from './tools.js';
 
@@ -93,7 +94,12 @@ export class FalaiTaskStore implements TaskStore {
     return this.#ctx.falai.withStore((store) => store.get(taskId));
   }
 
+  /** The task of a record, redacted like every result (its status message is fal's text). */
   async #taskOf(record: PendingRecord): Promise<Task> {
+    return redactValue(await this.#taskOfRecord(record), this.#ctx.env);
+  }
+
+  async #taskOfRecord(record: PendingRecord): Promise<Task> {
     const duration = await this.#ctx.durationOf(record.endpointId);
     const pollInterval =
       duration === undefined

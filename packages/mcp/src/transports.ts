@@ -33,12 +33,20 @@ export async function serveStdio(
   });
   transport.onclose = () => resolveClosed();
   await server.connect(transport);
-  const close = async () => {
-    await server.close().catch(() => undefined);
-    resolveClosed();
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      await server.close().catch(() => undefined);
+      resolveClosed();
+    })();
+    return closing;
   };
-  stdin.once('end', () => void close());
-  stdin.once('close', () => void close());
+  // The client is gone (or piped its last request): answer what is in flight, then close.
+  const ended = () => {
+    void mcp.context.drain(mcp.context.maxWaitMs + 30_000).then(close);
+  };
+  stdin.once('end', ended);
+  stdin.once('close', ended);
   return { closed, close };
 }
 
