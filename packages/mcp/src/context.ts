@@ -279,7 +279,11 @@ export class McpContext {
     const notes = [...(extra.notes ?? [])];
     let next: string | undefined;
     if (!done) next = this.nextStep(record);
-    else if (record.status === 'completed' && files.length === 0)
+    else if (
+      record.status === 'completed' &&
+      files.length === 0 &&
+      (record.outputs?.length ?? 0) > 0
+    )
       next = `Completed, but its files are not saved here: call download_job_outputs with {"request_id": "${record.requestId}"}.`;
     if (cancelRequestedAt && !done)
       notes.push(

@@ -4,7 +4,7 @@ import type {
   TaskStore,
 } from '@modelcontextprotocol/sdk/experimental/tasks/interfaces.js';
 import type { Request, RequestId, Result, Task } from '@modelcontextprotocol/sdk/types.js';
-import type { McpContext } from './context.js';
+import { FOLLOW_MAX_MS, type McpContext } from './context.js';
 import { redactValue } from './redact.js';
 import { toCallToolResult } from './result.js';
 import { jobOutcome } from './tools.js';
@@ -66,7 +66,11 @@ export class FalaiTaskStore implements TaskStore {
     const record = await this.#record(taskId);
     if (!record) throw new Error(`Task ${taskId} is not in falai's store.`);
     const job = await this.#ctx.falai.job(record.requestId);
-    const outcome = await jobOutcome(this.#ctx, job, undefined, { inline: true });
+    // tasks/result may block: the files are saved before it answers.
+    const outcome = await jobOutcome(this.#ctx, job, undefined, {
+      inline: true,
+      saveWithinMs: FOLLOW_MAX_MS,
+    });
     return toCallToolResult(outcome, this.#ctx.env);
   }
 

@@ -1,6 +1,7 @@
 import {
   ACTIVE_STATUSES,
   classifyFileRef,
+  FalaiError,
   findRecord,
   InputError,
   type Job,
@@ -8,10 +9,15 @@ import {
   promptOf,
   type RequestStatus,
   TERMINAL_STATUSES,
-  toFalaiError,
 } from '@falai/core';
 import { type ArgsOf, endpointIdOf, parseArgs, requestIdOf, type ToolName } from './args.js';
-import { type FollowOutcome, type JobView, type McpContext, toPlainJson } from './context.js';
+import {
+  type FollowOutcome,
+  isStopped,
+  type JobView,
+  type McpContext,
+  toPlainJson,
+} from './context.js';
 import { type InlineImage, inlineImages } from './images.js';
 import { confinedDir, confinedInputFile } from './paths.js';
 import { type JsonSchema, TOOL_SCHEMAS } from './schemas.js';
@@ -400,16 +406,33 @@ export async function submitGenerate(
   const args = parseArgs('generate', rawArgs);
   const endpointId = endpointIdOf(args.endpoint_id);
   const dir = await confinedDir(ctx.outputDir, args.dir);
-  // The definition first, so file fields of catalogue models are known for the path check.
-  await ctx.registry.resolve(endpointId, { signal: call.signal }).catch(() => undefined);
-  const input = await confineInput(ctx, endpointId, args.input);
-  const job = await ctx.falai.submit(endpointId, input, {
-    signal: call.signal,
-    ...(args.max_cost_usd === undefined ? {} : { maxCostUsd: args.max_cost_usd }),
-    onProgress: (event) => {
-      if (event.phase === 'upload') call.progress?.(`uploading ${event.field}`);
-    },
-  });
+  // Preparing (definition, validation, estimate, uploads) is bounded too: past the server's
+  // longest wait it stops before the POST, and nothing is submitted. A POST on its way is
+  // never stopped (core keeps the paid id).
+  const prepared = AbortSignal.timeout(ctx.maxWaitMs);
+  const signal = AbortSignal.any([call.signal, prepared]);
+  let job: Awaited<ReturnType<McpContext['falai']['submit']>>;
+  try {
+    // The definition first, so file fields of catalogue models are known for the path check.
+    await ctx.registry.resolve(endpointId, { signal }).catch(() => undefined);
+    const input = await confineInput(ctx, endpointId, args.input);
+    job = await ctx.falai.submit(endpointId, input, {
+      signal,
+      ...(args.max_cost_usd === undefined ? {} : { maxCostUsd: args.max_cost_usd }),
+      onProgress: (event) => {
+        if (event.phase === 'upload') call.progress?.(`uploading ${event.field}`);
+      },
+    });
+  } catch (error) {
+    if (prepared.aborted && !call.signal.aborted && isStopped(error)) {
+      throw new FalaiError(
+        'TIMEOUT',
+        `Preparing the job (validation, cost estimate, uploads) took over ${Math.round(ctx.maxWaitMs / 1000)} s, so nothing was submitted. Try again; pass large files as https:// URLs instead of local paths.`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
   call.progress?.(`submitted ${job.requestId}`);
   void ctx.follow(job, dir);
   return { job, dir, started, waitMs: ctx.waitBound(args.wait_seconds) };
@@ -423,6 +446,7 @@ async function generate(ctx: McpContext, rawArgs: unknown, call: ToolCall): Prom
     waitedMs: Date.now() - started,
     inline: true,
     dir,
+    saveWithinMs: ctx.maxWaitMs - (Date.now() - started),
   });
 }
 
@@ -458,22 +482,28 @@ export async function jobOutcome(
   ctx: McpContext,
   job: Job,
   outcome: FollowOutcome | undefined,
-  options: { notes?: readonly string[]; waitedMs?: number; inline: boolean; dir?: string },
+  options: {
+    notes?: readonly string[];
+    waitedMs?: number;
+    inline: boolean;
+    dir?: string;
+    /** How long saving missing files may take here. @default the server's longest wait */
+    saveWithinMs?: number;
+  },
 ): Promise<ToolOutcome> {
   let record = await job.record();
   if (!record) return unrecordedOutcome(ctx, job, options);
   const notes = [...(options.notes ?? [])];
-  if (record.status === 'completed' && !(await hasFiles(record))) {
-    // Saved by the background wait unless it failed (disk, name clash) or was not done yet.
-    if (outcome?.kind === 'error') notes.push(`Saving the files failed: ${outcome.error.message}`);
-    else {
-      try {
-        await job.download({ dir: options.dir ?? ctx.outputDir });
-        record = (await job.record()) ?? record;
-      } catch (error) {
-        notes.push(`Saving the files failed: ${toFalaiError(error).message}`);
-      }
-    }
+  if (record.status === 'completed' && !(await hasFiles(record)) && expectsFiles(record.result)) {
+    // The background wait saves them: join it (or start it), bounded like every call.
+    const saved =
+      outcome ?? (await ctx.waitFor(job, Math.max(0, options.saveWithinMs ?? ctx.maxWaitMs)));
+    if (saved === undefined)
+      notes.push(
+        `The files are still being saved; call get_job_result with {"request_id": "${record.requestId}"} again in a moment.`,
+      );
+    else if (saved.kind === 'error') notes.push(`Saving the files failed: ${saved.error.message}`);
+    record = (await job.record()) ?? record;
   }
   const view = await ctx.view(record, { notes });
   const images =
@@ -537,6 +567,12 @@ async function unrecordedOutcome(
   };
 }
 
+/** True when an output names files (URLs or inline data) that can be saved. */
+function expectsFiles(result: unknown): boolean {
+  const text = JSON.stringify(toPlainJson(result)) ?? '';
+  return /"https?:\/\/|"data:|"\$omitted":"data-uri"/.test(text);
+}
+
 async function hasFiles(record: PendingRecord): Promise<boolean> {
   const { stat } = await import('node:fs/promises');
   const outputs = record.outputs ?? [];
@@ -581,12 +617,14 @@ async function jobStatus(
   const job = await jobOf(ctx, args, 'status');
   const before = await job.record();
   if (!before) return unrecordedOutcome(ctx, job, { inline: false });
+  let outcome: FollowOutcome | undefined;
   if (ACTIVE_STATUSES.includes(before.status)) {
     const report = await job.status();
     // fal says it ended: let the lifecycle record how (and save the files), briefly.
-    if (!ACTIVE_STATUSES.includes(report.status)) await ctx.waitFor(job, SETTLE_MS, call.signal);
+    if (!ACTIVE_STATUSES.includes(report.status))
+      outcome = await ctx.waitFor(job, SETTLE_MS, call.signal);
   }
-  return jobOutcome(ctx, job, undefined, { inline: false });
+  return jobOutcome(ctx, job, outcome, { inline: false, saveWithinMs: 0 });
 }
 
 async function jobResult(
@@ -609,7 +647,11 @@ async function jobResult(
         outcome = await ctx.waitFor(job, SETTLE_MS, call.signal);
     }
   }
-  return jobOutcome(ctx, job, outcome, { inline, waitedMs: Date.now() - started });
+  return jobOutcome(ctx, job, outcome, {
+    inline,
+    waitedMs: Date.now() - started,
+    saveWithinMs: ctx.maxWaitMs - (Date.now() - started),
+  });
 }
 
 async function downloadOutputs(
