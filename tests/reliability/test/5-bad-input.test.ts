@@ -257,7 +257,8 @@ function corpus(): Case[] {
       name: 'model: unknown with --strict',
       args: submit('fal-ai/does-not-exist', '{"prompt":"x"}', '--strict'),
       code: 'MODEL_UNKNOWN',
-      message: 'No model definition for "fal-ai/does-not-exist"',
+      // The CLI asks fal's catalogue (the emulator's Platform API) about ids it has no file for.
+      message: "Unknown model fal-ai/does-not-exist: fal's catalogue does not list it",
     },
     {
       name: 'model: model-info unknown',
