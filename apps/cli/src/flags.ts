@@ -170,3 +170,25 @@ export const submitFlags = () => ({
     default: 'auto',
   })(),
 });
+
+/**
+ * Checks a `config get|set|unset` key: one of the config file's keys or a budget key
+ * (`budget.daily`, `budget.key.<key id>.daily`, `budget.store.<store>.daily`). Anything else
+ * is a usage error (exit 2) listing the keys.
+ */
+export async function checkConfigKey(key: string): Promise<void> {
+  const core = await import('@falai/core');
+  if ((core.CONFIG_KEYS as readonly string[]).includes(key)) return;
+  if (core.isBudgetConfigKey(key)) {
+    try {
+      core.parseBudgetKey(key);
+      return;
+    } catch (error) {
+      throw new core.FalaiError('USAGE', (error as Error).message);
+    }
+  }
+  throw new core.FalaiError(
+    'USAGE',
+    `Unknown config key "${key}". Valid keys: ${[...core.CONFIG_KEYS, ...core.BUDGET_CONFIG_KEYS].join(', ')}.`,
+  );
+}

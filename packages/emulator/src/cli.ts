@@ -38,6 +38,8 @@ export const USAGE = `Usage: falai-emulator [options]
                        --fault '{"match":{"kind":"status"},"action":{"type":"status","status":429,"retryAfterSeconds":2},"times":3}'
                        actions: status, drop, delay {"ms":…}, drop-after-accept,
                        stall {"afterBytes":…} (downloads and upload bodies)
+  --admin-key <key>    a key with fal's ADMIN scope for the Platform API (billing events,
+                       usage, account credits; repeatable); other keys are API keys
   --log-file <path>    write the request log (NDJSON, keys redacted) there on exit
   --help               show this help`;
 
@@ -187,6 +189,17 @@ export function parseArgs(argv: readonly string[]): CliOptions {
           );
         }
         faults.push(rule as unknown as FaultRule);
+        break;
+      }
+      case '--admin-key': {
+        const key = value() ?? '';
+        if (!key.includes(':')) {
+          throw new UsageError('--admin-key expects a key such as admin-id:admin-secret');
+        }
+        options.platform = {
+          ...options.platform,
+          adminKeys: [...(options.platform?.adminKeys ?? []), key],
+        };
         break;
       }
       case '--log-file':

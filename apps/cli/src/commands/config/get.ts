@@ -2,6 +2,7 @@ import type { ConfigGetOutput } from '@falai/core';
 import { BUDGET_CONFIG_KEYS, CONFIG_KEYS, configValue, maskKey, readConfigFile } from '@falai/core';
 import { Args } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
+import { checkConfigKey } from '../../flags.js';
 import { maskUrlPassword } from '../../output.js';
 
 /** Reads one key of falai's config file. */
@@ -21,6 +22,7 @@ export default class ConfigGet extends BaseCommand<typeof ConfigGet> {
   };
 
   async run(): Promise<ConfigGetOutput> {
+    await checkConfigKey(this.args.key);
     const { configPath } = await this.settings();
     const file = await readConfigFile(configPath);
     const key = this.args.key;

@@ -2,6 +2,7 @@ import type { ConfigSetOutput } from '@falai/core';
 import { BUDGET_CONFIG_KEYS, CONFIG_KEYS, maskKey, setConfigValue } from '@falai/core';
 import { Args } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
+import { checkConfigKey } from '../../flags.js';
 import { maskUrlPassword } from '../../output.js';
 
 /** Writes one key of falai's config file (atomically, mode 0600). */
@@ -24,6 +25,7 @@ export default class ConfigSet extends BaseCommand<typeof ConfigSet> {
   };
 
   async run(): Promise<ConfigSetOutput> {
+    await checkConfigKey(this.args.key);
     const { configPath } = await this.settings();
     const key = this.args.key;
     await setConfigValue(key, this.args.value, configPath);

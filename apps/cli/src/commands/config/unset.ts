@@ -2,6 +2,7 @@ import type { ConfigSetOutput } from '@falai/core';
 import { BUDGET_CONFIG_KEYS, CONFIG_KEYS, unsetConfigValue } from '@falai/core';
 import { Args } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
+import { checkConfigKey } from '../../flags.js';
 
 /** Removes one key from falai's config file. */
 export default class ConfigUnset extends BaseCommand<typeof ConfigUnset> {
@@ -17,6 +18,7 @@ export default class ConfigUnset extends BaseCommand<typeof ConfigUnset> {
   };
 
   async run(): Promise<ConfigSetOutput> {
+    await checkConfigKey(this.args.key);
     const { configPath } = await this.settings();
     const removed = await unsetConfigValue(this.args.key, configPath);
     this.log(
