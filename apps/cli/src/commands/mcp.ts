@@ -64,11 +64,11 @@ Outputs are saved in --output-dir (else FALAI_OUTPUT_DIR or the config file's ou
       description:
         'How long generate waits for a result before returning the request id (e.g. 45s).',
       parse: async (input) => parseDuration(input),
-    })({ default: 45_000 }),
+    })({ default: 45_000, defaultHelp: async () => '45s' }),
     'max-wait': Flags.custom<number>({
       description: 'The longest wait an agent may ask for in one call (e.g. 55s).',
       parse: async (input) => parseDuration(input),
-    })({ default: 55_000 }),
+    })({ default: 55_000, defaultHelp: async () => '55s' }),
     tasks: Flags.boolean({
       description: 'Offer generate as an MCP task to clients that support tasks.',
       default: true,
