@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import type { Emulator } from '@falai/emulator';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCostEstimator } from '../../src/cost/estimator.js';
-import { type BudgetCap, readCostTags } from '../../src/cost/index.js';
+import { applyBillingEvents, type BudgetCap, readCostTags } from '../../src/cost/index.js';
 import {
   createIntentJournal,
+  recordOutcome,
   recoverRequests,
   type SubmitCostOptions,
   submitAndRecord,
@@ -331,5 +332,49 @@ describe('a submit whose answer never arrived', () => {
     expect(summary.intents).toEqual([expect.objectContaining({ outcome: 'not-sent' })]);
     expect(await ledger.usage(cap.scope)).toEqual({ spentUsd: 0, reservedUsd: 0 });
     expect(await readdir(intents.dir)).toEqual([]);
+  });
+});
+
+describe('a request finalised without billable units (a webhook delivery)', () => {
+  it('settles at its estimate, then fal’s billing events (ADMIN key) fill in the actual cost', async () => {
+    const store = createMemoryStore();
+    const cap = capOf(5);
+    const { record } = await submitThrough(
+      store,
+      'fal-ai/nano-banana-pro',
+      { prompt: 'by webhook', num_images: 2 },
+      { estimator: estimator(), budgets: [cap] },
+    );
+    // What a webhook delivery carries: the outcome without x-fal-billable-units.
+    const { billableUnits: _, ...delivered } = (await queueFor(emulator).wait(
+      record.endpointId,
+      record.requestId,
+    )) as Extract<Awaited<ReturnType<ReturnType<typeof queueFor>['wait']>>, { state: 'completed' }>;
+    await recordOutcome(store, record.requestId, delivered);
+    const settled = await store.get(record.requestId);
+    expect(settled?.status).toBe('completed');
+    expect(settled?.provenance?.cost).toBeUndefined();
+    expect(settled?.tags?.costSettled).toBe('estimate');
+    expect(await store.budget?.usage(cap.scope)).toEqual({ spentUsd: 0.3, reservedUsd: 0 });
+
+    // An API key may not read billing events: said, nothing changed.
+    await expect(
+      applyBillingEvents({ store, platform: platformFor(emulator), records: await store.list() }),
+    ).rejects.toMatchObject({ code: 'AUTH_REJECTED', details: { adminRequired: true } });
+
+    const filled = await applyBillingEvents({
+      store,
+      platform: platformFor(emulator, { credentials: ADMIN_KEY }),
+      records: await store.list(),
+    });
+    expect(filled).toEqual({ checked: 1, updated: 1 });
+    const event = await billed(record.requestId);
+    const after = await store.get(record.requestId);
+    expect(after?.provenance?.cost).toEqual({ amount: event.costTotal, currency: 'USD' });
+    expect(after?.tags?.costSettled).toBe('billing');
+    expect(await store.budget?.usage(cap.scope)).toEqual({
+      spentUsd: event.costTotal,
+      reservedUsd: 0,
+    });
   });
 });
