@@ -180,12 +180,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    * while waiting; best effort, `{}` when fal cannot say.
    */
   protected async expectation(endpointId: string): Promise<RequestExpectation> {
-    const [{ expectationFor }, { resolveCredentials }, settings] = await Promise.all([
+    const [{ expectationFor }, { resolveCredentials }, settings, registry] = await Promise.all([
       import('./cost.js'),
       import('@falai/core'),
       this.settings(),
+      this.registry(),
     ]);
     return expectationFor({
+      durationEstimateS: registry.get(endpointId)?.durationEstimate,
       settings,
       cacheDir: this.config.cacheDir,
       key: async () => (await resolveCredentials(await this.credentialOptions())).key,

@@ -127,6 +127,8 @@ export async function expectationFor(options: {
   readonly key: () => Promise<string>;
   readonly userAgent: string;
   readonly endpointId: string;
+  /** The model file's `durationEstimate` (seconds), used when fal's catalogue says nothing. */
+  readonly durationEstimateS?: number | undefined;
 }): Promise<import('@falai/core').RequestExpectation> {
   const { createPlatformClient, requestExpectation } = await import('@falai/core');
   const platform = createPlatformClient({
@@ -140,5 +142,8 @@ export async function expectationFor(options: {
     platform,
     endpointId: options.endpointId,
     cacheDir: options.cacheDir,
+    ...(options.durationEstimateS === undefined
+      ? {}
+      : { known: { durationEstimateS: options.durationEstimateS } }),
   });
 }

@@ -262,6 +262,11 @@ export async function requestExpectation(options: {
   /** @default 5000 */
   readonly timeoutMs?: number;
   readonly now?: Date;
+  /**
+   * What is known without asking (e.g. the model file's `durationEstimate`), used where fal
+   * says nothing.
+   */
+  readonly known?: RequestExpectation;
 }): Promise<RequestExpectation> {
   const { platform, endpointId } = options;
   const signal = AbortSignal.timeout(options.timeoutMs ?? 5000);
@@ -306,5 +311,5 @@ export async function requestExpectation(options: {
     const value = seconds(metric);
     if (value !== undefined) out[key] = value;
   }
-  return out as RequestExpectation;
+  return { ...options.known, ...out } as RequestExpectation;
 }
