@@ -304,6 +304,14 @@ describe('falai recover', () => {
     const before = await env.run(['list', '--all', '--json'], { env: own });
     expect(before.json(ListOutputSchema).requests).toEqual([]);
 
+    // Sending the same input again is allowed, with a warning naming the lost one.
+    const twin = await env.run(['submit', ENDPOINT, '--set', 'prompt=a lost lighthouse'], {
+      env: own,
+    });
+    expect(twin.code, twin.stderr).toBe(0);
+    expect(twin.stderr).toContain('An earlier submit of this same input to fal-ai/nano-banana-pro');
+    expect(twin.stderr).toContain('falai recover --endpoint fal-ai/nano-banana-pro');
+
     const recovered = await env.run(['recover', '--endpoint', ENDPOINT, '--json'], { env: own });
     expect(recovered.code, recovered.stderr).toBe(0);
     const out = recovered.json(RecoverOutputSchema);
@@ -313,6 +321,8 @@ describe('falai recover', () => {
       expect.objectContaining({ requestId, endpointId: ENDPOINT, matchedIntent: true }),
     ]);
     expect(out.intents).toEqual([expect.objectContaining({ outcome: 'found', requestId })]);
+    // The twin, recorded by its own submit, is known, not adopted.
+    expect(out.adopted.map((item) => item.requestId)).not.toContain(twin.stdout.trim());
 
     // Recovering again adopts nothing new.
     const again = await env.run(['recover', '--endpoint', ENDPOINT, '--json'], { env: own });

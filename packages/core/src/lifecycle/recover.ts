@@ -219,6 +219,7 @@ export async function recoverRequests(options: RecoverOptions): Promise<RecoverS
   const used = new Map<string, string>();
   const adopted: RecoveredRequest[] = [];
   let known = 0;
+  const knownItems: { item: PlatformRequest; hash: string | undefined }[] = [];
   let scanned = 0;
   let truncated = false;
   const prices = new Map<
@@ -246,12 +247,17 @@ export async function recoverRequests(options: RecoverOptions): Promise<RecoverS
     }
     scanned += 1;
     const hash = item.input === undefined ? undefined : inputHash(item.input);
-    const intent = matchIntent(intents, new Set(used.keys()), item, hash);
-    if (intent) used.set(intent.id, item.requestId);
     if (await store.get(item.requestId)) {
       known += 1;
+      // Kept without its payloads: only the endpoint, times and hash are matched.
+      const { input: _input, output: _output, ...slim } = item;
+      knownItems.push({ item: slim as PlatformRequest, hash });
       continue;
     }
+    // A lost submit is matched to a request the store lacks first: the same input sent again
+    // later (and recorded) must not take its place.
+    const intent = matchIntent(intents, new Set(used.keys()), item, hash);
+    if (intent) used.set(intent.id, item.requestId);
     const price = intent?.price ?? (await priceOf(item.endpointId));
     const record = adoptedRecord(item, hash, intent, price, now());
     if (!dryRun) {
@@ -271,6 +277,12 @@ export async function recoverRequests(options: RecoverOptions): Promise<RecoverS
       matchedIntent: intent !== undefined,
       ...(dryRun ? {} : { record }),
     });
+  }
+
+  // A note whose request is recorded after all (the record was written, the note not removed).
+  for (const { item, hash } of knownItems) {
+    const intent = matchIntent(intents, new Set(used.keys()), item, hash);
+    if (intent) used.set(intent.id, item.requestId);
   }
 
   const reports: IntentReport[] = [];

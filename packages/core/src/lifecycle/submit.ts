@@ -281,6 +281,7 @@ async function submitPrepared(
   const estimate = cost?.estimate?.estimate ?? undefined;
   const reservations = cost?.reservations ?? [];
   const hash = inputHash(prepared.input);
+  await warnOfLostTwin(options, hash, warnings);
   return criticalSection(
     async (section) => {
       const intent = await noteIntent(options, {
@@ -356,6 +357,39 @@ async function submitPrepared(
     },
     { onSignal: tell, replay: options.signals?.replay ?? true },
   );
+}
+
+/**
+ * Before sending an input again: an earlier submit of exactly this input whose answer was never
+ * recorded (its note is still there and its process is gone) may be running, and billed, at
+ * fal. Said as a warning (the user may well mean to send it twice), with how to find it.
+ */
+async function warnOfLostTwin(
+  options: SubmitAndRecordOptions,
+  hash: string,
+  warnings: string[],
+): Promise<void> {
+  if (!options.intents) return;
+  const twins = await options.intents.list().catch(() => []);
+  const lost = twins.find(
+    (intent) =>
+      intent.endpointId === options.endpointId && intent.inputHash === hash && !alive(intent.pid),
+  );
+  if (!lost) return;
+  const line = `An earlier submit of this same input to ${options.endpointId} (at ${lost.at}) never had its answer recorded: fal may be running it already. \`falai recover --endpoint ${options.endpointId}\` finds it.`;
+  warnings.push(line);
+  options.onNote?.(`⚠️  ${line}`);
+}
+
+/** Whether a process of this machine is still running. */
+function alive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /**
