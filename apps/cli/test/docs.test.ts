@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { MIN_ID_PREFIX } from '@falai/core';
 import { describe, expect, it } from 'vitest';
 import { NAME_FIELDS } from '../src/output-names.js';
-import { MIN_ID_PREFIX } from '../src/requests.js';
 import { CLI_DIR } from './helpers.js';
 
 /**

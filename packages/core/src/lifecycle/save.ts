@@ -50,6 +50,8 @@ export async function saveOutputs(options: SaveOutputsOptions): Promise<OutputFi
     (signal): signal is AbortSignal => signal !== undefined,
   );
   const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+  // Files an earlier save already wrote (and wrote provenance into) are left untouched.
+  const kept = new Set<string>();
   const outputs = await downloadOutputs({
     requestId,
     result: options.result,
@@ -57,7 +59,10 @@ export async function saveOutputs(options: SaveOutputsOptions): Promise<OutputFi
     force: options.force ?? false,
     ...(options.fileName ? { fileName: options.fileName } : {}),
     ...(options.previous ? { previous: options.previous } : {}),
-    ...(options.onKept ? { onKept: options.onKept } : {}),
+    onKept: (file) => {
+      kept.add(file.path);
+      options.onKept?.(file);
+    },
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: options.idleTimeoutMs }),
     ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
@@ -74,11 +79,12 @@ export async function saveOutputs(options: SaveOutputsOptions): Promise<OutputFi
   for (const file of inline) options.onKept?.(file);
   outputs.unshift(...inline);
   if (outputs.length === 0) return outputs;
-  const provenance = await embedOutputProvenance(store, requestId, options.result, outputs);
+  const provenance = await embedOutputProvenance(store, requestId, options.result, outputs, kept);
+  const saved = await withSizesOnDisk(outputs);
   if (options.record !== false) {
-    await store.update(requestId, { outputs, ...(provenance ? { provenance } : {}) });
+    await store.update(requestId, { outputs: saved, ...(provenance ? { provenance } : {}) });
   }
-  return outputs;
+  return saved;
 }
 
 /**
@@ -92,6 +98,7 @@ async function embedOutputProvenance(
   requestId: string,
   result: unknown,
   outputs: readonly OutputFile[],
+  alreadySaved: ReadonlySet<string>,
 ): Promise<RecordProvenance | undefined> {
   const record = await store.get(requestId);
   if (!record) return undefined;
@@ -99,9 +106,29 @@ async function embedOutputProvenance(
   for (const [index, file] of outputs.entries()) {
     const provenance = buildProvenance({ record, result, output: { index, url: file.url } });
     kept ??= recordProvenanceOf(provenance);
-    await embedProvenance(file.path, provenance);
+    if (!alreadySaved.has(file.path)) await embedProvenance(file.path, provenance);
   }
   return kept;
+}
+
+/**
+ * The files as they are on disk after their provenance was written: `size` is the size on
+ * disk, and `fetchedSize` keeps what fal served when the two differ (a later download of
+ * the same output recognises the file by it).
+ */
+async function withSizesOnDisk(outputs: readonly OutputFile[]): Promise<OutputFile[]> {
+  return Promise.all(
+    outputs.map(async (file) => {
+      const onDisk = await stat(file.path).catch(() => undefined);
+      if (!onDisk?.isFile() || onDisk.size === file.size) return file;
+      const fetchedSize = file.fetchedSize ?? file.size;
+      return {
+        ...file,
+        size: onDisk.size,
+        ...(fetchedSize === undefined ? {} : { fetchedSize }),
+      };
+    }),
+  );
 }
 
 /**

@@ -259,7 +259,9 @@ async function keptFromBefore(
     if (resolve(earlier.path) !== pathFor(plan.index, ext)) continue;
     const onDisk = await stat(earlier.path).catch(() => undefined);
     if (!onDisk?.isFile() || onDisk.size !== earlier.size) continue;
-    if (plan.ref.fileSize !== undefined && plan.ref.fileSize !== onDisk.size) continue;
+    // fal's file_size is what it served; provenance written into the file may have grown it.
+    const served = earlier.fetchedSize ?? onDisk.size;
+    if (plan.ref.fileSize !== undefined && plan.ref.fileSize !== served) continue;
     return { ...earlier, path: resolve(earlier.path) };
   }
   return undefined;

@@ -76,8 +76,11 @@ export type QueueUrls = v.InferOutput<typeof QueueUrlsSchema>;
 export const OutputFileSchema = v.object({
   url: v.string(),
   path: v.string(),
+  /** Bytes on disk (after falai wrote its provenance into the file). */
   size: v.optional(v.number()),
   mime: v.optional(v.string()),
+  /** Bytes as fal served them, when writing provenance changed the size on disk. */
+  fetchedSize: v.optional(v.number()),
 });
 export type OutputFile = v.InferOutput<typeof OutputFileSchema>;
 

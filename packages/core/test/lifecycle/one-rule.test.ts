@@ -12,6 +12,7 @@ import {
   waitAndFinalise,
 } from '../../src/lifecycle/index.js';
 import { createModelRegistry } from '../../src/models/index.js';
+import { readProvenance } from '../../src/provenance/index.js';
 import type { FalClient } from '../../src/queue/index.js';
 import { createMemoryStore, type PendingRecord, type PendingStore } from '../../src/store/index.js';
 import {
@@ -263,7 +264,12 @@ describe('saving the outputs of a stored result', () => {
     const files = await job.download(join(dir, 'inline'));
     expect(logged(emulator, 'result', record.requestId).length).toBe(before + 1);
     expect(files).toHaveLength(1);
-    expect(await readFile(files[0]?.path as string)).toEqual(PNG);
+    const saved = await readFile(files[0]?.path as string);
+    // The same image (signature and header), with falai's provenance written into it.
+    expect(saved.subarray(0, 33)).toEqual(PNG.subarray(0, 33));
+    expect((await readProvenance(files[0]?.path as string))?.provenance.requestId).toBe(
+      record.requestId,
+    );
     expect((await store.get(record.requestId))?.outputs).toEqual(files);
   });
 
