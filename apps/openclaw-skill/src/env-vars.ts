@@ -49,6 +49,14 @@ export const KNOWN_ENV_VARS: readonly EnvVarDoc[] = [
     name: 'FALAI_API_URL',
     description: "fal's Platform API only (catalogue, prices, history; overrides FALAI_BASE_URL).",
   },
+  {
+    name: 'FALAI_DOWNLOAD_IDLE_TIMEOUT',
+    description: 'Fail an output download that moves no byte for this long (e.g. 30s).',
+  },
+  {
+    name: 'FALAI_DOWNLOAD_MAX_BYTES',
+    description: 'Largest output file accepted (e.g. 500m; default 4g).',
+  },
   { name: 'FALAI_CACHE_DIR', description: 'Cache folder (catalogue, schemas, prices).' },
   {
     name: 'FALAI_HISTORY_RETENTION_DAYS',

@@ -19,7 +19,15 @@ import { join } from 'node:path';
  */
 
 /** What a request was, by its path: fal's queue routes, the CDN, or anything else. */
-export type RouteKind = 'submit' | 'status' | 'stream' | 'result' | 'cancel' | 'file' | 'stray';
+export type RouteKind =
+  | 'submit'
+  | 'status'
+  | 'stream'
+  | 'result'
+  | 'cancel'
+  | 'file'
+  | 'platform'
+  | 'stray';
 
 /** One request the server saw. */
 export interface Seen {
@@ -173,6 +181,8 @@ const honest: Record<RouteKind, Handler> = {
   },
   // A path no fal route has (e.g. `/requests/..` after normalisation): answered like a
   // finished request with no outputs, which is what made falai accept a wrong URL's answer.
+  platform: (_req, res) =>
+    json(res, 404, { error: { type: 'not_found', message: 'no Platform API here' } }),
   stray: (_req, res, ctx) => json(res, 200, { ...statusBody(ctx, 'COMPLETED'), images: [] }),
 };
 
@@ -192,7 +202,10 @@ export async function startHostileFal(options: HostileOptions = {}): Promise<Hos
     let base = '';
     let file = '';
     const queue = QUEUE_ROUTE.exec(path);
-    if (path.startsWith('/cdn/')) {
+    if (path.startsWith('/v1/')) {
+      // fal's Platform API (prices for the cost estimate): this fal has none.
+      kind = 'platform';
+    } else if (path.startsWith('/cdn/')) {
       kind = 'file';
       file = decodeURIComponent(path.slice('/cdn/'.length));
     } else if (queue) {

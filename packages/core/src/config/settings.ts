@@ -62,6 +62,13 @@ export interface FalaiSettings {
    */
   readonly historyRetentionDays: number;
   /**
+   * Output downloads: a transfer that moves no byte for this long fails
+   * (`FALAI_DOWNLOAD_IDLE_TIMEOUT`, a duration such as `30s`). @default 60 s (core's download)
+   */
+  readonly downloadIdleTimeoutMs?: number;
+  /** Output downloads: the largest file accepted (`FALAI_DOWNLOAD_MAX_BYTES`). @default 4 GiB */
+  readonly downloadMaxBytes?: number;
+  /**
    * Spending caps from the config file's `budget` (`budget.daily`, per key, per store): hard
    * caps the lifecycle enforces through the store's budget ledger. Empty when none is set.
    */
@@ -208,6 +215,14 @@ export async function resolveSettings(
   }
   sources.historyRetentionDays = retention?.source ?? { kind: 'default', label: 'default' };
   if (file.budget) sources.budget = fileSource;
+  const downloadIdleTimeoutMs = parseSettingDuration(
+    env.FALAI_DOWNLOAD_IDLE_TIMEOUT,
+    'FALAI_DOWNLOAD_IDLE_TIMEOUT',
+  );
+  const downloadMaxBytes = parseSettingBytes(
+    env.FALAI_DOWNLOAD_MAX_BYTES,
+    'FALAI_DOWNLOAD_MAX_BYTES',
+  );
 
   const openclaw = openclawPaths(env);
   sources.openclaw = {
@@ -236,6 +251,8 @@ export async function resolveSettings(
     ),
     ...(modelsDir?.value ? { modelsDir: expandPath(modelsDir.value.trim(), env, cwd) } : {}),
     historyRetentionDays,
+    ...(downloadIdleTimeoutMs === undefined ? {} : { downloadIdleTimeoutMs }),
+    ...(downloadMaxBytes === undefined ? {} : { downloadMaxBytes }),
     budget: Object.freeze({ ...(file.budget ?? {}) }),
     configPath,
     configDir: location.configDir,
@@ -281,4 +298,53 @@ export function resolveApiUrl(
 
 function sourceOf(label: string): SettingSource {
   return label === 'default' ? { kind: 'default', label } : { kind: 'env', label };
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A duration setting (`500ms`, `30s`, `2m`, `1h`) in milliseconds; CONFIG_INVALID otherwise. */
+function parseSettingDuration(text: string | undefined, name: string): number | undefined {
+  if (text === undefined || text.trim() === '') return undefined;
+  const match = /^(\d{1,9})(ms|s|m|h)$/.exec(text.trim());
+  const ms = match ? Number(match[1]) * (DURATION_UNITS[match[2] as string] ?? 1) : Number.NaN;
+  if (!Number.isFinite(ms) || ms <= 0) {
+    throw new ConfigError(
+      `Invalid ${name} "${text.trim()}": use a duration with a unit, e.g. 30s, 500ms or 2m.`,
+      { details: { setting: name } },
+    );
+  }
+  return ms;
+}
+
+const BYTE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** A size setting (`1048576`, `512k`, `100m`, `4g`, binary units) in bytes; CONFIG_INVALID otherwise. */
+function parseSettingBytes(text: string | undefined, name: string): number | undefined {
+  if (text === undefined || text.trim() === '') return undefined;
+  const match = /^(\d{1,15})([kmg]?)i?b?$/i.exec(text.trim());
+  const bytes = match
+    ? Number(match[1]) * (BYTE_UNITS[(match[2] ?? '').toLowerCase()] ?? 1)
+    : Number.NaN;
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) {
+    throw new ConfigError(
+      `Invalid ${name} "${text.trim()}": use a number of bytes, e.g. 1048576, 512k, 100m or 4g.`,
+      { details: { setting: name } },
+    );
+  }
+  return bytes;
+}
+
+/** The download limits the settings carry, as `saveOutputs` / `downloadOutputs` options. */
+export function downloadLimits(settings: FalaiSettings): {
+  idleTimeoutMs?: number;
+  maxBytes?: number;
+  maxBytesHint: string;
+} {
+  return {
+    ...(settings.downloadIdleTimeoutMs === undefined
+      ? {}
+      : { idleTimeoutMs: settings.downloadIdleTimeoutMs }),
+    ...(settings.downloadMaxBytes === undefined ? {} : { maxBytes: settings.downloadMaxBytes }),
+    maxBytesHint: 'FALAI_DOWNLOAD_MAX_BYTES',
+  };
 }
