@@ -48,7 +48,6 @@ export default class Run extends BaseCommand<typeof Run> {
       this.settings(),
     ]);
     const { requestId, endpointId } = submitted.record;
-    this.note(`Submitted ${requestId} to ${endpointId}.`);
 
     const controller = new AbortController();
     let stoppedBy: 'SIGINT' | 'SIGTERM' | undefined;
@@ -64,6 +63,9 @@ export default class Run extends BaseCommand<typeof Run> {
     // sees itself as the only listener, which would kill the process before `interrupted` runs.
     process.on('SIGINT', onSigint);
     process.on('SIGTERM', onSigterm);
+    // Printed only once the handlers are in place: a Ctrl-C sent on seeing this line must reach
+    // them, not the default action (which would end the process without the resume hint).
+    this.note(`Submitted ${requestId} to ${endpointId}.`);
     let outcome: Awaited<ReturnType<typeof waitFor>>;
     try {
       outcome = await waitFor({
