@@ -1,6 +1,7 @@
 import { ApiError, FalaiError, NetworkError } from '../errors/index.js';
+import { parseJsonExact } from '../json/index.js';
 import { abortedError } from './errors.js';
-import { type HttpCall, type HttpContext, httpCall, parseAnswer } from './http.js';
+import { type HttpCall, type HttpContext, httpCall } from './http.js';
 import { normaliseStatus } from './status.js';
 import type { QueueStatus } from './types.js';
 
@@ -109,7 +110,7 @@ export async function* streamStatusEvents(
         const data = pending.shift() as string;
         let parsed: unknown;
         try {
-          parsed = parseAnswer(data);
+          parsed = parseJsonExact(data);
         } catch (error) {
           throw new NetworkError(
             `The status stream of request ${call.requestId} sent invalid JSON.`,

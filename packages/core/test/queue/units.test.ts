@@ -6,7 +6,7 @@ import {
   QueueError,
   RateLimitError,
 } from '../../src/errors/index.js';
-import { parseAnswer } from '../../src/queue/http.js';
+import { parseJsonExact } from '../../src/json/index.js';
 import {
   DEFAULT_POLL_POLICY,
   DEFAULT_RETRY_POLICIES,
@@ -397,18 +397,18 @@ describe('request ids and answers are untrusted text', () => {
   });
 
   it('parses answers exactly: integers beyond 2^53 become bigints, everything else as JSON.parse', () => {
-    expect(parseAnswer('{"seed":17454220438242315174,"n":12,"f":0.1}')).toEqual({
+    expect(parseJsonExact('{"seed":17454220438242315174,"n":12,"f":0.1}')).toEqual({
       seed: 17454220438242315174n,
       n: 12,
       f: 0.1,
     });
-    expect(parseAnswer('[9007199254740993, 9007199254740991, 1234567890123456.5]')).toEqual([
+    expect(parseJsonExact('[9007199254740993, 9007199254740991, 1234567890123456.5]')).toEqual([
       9007199254740993n,
       9007199254740991,
       1234567890123456.5,
     ]);
     const plain = '{"images":[{"url":"data:image/png;base64,AAAA","width":1024}],"seed":42}';
-    expect(parseAnswer(plain)).toEqual(JSON.parse(plain));
-    expect(() => parseAnswer('<html>')).toThrow(SyntaxError);
+    expect(parseJsonExact(plain)).toEqual(JSON.parse(plain));
+    expect(() => parseJsonExact('<html>')).toThrow(SyntaxError);
   });
 });
