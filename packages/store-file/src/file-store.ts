@@ -11,7 +11,7 @@ import {
   type PendingPatch,
   type PendingRecord,
   type PendingStore,
-  parseRecordJson,
+  parseJsonExact,
   planClaim,
   planRelease,
   planRenew,
@@ -587,7 +587,7 @@ export function createFileStore(options: FileStoreOptions): FileStore {
     return state.entries;
   }
 
-  const copy = (entry: Entry): PendingRecord => parseRecordJson(entry.json) as PendingRecord;
+  const copy = (entry: Entry): PendingRecord => parseJsonExact(entry.json) as PendingRecord;
   const context = (operation: string) => ({ store: 'file', operation, location: path });
   const budget = createFileBudget({
     target: targetOf,

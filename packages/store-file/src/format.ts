@@ -2,7 +2,7 @@ import {
   corruptError,
   isSeedPendingFile,
   type PendingRecord,
-  parseRecordJson,
+  parseJsonExact,
   parseStoredRecord,
   recordToJson,
   type StoreContext,
@@ -138,7 +138,7 @@ function parseLines(buffer: Buffer, path: string, context: StoreContext): Parsed
     if (text.endsWith(',')) text = text.slice(0, -1);
     let item: unknown;
     try {
-      item = parseRecordJson(text);
+      item = parseJsonExact(text);
     } catch (error) {
       throw corruptError(
         { ...context, location: `${path} (requests[${index}])` },
@@ -172,7 +172,7 @@ export function parseFile(buffer: Buffer, path: string): Parsed {
   if (text.trim() === '') return { kind: 'records', generation: undefined, entries: new Map() };
   let json: unknown;
   try {
-    json = parseRecordJson(text);
+    json = parseJsonExact(text);
   } catch (error) {
     throw corruptError(context, `not valid JSON (${(error as Error).message})`, error);
   }
@@ -280,7 +280,7 @@ export function replay(
     }
     let line: Line;
     try {
-      line = parseRecordJson(chunk.toString('utf8', start, end)) as Line;
+      line = parseJsonExact(chunk.toString('utf8', start, end)) as Line;
     } catch {
       state.doubtful ??= at;
       advance();

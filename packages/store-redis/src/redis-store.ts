@@ -19,7 +19,7 @@ import {
   type PendingRecord,
   type PendingStore,
   parseBudgetReservationId,
-  parseRecordJson,
+  parseJsonExact,
   parseStoredRecord,
   planUpdate,
   prepareRecordForWrite,
@@ -323,7 +323,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): PendingStore 
     const at = context(operation, `${location} key ${keys.record(requestId)}`);
     let value: unknown;
     try {
-      value = parseRecordJson(data);
+      value = parseJsonExact(data);
     } catch (error) {
       throw corruptError(at, `not valid JSON (${(error as Error).message})`, error);
     }

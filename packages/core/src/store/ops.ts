@@ -54,11 +54,36 @@ function scrubValue(value: unknown, secrets: readonly string[]): unknown {
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value)) {
-      out[scrubValue(key, secrets) as string] = scrubValue(item, secrets);
+      // defineProperty, so a `__proto__` key (JSON.parse makes it an own key) stays a key.
+      Object.defineProperty(out, scrubValue(key, secrets) as string, {
+        value: scrubValue(item, secrets),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return out;
   }
   return value;
+}
+
+/**
+ * Replaces every occurrence of each of `secrets`, as it is and URL-encoded (`id%3Asecret`, as
+ * a URL or fal's echo carries it), with `[redacted]`, in strings and object keys at any depth.
+ * Returns `value` itself when its JSON holds none of them (the usual case: no walk, no copy).
+ * Empty strings in `secrets` are ignored.
+ */
+export function scrubWith<T>(value: T, secrets: readonly string[]): T {
+  // Longest first, so the whole encoded key is replaced, not only its secret half (which
+  // would leave the key id behind).
+  const plain = secrets.filter((secret) => secret.length > 0);
+  const all = [...new Set([...plain, ...plain.map((secret) => encodeURIComponent(secret))])].sort(
+    (a, b) => b.length - a.length,
+  );
+  if (all.length === 0) return value;
+  const text = jsonOf(value);
+  if (text === undefined || !all.some((secret) => text.includes(secret))) return value;
+  return scrubValue(value, all) as T;
 }
 
 /**
@@ -67,17 +92,7 @@ function scrubValue(value: unknown, secrets: readonly string[]): unknown {
  * prompt or a URL must still never land on disk or in Redis.
  */
 export function scrubSecrets<T>(value: T, env: NodeJS.ProcessEnv = process.env): T {
-  // Each secret as it is and URL-encoded (`id%3Asecret`, as a URL or fal's echo carries it),
-  // longest first, so the whole encoded key is replaced, not only its secret half (which
-  // would leave the key id behind).
-  const plain = [...secretsFromEnv(env), ...knownSecrets()];
-  const secrets = [
-    ...new Set([...plain, ...plain.map((secret) => encodeURIComponent(secret))]),
-  ].sort((a, b) => b.length - a.length);
-  if (secrets.length === 0) return value;
-  const text = jsonOf(value);
-  if (text === undefined || !secrets.some((secret) => text.includes(secret))) return value;
-  return scrubValue(value, secrets) as T;
+  return scrubWith(value, [...secretsFromEnv(env), ...knownSecrets()]);
 }
 
 /** `JSON.stringify` that writes a `bigint` (an integer beyond 2^53) as its exact digits. */
@@ -98,17 +113,6 @@ function jsonOf(value: unknown): string | undefined {
  */
 export function recordToJson(record: PendingRecord): string {
   return jsonOf(record) as string;
-}
-
-/** A run of 16+ digits: the only text where `JSON.parse` may round an integer. */
-const LONG_DIGITS = /\d{16}/;
-
-/**
- * Parses stored JSON text. Integers beyond 2^53 come back exact (as `bigint`); text without a
- * long digit run takes the fast native parser. Throws `SyntaxError`.
- */
-export function parseRecordJson(text: string): unknown {
-  return LONG_DIGITS.test(text) ? parseJsonExact(text) : JSON.parse(text);
 }
 
 /**
@@ -180,7 +184,7 @@ export function parseStoredRecord(value: unknown, context: StoreContext): Pendin
 export function parseStoredJson(text: string, context: StoreContext): PendingRecord {
   let value: unknown;
   try {
-    value = parseRecordJson(text);
+    value = parseJsonExact(text);
   } catch (error) {
     throw corruptError(context, `not valid JSON (${describeIssues(error)})`, error);
   }

@@ -8,6 +8,7 @@ import {
   prepareRecordForWrite,
   StoreError,
   scrubSecrets,
+  scrubWith,
   secretsFromEnv,
 } from '../../src/index.js';
 
@@ -50,6 +51,22 @@ describe('store operation helpers', () => {
         env,
       ),
     ).toEqual({ debug: { encoded: '[redacted]', url: 'https://x/?k=[redacted]&a=1' } });
+  });
+
+  it('scrubs a given secret list, plain and URL-encoded, keeping a __proto__ key a key', () => {
+    const secrets = ['hook-id:hooksecret01'];
+    const value = JSON.parse(
+      '{"__proto__":{"t":"hook-id:hooksecret01"},"u":"?k=hook-id%3Ahooksecret01","n":7}',
+    );
+    const clean = scrubWith(value, secrets);
+    expect(Object.getPrototypeOf(clean)).toBe(Object.prototype);
+    expect(Object.keys(clean)).toEqual(['__proto__', 'u', 'n']);
+    expect(JSON.stringify(clean)).toBe(
+      '{"__proto__":{"t":"[redacted]"},"u":"?k=[redacted]","n":7}',
+    );
+    const untouched = { a: ['nothing secret here'] };
+    expect(scrubWith(untouched, secrets)).toBe(untouched);
+    expect(scrubWith('x hook-id:hooksecret01 y', [...secrets, ''])).toBe('x [redacted] y');
   });
 
   it('names the record and the place when refusing an invalid record', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   MAX_RECORD_BYTES,
   newPendingRecord,
-  parseRecordJson,
+  parseJsonExact,
   planUpdate,
   prepareRecordForWrite,
   recordBytes,
@@ -53,11 +53,11 @@ describe('record JSON', () => {
     const seed = 17454220438242315174n;
     const text = recordToJson({ ...record, result: { seed, n: 1.5 } });
     expect(text).toContain('"seed":17454220438242315174');
-    expect(parseRecordJson(text)).toEqual({ ...record, result: { seed, n: 1.5 } });
-    expect(parseRecordJson('{"a":"12345678901234567890","b":9007199254740991}')).toEqual({
+    expect(parseJsonExact(text)).toEqual({ ...record, result: { seed, n: 1.5 } });
+    expect(parseJsonExact('{"a":"12345678901234567890","b":9007199254740991}')).toEqual({
       a: '12345678901234567890',
       b: 9007199254740991,
     });
-    expect(() => parseRecordJson('{"a":')).toThrow(SyntaxError);
+    expect(() => parseJsonExact('{"a":')).toThrow(SyntaxError);
   });
 });
