@@ -1,3 +1,4 @@
+import { isObject } from '../json/values.js';
 import type { FieldSpec, ModelDefinition } from '../models/definition.js';
 
 /**
@@ -37,9 +38,6 @@ const RESOLUTION_SIDES: Readonly<Record<string, number>> = {
   '720p': 1280,
   '1080p': 1920,
 };
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The model's declared default of a field, if any. */
 function defaultOf(definition: ModelDefinition | undefined, field: string): unknown {
@@ -106,7 +104,7 @@ function sizeOf(value: unknown): { width: number; height: number; name?: string 
     const preset = IMAGE_SIZE_PRESETS[value];
     return preset ? { width: preset[0], height: preset[1], name: value } : undefined;
   }
-  if (isRecord(value)) {
+  if (isObject(value)) {
     const width = positive(value.width);
     const height = positive(value.height);
     if (width !== undefined && height !== undefined) return { width, height };

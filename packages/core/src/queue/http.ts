@@ -177,8 +177,11 @@ function errorBody(text: string): unknown {
   }
 }
 
-/** Views of bytes as a pull-driven stream, so an idle timer can see the upload progress. */
-function bytesStream(bytes: Uint8Array, chunk = 64 * 1024): ReadableStream<Uint8Array> {
+/**
+ * Bytes in memory as a pull-driven stream of views (no copies), `chunk` bytes at a time: an
+ * idle timer sees the upload progress, and nothing is read ahead of the HTTP client.
+ */
+export function bytesStream(bytes: Uint8Array, chunk = 64 * 1024): ReadableStream<Uint8Array> {
   let position = 0;
   return new ReadableStream<Uint8Array>(
     {

@@ -1,7 +1,7 @@
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { ApiError, MediaError } from '../errors/index.js';
-import { type HttpContext, httpCall } from './http.js';
+import { bytesStream, type HttpContext, httpCall } from './http.js';
 import type { RetryPolicy } from './retry.js';
 import type { UploadOptions, UploadResult } from './types.js';
 
@@ -112,25 +112,6 @@ async function readRange(path: string, start: number, end: number, into?: Buffer
   }
 }
 
-/** Bytes already in memory as a pull-driven stream of views (no copies). */
-function views(bytes: Uint8Array): ReadableStream<Uint8Array> {
-  let position = 0;
-  return new ReadableStream<Uint8Array>(
-    {
-      pull(controller) {
-        if (position >= bytes.byteLength) {
-          controller.close();
-          return;
-        }
-        const next = Math.min(position + READ_CHUNK, bytes.byteLength);
-        controller.enqueue(bytes.subarray(position, next));
-        position = next;
-      },
-    },
-    { highWaterMark: 0 },
-  );
-}
-
 async function openSource(source: string | Uint8Array | Blob): Promise<UploadSource> {
   if (typeof source === 'string') {
     let info: Awaited<ReturnType<typeof stat>>;
@@ -156,7 +137,7 @@ async function openSource(source: string | Uint8Array | Blob): Promise<UploadSou
   if (source instanceof Uint8Array) {
     return {
       size: source.byteLength,
-      stream: (start, end) => views(source.subarray(start, end)),
+      stream: (start, end) => bytesStream(source.subarray(start, end), READ_CHUNK),
       read: async (start, end) => source.subarray(start, end),
     };
   }
@@ -312,7 +293,7 @@ export async function uploadFile(
       // Read again for each attempt: a retried part re-reads its range from disk.
       rawBody: async () => {
         let partSent = 0;
-        return counting(views(await file.read(start, end, window)), (bytes) => {
+        return counting(bytesStream(await file.read(start, end, window), READ_CHUNK), (bytes) => {
           partSent += bytes;
           // A retry re-sends the part from its start; progress never goes backwards.
           if (done + partSent > reported) {
