@@ -1,5 +1,5 @@
 import type { DownloadOutput, OutputFile } from '@falai/core';
-import { downloadLimits, fetchResult, findRecord, InputError, saveOutputs } from '@falai/core';
+import { fetchResult, findRecord, InputError, saveOutputs } from '@falai/core';
 import { BaseCommand } from '../base-command.js';
 import { forceFlag, outFlag, requestIdArg } from '../flags.js';
 import { nameFlag, outputTarget } from '../output-names.js';
@@ -53,7 +53,7 @@ export default class Download extends BaseCommand<typeof Download> {
       result: fetched.output,
       ...target,
       force: this.flags.force,
-      ...downloadLimits(await this.settings()),
+      settings: await this.settings(),
       ...(record.outputs ? { previous: record.outputs } : {}),
       onKept: (file) => kept.push(file),
     });

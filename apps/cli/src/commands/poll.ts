@@ -79,6 +79,7 @@ export default class Poll extends BaseCommand<typeof Poll> {
                     endpointId: record.endpointId,
                   }),
                 force: this.flags.force,
+                settings,
               },
             }
           : {}),

@@ -1,5 +1,5 @@
 import type { FalClient, PendingStore, RunOutput } from '@falai/core';
-import { AbortedError, downloadLimits, requestCancel, saveOutputs } from '@falai/core';
+import { AbortedError, requestCancel, saveOutputs } from '@falai/core';
 import { Flags } from '@oclif/core';
 import { BaseCommand, jsonText } from '../base-command.js';
 import { estimateFields } from '../cost.js';
@@ -100,7 +100,7 @@ export default class Run extends BaseCommand<typeof Run> {
             endpointId,
           }),
           force: this.flags.force,
-          ...downloadLimits(settings),
+          settings,
           ...(deadline ? { deadline } : {}),
         });
     if (outputs.length > 0) for (const file of outputs) this.log(file.path);

@@ -1,11 +1,5 @@
 import type { OutputFile, WaitOutput } from '@falai/core';
-import {
-  AbortedError,
-  downloadLimits,
-  findOutputFiles,
-  resolveTarget,
-  saveOutputs,
-} from '@falai/core';
+import { AbortedError, findOutputFiles, resolveTarget, saveOutputs } from '@falai/core';
 import { Flags } from '@oclif/core';
 import { BaseCommand, jsonText } from '../base-command.js';
 import { forceFlag, outFlag, TARGET_USAGE, targetArgs, timeoutFlag } from '../flags.js';
@@ -92,7 +86,7 @@ export default class Wait extends BaseCommand<typeof Wait> {
         }),
         ...(target.record?.outputs ? { previous: target.record.outputs } : {}),
         force: this.flags.force,
-        ...downloadLimits(await this.settings()),
+        settings: await this.settings(),
         record: target.record !== undefined,
         ...(deadline ? { deadline } : {}),
       });

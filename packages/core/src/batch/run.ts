@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ApiError, FalaiError, InputError, toFalaiError } from '../errors/falai-error.js';
 import { fillNamePattern } from '../lifecycle/output-names.js';
-import { saveOutputs } from '../lifecycle/save.js';
+import { type SaveSettings, saveOutputs } from '../lifecycle/save.js';
 import { submitAndRecord } from '../lifecycle/submit.js';
 import { waitAndFinalise } from '../lifecycle/wait.js';
 import type { ModelRegistry } from '../models/registry.js';
@@ -86,6 +86,8 @@ export interface RunBatchOptions {
   readonly estimate?: BatchCostEstimator;
   /** Folder the outputs go to; without it nothing is downloaded. */
   readonly outDir?: string;
+  /** The settings whose download limits apply to the outputs (`saveOutputs`). */
+  readonly settings?: SaveSettings;
   /** Output names: `{row.id}`, `{row.n}` (row number), `{key}` plus `--name`'s fields. */
   readonly name?: string;
   /** The results manifest (JSONL), written as rows finish. */
@@ -288,6 +290,7 @@ export async function runBatch(options: RunBatchOptions): Promise<BatchSummary> 
       requestId: record.requestId,
       result: output,
       outDir: options.outDir,
+      settings: options.settings ?? {},
       force: true,
       ...(pattern
         ? {

@@ -335,7 +335,9 @@ function parseSettingBytes(text: string | undefined, name: string): number | und
 }
 
 /** The download limits the settings carry, as `saveOutputs` / `downloadOutputs` options. */
-export function downloadLimits(settings: FalaiSettings): {
+export function downloadLimits(
+  settings: Pick<FalaiSettings, 'downloadIdleTimeoutMs' | 'downloadMaxBytes'>,
+): {
   idleTimeoutMs?: number;
   maxBytes?: number;
   maxBytesHint: string;

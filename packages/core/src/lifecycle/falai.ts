@@ -361,6 +361,7 @@ export function createFalai(options: FalaiOptions = {}): Falai {
       requestId,
       result: output,
       ...where,
+      settings: await settings(),
       record: record !== undefined,
       ...(record?.outputs ? { previous: record.outputs } : {}),
       ...(deadline ? { deadline } : {}),

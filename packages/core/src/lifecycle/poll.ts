@@ -97,6 +97,8 @@ export interface PollRequestsOptions {
       record: PendingRecord,
     ) => Pick<SaveOutputsOptions, 'outDir'> & Partial<Pick<SaveOutputsOptions, 'fileName'>>;
     readonly force?: boolean;
+    /** The settings whose download limits apply (`saveOutputs`). */
+    readonly settings: SaveOutputsOptions['settings'];
   };
   readonly onEvent?: (event: PollEvent) => void;
   /** The clock. @default Date.now */
@@ -207,6 +209,7 @@ export async function pollRequests(options: PollRequestsOptions): Promise<PollSu
           result: outcome.output,
           ...options.download.target(current),
           force: options.download.force ?? false,
+          settings: options.download.settings,
         });
         item = { ...item, outputs };
       }

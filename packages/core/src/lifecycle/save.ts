@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import { downloadLimits, type FalaiSettings } from '../config/settings.js';
 import { AbortedError, FalaiError } from '../errors/falai-error.js';
 import { buildProvenance, recordProvenanceOf } from '../provenance/build.js';
 import { embedProvenance } from '../provenance/file.js';
@@ -8,20 +9,21 @@ import type { OutputFile, RecordProvenance } from '../store/record.js';
 import type { PendingStore, UpdateOutcome } from '../store/types.js';
 import type { Deadline } from './wait.js';
 
+/** What a save reads from the settings: the download limits. */
+export type SaveSettings = Pick<FalaiSettings, 'downloadIdleTimeoutMs' | 'downloadMaxBytes'>;
+
 /** Options of {@link saveOutputs}. */
 export interface SaveOutputsOptions
   extends Pick<
     DownloadOutputsOptions,
-    | 'fileName'
-    | 'force'
-    | 'previous'
-    | 'onKept'
-    | 'fetch'
-    | 'idleTimeoutMs'
-    | 'maxBytes'
-    | 'maxBytesHint'
-    | 'concurrency'
+    'fileName' | 'force' | 'previous' | 'onKept' | 'fetch' | 'concurrency'
   > {
+  /**
+   * The settings whose download limits apply (`FALAI_DOWNLOAD_IDLE_TIMEOUT`,
+   * `FALAI_DOWNLOAD_MAX_BYTES`; unset ones keep core's defaults). Required, so no path that
+   * saves outputs can leave them out.
+   */
+  readonly settings: SaveSettings;
   readonly store: PendingStore;
   readonly requestId: string;
   /** The output (or a stored summary of it) whose files to save. */
@@ -38,7 +40,7 @@ export interface SaveOutputsOptions
 
 /**
  * Saves a completed request's output files (core's `downloadOutputs`: names from the bytes,
- * idle timeouts, size caps, no partial files) and records their paths on the store record,
+ * the settings' idle timeout and size cap, no partial files) and records their paths on the store record,
  * next to the request id, endpoint, input summary and timings it already holds (provenance).
  * A deadline that runs out is `TIMEOUT`, a disk that cannot take the files is
  * `OUTPUT_WRITE_FAILED` naming the path; both say `falai download <id>` resumes, since the
@@ -64,9 +66,7 @@ export async function saveOutputs(options: SaveOutputsOptions): Promise<OutputFi
       options.onKept?.(file);
     },
     ...(options.fetch ? { fetch: options.fetch } : {}),
-    ...(options.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: options.idleTimeoutMs }),
-    ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
-    ...(options.maxBytesHint ? { maxBytesHint: options.maxBytesHint } : {}),
+    ...downloadLimits(options.settings),
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     ...(signal ? { signal } : {}),
   }).catch((error: unknown) => {

@@ -4,10 +4,16 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Emulator } from '@falai/emulator';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createFalai, type JobProgress } from '../../src/lifecycle/index.js';
+import { createFalai, type JobProgress, pollRequests } from '../../src/lifecycle/index.js';
 import { createMemoryStore, type PendingStore } from '../../src/store/index.js';
 import { fixture } from '../media/helpers.js';
-import { GOOD_KEY, GOOD_SECRET, logged, startTestEmulator } from '../queue/emulator-harness.js';
+import {
+  clientFor,
+  GOOD_KEY,
+  GOOD_SECRET,
+  logged,
+  startTestEmulator,
+} from '../queue/emulator-harness.js';
 
 /**
  * The one-call API against the emulator over HTTP: what a program sees when it calls
@@ -35,13 +41,14 @@ beforeEach(() => {
 });
 
 /** A falai whose settings come from this environment only (no user config, no real key). */
-function falaiWith(store: PendingStore = createMemoryStore()) {
+function falaiWith(store: PendingStore = createMemoryStore(), more: Record<string, string> = {}) {
   const env = {
     HOME: join(dir, 'home'),
     XDG_CONFIG_HOME: join(dir, 'config'),
     XDG_STATE_HOME: join(dir, 'state'),
     FAL_KEY: GOOD_KEY,
     FALAI_BASE_URL: emulator.url,
+    ...more,
   };
   return { store, falai: createFalai({ env, cwd: dir, store }) };
 }
@@ -219,5 +226,36 @@ describe('falai.submit and falai.job', () => {
     const done = await (await falai.job(job.requestId)).wait();
     expect(done.record).toMatchObject({ status: 'completed' });
     expect(logged(emulator, 'submit', job.requestId)).toHaveLength(1);
+  });
+});
+
+describe('the download limits of the settings', () => {
+  const tooLarge = {
+    code: 'MEDIA_INVALID',
+    message: expect.stringContaining('Raise the cap with FALAI_DOWNLOAD_MAX_BYTES'),
+  };
+
+  it('bound what falai.run saves (FALAI_DOWNLOAD_MAX_BYTES)', async () => {
+    const { falai } = falaiWith(createMemoryStore(), { FALAI_DOWNLOAD_MAX_BYTES: '16' });
+    const out = join(dir, 'capped-run');
+    await expect(
+      falai.run('fal-ai/nano-banana-pro', { prompt: 'a fox' }, { download: out }),
+    ).rejects.toMatchObject(tooLarge);
+    expect(await readdir(out).catch(() => [])).toEqual([]);
+  });
+
+  it('bound what a poll pass saves', async () => {
+    const { falai, store } = falaiWith();
+    const { requestId } = await falai.submit('fal-ai/nano-banana-pro', { prompt: 'a fox' });
+    const out = join(dir, 'capped-poll');
+    const summary = await pollRequests({
+      store,
+      client: clientFor(emulator),
+      watch: true,
+      intervalMs: 20,
+      download: { target: () => ({ outDir: out }), settings: { downloadMaxBytes: 16 } },
+    });
+    expect(summary.errors).toEqual([expect.objectContaining({ requestId, ...tooLarge })]);
+    expect(await readdir(out).catch(() => [])).toEqual([]);
   });
 });

@@ -105,6 +105,7 @@ export default class BatchRun extends BaseCommand<typeof BatchRun> {
         concurrency: this.flags.concurrency,
         ...(maxCost === undefined ? {} : { maxCostUsd: maxCost }),
         ...(this.flags.out ? { outDir: this.flags.out } : {}),
+        settings: await this.settings(),
         ...(this.flags.name ? { name: this.flags.name } : {}),
         manifestPath,
         onProgress,

@@ -45,6 +45,7 @@ export default class SkillDeliver extends BaseCommand<typeof SkillDeliver> {
             requestId: record.requestId,
             endpointId: record.endpointId,
           }),
+        settings,
       },
     });
     const taken = await skill.takeDeliveries({ store, session });
