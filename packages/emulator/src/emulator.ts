@@ -179,7 +179,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       const units =
         job.behaviour.billableUnits ??
         (await platform.billableUnits(job, output)) ??
-        (await billableUnits(output));
+        (await billableUnits(output, job.info.input, job.definition));
       return units !== undefined ? { 'x-fal-billable-units': String(units) } : {};
     },
     onCompleted: (job) => {

@@ -128,13 +128,41 @@ export function sampleVideoSeconds(): Promise<number> {
 }
 
 /**
- * `x-fal-billable-units` for a successful output [?]: fal bills images per image and video
- * per second of output (fal-platform-api §2); the exact unit of each model is not known here.
+ * Seconds of video to bill for a request: the requested `duration` (`5`, `"5"`, `"5s"`), else
+ * the given schema default, else the sample file's length. [?] fal bills the output's length
+ * (a 3 s request billed 3.008 s, fal-platform-api §2), which follows the requested duration;
+ * the emulator's sample video is 1 s whatever was asked, so the request is billed instead.
  */
-export async function billableUnits(output: unknown): Promise<string | undefined> {
+export async function videoSeconds(requested: unknown, schemaDefault?: unknown): Promise<number> {
+  for (const value of [requested, schemaDefault]) {
+    const seconds =
+      typeof value === 'number'
+        ? value
+        : typeof value === 'string'
+          ? Number(/^\s*(\d+(?:\.\d+)?)\s*s?\s*$/.exec(value)?.[1])
+          : Number.NaN;
+    if (Number.isFinite(seconds) && seconds > 0) return seconds;
+  }
+  return sampleVideoSeconds();
+}
+
+/**
+ * `x-fal-billable-units` for a successful output [?]: fal bills images per image and video
+ * per second of output (fal-platform-api §2), here the requested duration (`videoSeconds`);
+ * the exact unit of each model is not known here.
+ */
+export async function billableUnits(
+  output: unknown,
+  input?: unknown,
+  definition?: ModelDefinition,
+): Promise<string | undefined> {
   if (!isRecord(output)) return undefined;
   if (Array.isArray(output.images)) return String(output.images.length);
-  if (isRecord(output.video)) return (await sampleVideoSeconds()).toFixed(3);
+  if (isRecord(output.video)) {
+    const requested = isRecord(input) ? input.duration : undefined;
+    const seconds = await videoSeconds(requested, definition?.input.duration?.default);
+    return String(Number(seconds.toFixed(6)));
+  }
   return undefined;
 }
 

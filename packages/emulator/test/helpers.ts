@@ -49,6 +49,7 @@ export const DEFINITIONS: Record<string, unknown> = {
       prompt: { type: 'string', required: true },
       video_url: { type: 'file', required: true },
       image_urls: { type: 'array', minItems: 1, items: { type: 'file', media: 'image' } },
+      duration: { type: 'string', enum: ['5', '10'], default: '5' },
     },
     output: { kind: 'video', schema: { video: { type: 'object' } } },
   },

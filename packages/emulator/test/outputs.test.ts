@@ -107,19 +107,22 @@ describe('image outputs', () => {
     expect(stats.channels.slice(0, 3).map((channel) => channel.max)).toEqual([0, 0, 0]);
   });
 
-  it('[?] sends x-fal-billable-units on results: images made, seconds of video, or as set', async () => {
+  it('[?] sends x-fal-billable-units on results: images made, requested seconds of video, or as set', async () => {
     const { emulator } = ctx;
     const images = await submit(emulator, 'acme/painter', { prompt: 'p', num_images: 3 });
-    const video = await submit(emulator, 'acme/video/v1/edit', {
-      prompt: 'p',
-      video_url: 'http://127.0.0.1/in.mp4',
-    });
+    const video = { prompt: 'p', video_url: 'http://127.0.0.1/in.mp4' };
+    const byDefault = await submit(emulator, 'acme/video/v1/edit', video);
+    const requested = await submit(emulator, 'acme/video/v1/edit', { ...video, duration: '10' });
     emulator.setModel('acme/painter', { billableUnits: '3.14159265' });
     const set = await submit(emulator, 'acme/painter', { prompt: 'p' });
-    for (const job of [images, video, set]) await completion(emulator, job.request_id);
+    for (const job of [images, byDefault, requested, set]) {
+      await completion(emulator, job.request_id);
+    }
     const units = async (url: string) => (await get(url)).headers.get('x-fal-billable-units');
     expect(await units(images.response_url)).toBe('3');
-    expect(Number(await units(video.response_url))).toBeGreaterThan(0);
+    // [?] Video bills the requested duration, else the schema default (the sample is 1 s).
+    expect(await units(byDefault.response_url)).toBe('5');
+    expect(await units(requested.response_url)).toBe('10');
     expect(await units(set.response_url)).toBe('3.14159265');
   });
 

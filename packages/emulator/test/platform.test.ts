@@ -307,7 +307,7 @@ describe('x-fal-billable-units and billing', () => {
     return { ...outcome, units: Number(units) };
   }
 
-  it('bills images, requested megapixels, video seconds, characters, calls, run time and fixed units', async () => {
+  it('[?] bills images, requested megapixels, requested video seconds, characters, calls, run time and fixed units', async () => {
     const images = await billedRun('fal-ai/nano-banana-pro', { prompt: 'a cat', num_images: 3 });
     expect(images.body.images).toHaveLength(3);
     expect(images.units).toBe(3);
@@ -329,7 +329,14 @@ describe('x-fal-billable-units and billing', () => {
       prompt: 'a wave',
     });
     expect(video.body.video.content_type).toBe('video/mp4');
-    expect(video.units).toBeGreaterThan(0);
+    // [?] The requested duration is billed (the sample video is 1 s): the schema default '5'…
+    expect(video.units).toBe(5);
+    // …or the input's duration.
+    const longer = await billedRun('fal-ai/kling-video/v2.1/master/text-to-video', {
+      prompt: 'a longer wave',
+      duration: '10',
+    });
+    expect(longer.units).toBe(10);
 
     const text = 'Hello from the emulator, twice over.';
     const speech = await billedRun('fal-ai/elevenlabs/tts/multilingual-v2', { text });

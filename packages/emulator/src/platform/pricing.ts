@@ -1,5 +1,5 @@
 import type { Job } from '../jobs.js';
-import { sampleVideoSeconds } from '../outputs.js';
+import { videoSeconds } from '../outputs.js';
 import type { BillingRule, CatalogueData, CatalogueModel, PriceEntry } from './catalogue.js';
 import { invalid, notFound } from './errors.js';
 
@@ -53,8 +53,8 @@ export interface BillingContext {
 
 /**
  * `x-fal-billable-units` of a successful result under a model's billing rule (prices.json):
- * output images, requested megapixels, output video or audio seconds, input characters, one
- * call, the run time, or a fixed number of `units` per call.
+ * output images, requested megapixels, requested video seconds [?], output audio seconds, input
+ * characters, one call, the run time, or a fixed number of `units` per call.
  */
 export async function billableUnits(
   rule: BillingRule,
@@ -75,8 +75,9 @@ export async function billableUnits(
       return plain(images * requestedMegapixels(input, context.model, presets));
     }
     case 'video_seconds':
-      // Video bills on the output's length (a 3 s request billed 3.008 s, platform §2).
-      return (await sampleVideoSeconds()).toFixed(3);
+      // [?] The requested duration (else the schema default): fal bills the output's length
+      // (a 3 s request billed 3.008 s, platform §2), and the emulator's sample video is 1 s.
+      return plain(await videoSeconds(input.duration, schemaDefault(context.model, 'duration')));
     case 'audio_seconds':
       return plain((context.audioSeconds ?? 0) / per);
     case 'characters': {
