@@ -2,6 +2,7 @@ import { assertKeyFormat, resolveCredentials } from '../auth/credentials.js';
 import { apiUrlUnder, normaliseBaseUrl, resolveApiUrl } from '../config/settings.js';
 import { InputError } from '../errors/index.js';
 import { falaiUserAgent } from '../queue/client.js';
+import { sleep } from '../queue/http.js';
 import {
   DEFAULT_PLATFORM_MAX_BYTES,
   DEFAULT_PLATFORM_OPENAPI_MAX_BYTES,
@@ -10,7 +11,6 @@ import {
   type PlatformCall,
   type PlatformHttpContext,
   platformCall,
-  sleep,
 } from './http.js';
 import { type PlatformPage, paginate } from './paginate.js';
 import {

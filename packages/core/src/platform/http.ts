@@ -1,6 +1,7 @@
 import * as v from 'valibot';
 import { AbortedError, ApiError, AuthError, FalaiError } from '../errors/index.js';
 import { parseJsonExact, stringifyJsonExact } from '../json/index.js';
+import { formatBytes } from '../queue/byte-size.js';
 import { networkError, networkErrorCode } from '../queue/errors.js';
 import {
   DEFAULT_RETRY_POLICIES,
@@ -57,25 +58,6 @@ export interface PlatformCall<T> {
   readonly signal?: AbortSignal;
 }
 
-/** Sleeps, rejecting early when `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 class TooLarge extends Error {
   constructor(readonly received: number) {
     super('too large');
@@ -109,8 +91,6 @@ function parseBody(text: string): unknown {
     return text.slice(0, 2000);
   }
 }
-
-const mib = (bytes: number) => `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MiB`;
 
 /**
  * Runs one Platform call with ofetch under the retry policy: per-attempt timeout, caller abort,
@@ -188,7 +168,7 @@ export async function platformCall<T>(ctx: PlatformHttpContext, call: PlatformCa
     } catch (error) {
       if (error instanceof TooLarge) {
         throw new ApiError(
-          `fal's Platform API (${operation}) answered more than ${mib(call.maxBodyBytes)} (at least ${mib(error.received)}); it was not read further. Ask for fewer items (limit) or raise maxBodyBytes.`,
+          `fal's Platform API (${operation}) answered more than ${formatBytes(call.maxBodyBytes)} (at least ${formatBytes(error.received)}); it was not read further. Ask for fewer items (limit) or raise maxBodyBytes.`,
           { status: 200, retryable: false, details: { maxBytes: call.maxBodyBytes } },
         );
       }

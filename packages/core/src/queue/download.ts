@@ -8,6 +8,7 @@ import pLimit from 'p-limit';
 import { AbortedError, FalaiError, InputError, MediaError, NetworkError } from '../errors/index.js';
 import { decodeDataUri } from '../store/output-summary.js';
 import type { OutputFile } from '../store/record.js';
+import { formatBytes } from './byte-size.js';
 import { isValidRequestId, quoteUntrusted } from './request-id.js';
 
 /** A file a model produced, as found in its result. Every field is fal's (untrusted) text. */
@@ -275,17 +276,6 @@ function describeRef(ref: OutputRef, index: number): string {
   } catch {
     return `output ${index}`;
   }
-}
-
-function formatBytes(bytes: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} bytes` : `${Math.round(value * 10) / 10} ${units[unit]}`;
 }
 
 /** The caller's signal fired: TIMEOUT for a timeout reason, else ABORTED. */

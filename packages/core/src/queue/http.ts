@@ -1,6 +1,7 @@
 import { ApiError, FalaiError, NetworkError } from '../errors/index.js';
 import { parseJsonExact, stringifyJsonExact } from '../json/index.js';
 import { redactKey } from '../redact/mask.js';
+import { formatBytes } from './byte-size.js';
 import {
   abortedError,
   describeCall,
@@ -120,12 +121,6 @@ class TooLarge extends Error {
   constructor(readonly received: number) {
     super('too large');
   }
-}
-
-function formatSize(bytes: number): string {
-  if (bytes >= 1024 * 1024) return `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MiB`;
-  if (bytes >= 1024) return `${Math.round((bytes / 1024) * 10) / 10} KiB`;
-  return `${bytes} bytes`;
 }
 
 /**
@@ -453,7 +448,7 @@ function tooLarge(
   status: number,
 ): ApiError {
   return new ApiError(
-    `${what} got an answer larger than the ${formatSize(max)} cap (at least ${formatSize(received)}); it was not read further. ${call.maxBodyHint ?? 'Raise the cap if the answer is expected to be this large.'}`,
+    `${what} got an answer larger than the ${formatBytes(max)} cap (at least ${formatBytes(received)}); it was not read further. ${call.maxBodyHint ?? 'Raise the cap if the answer is expected to be this large.'}`,
     {
       status,
       retryable: false,
