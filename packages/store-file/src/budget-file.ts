@@ -12,6 +12,7 @@ import {
   type StoreContext,
   StoreError,
 } from '@falai/core';
+import { createGroupCommit, LostLock, MAX_ATTEMPTS, type Outcome } from './commit.js';
 import {
   ensureParent,
   fileInfo,
@@ -20,7 +21,7 @@ import {
   renameInto,
   writeTemp,
 } from './io.js';
-import { acquireLock, type HeldLock } from './lock.js';
+import type { HeldLock } from './lock.js';
 
 /**
  * The budget file's format version. The file, `<store file>.budget`, is JSON lines:
@@ -60,8 +61,6 @@ interface View {
   clean: boolean;
   readonly applied: Set<string>;
 }
-
-class LostLock extends Error {}
 
 const isInt = (value: unknown): value is number => Number.isSafeInteger(value);
 
@@ -273,9 +272,6 @@ export interface FileBudgetOptions {
   readonly fail: (operation: string, error: unknown) => never;
 }
 
-/** A writer that loses its lock this many times in a row gives up with `STORE_CONFLICT`. */
-const MAX_ATTEMPTS = 8;
-
 /**
  * The file store's budget ledger: `<store file>.budget`, under its own lock
  * (`<store file>.budget.lock`, the same heartbeat lock as the records) so budget decisions never
@@ -293,11 +289,7 @@ export function createFileBudget(options: FileBudgetOptions): {
       book: BudgetBook,
       now: number,
     ) => { result: unknown; changes: readonly BudgetChange[] };
-    readonly resolve: (value: unknown) => void;
-    readonly reject: (error: unknown) => void;
   }
-  let pending: Pending[] = [];
-  let draining: Promise<void> | undefined;
 
   const context = (operation: string, file: string): StoreContext => ({
     store: 'file',
@@ -432,15 +424,19 @@ export function createFileBudget(options: FileBudgetOptions): {
     if (!now?.applied.has(nonce)) throw new LostLock();
   }
 
-  async function attempt(batch: readonly Pending[], lock: HeldLock, file: string) {
-    const operation = batch.length === 1 ? (batch[0]?.operation ?? 'budget') : 'budget';
+  async function attempt(
+    file: string,
+    batch: readonly Pending[],
+    lock: HeldLock,
+    operation: string,
+  ): Promise<Outcome[]> {
     const view = await load(file, operation);
     // Decisions apply to the cached book as they go (each sees the ones before it); a batch
     // that then fails to commit drops the cache, so the next one reads the file again.
     const work = view ? view.book : new BudgetBook();
     const now = Date.now();
     work.prune(now);
-    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    const outcomes: Outcome[] = [];
     const changes: BudgetChange[] = [];
     for (const item of batch) {
       try {
@@ -462,84 +458,31 @@ export function createFileBudget(options: FileBudgetOptions): {
     return outcomes;
   }
 
-  async function drain(): Promise<void> {
-    while (pending.length > 0) {
-      const batch = pending;
-      pending = [];
-      const operation = batch.length === 1 ? (batch[0]?.operation ?? 'budget') : 'budget';
-      let outcomes: Awaited<ReturnType<typeof attempt>> | undefined;
-      let failure: unknown;
-      for (let round = 1; outcomes === undefined && failure === undefined; round++) {
-        if (round > MAX_ATTEMPTS) {
-          failure = new StoreError(
-            'STORE_CONFLICT',
-            `The budget of the file store at ${options.path} lost its lock ${MAX_ATTEMPTS} times ` +
-              'in a row (the process was paused, or the disk stalled, for longer than the ' +
-              `${options.lockStaleMs} ms stale-lock period); nothing was decided. Retry.`,
-            { store: 'file', operation, location: options.path },
-          );
-          break;
-        }
-        let lock: HeldLock | undefined;
-        try {
-          const file = budgetPath(await options.target());
-          const lockOptions = { staleMs: options.lockStaleMs, timeoutMs: options.lockTimeoutMs };
-          lock = await acquireLock(`${file}.lock`, lockOptions).catch(async (error) => {
-            if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-            await ensureParent(file);
-            return acquireLock(`${file}.lock`, lockOptions);
-          });
-          outcomes = await attempt(batch, lock, file);
-        } catch (error) {
-          cache = undefined;
-          if (!(error instanceof LostLock)) {
-            try {
-              options.fail(`${operation} (budget)`, error);
-            } catch (typed) {
-              failure = typed;
-            }
-          }
-        } finally {
-          await lock?.release();
-        }
-      }
-      if (failure !== undefined || !outcomes) {
-        for (const item of batch) item.reject(failure);
-        continue;
-      }
-      batch.forEach((item, i) => {
-        const outcome = outcomes[i];
-        if (outcome?.ok) item.resolve(outcome.value);
-        else item.reject(outcome?.error);
-      });
-    }
-  }
-
-  function kick(): void {
-    if (draining) return;
-    draining = drain().finally(() => {
-      draining = undefined;
-      if (pending.length > 0) kick();
-    });
-  }
+  const commits = createGroupCommit<Pending>({
+    file: async () => budgetPath(await options.target()),
+    lock: { staleMs: options.lockStaleMs, timeoutMs: options.lockTimeoutMs },
+    location: options.path,
+    batchOperation: 'budget',
+    attempt,
+    fail: (operation, error) => options.fail(`${operation} (budget)`, error),
+    conflictMessage:
+      `The budget of the file store at ${options.path} lost its lock ${MAX_ATTEMPTS} times ` +
+      'in a row (the process was paused, or the disk stalled, for longer than the ' +
+      `${options.lockStaleMs} ms stale-lock period); nothing was decided. Retry.`,
+    onAbort: () => {
+      cache = undefined;
+    },
+  });
 
   const ledger = createBookLedger((operation, decide) => {
     options.guard(operation);
-    return new Promise((resolve, reject) => {
-      pending.push({
-        operation,
-        decide,
-        resolve: resolve as (value: unknown) => void,
-        reject,
-      });
-      kick();
-    });
+    return commits.enqueue({ operation, decide }) as Promise<never>;
   });
 
   return {
     ledger,
     async close() {
-      while (draining) await draining;
+      await commits.idle();
       cache = undefined;
     },
   };

@@ -23,6 +23,7 @@ import {
   type UpdateOutcome,
 } from '@falai/core';
 import { createFileBudget } from './budget-file.js';
+import { createGroupCommit, LostLock, MAX_ATTEMPTS, type Outcome } from './commit.js';
 import {
   type Entry,
   emptyJournal,
@@ -35,7 +36,6 @@ import {
 } from './format.js';
 import {
   backupFile,
-  ensureParent,
   type FileInfo,
   fileInfo,
   JournalWriter,
@@ -47,7 +47,7 @@ import {
   resolveTarget,
   writeTemp,
 } from './io.js';
-import { acquireLock, type HeldLock } from './lock.js';
+import type { HeldLock } from './lock.js';
 
 /** Where a write is about to become visible: the snapshot rename or a journal append. */
 export type CommitPoint = 'snapshot' | 'journal';
@@ -150,10 +150,6 @@ export interface FileStore extends PendingStore {
 
 /** Lines bigger than this are not appended: the batch rewrites the snapshot instead. */
 const MAX_APPEND_BYTES = 1024 * 1024;
-/** A writer that loses its lock this many times in a row gives up with `STORE_CONFLICT`. */
-const MAX_ATTEMPTS = 8;
-
-class LostLock extends Error {}
 
 /**
  * The default store: a JSON snapshot plus an append-only journal beside it, under a
@@ -316,13 +312,7 @@ export function createFileStore(options: FileStoreOptions): FileStore {
     readonly operation: string;
     readonly change: Mutation<unknown>;
     readonly compact: boolean;
-    readonly resolve: (value: unknown) => void;
-    readonly reject: (error: unknown) => void;
   }
-  let pending: Pending[] = [];
-  let draining: Promise<void> | undefined;
-
-  type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
   /**
    * One attempt at committing a batch under the lock. Throws `LostLock` when the lock was lost
@@ -489,86 +479,29 @@ export function createFileStore(options: FileStoreOptions): FileStore {
     await removeLeftovers(target, generation);
   }
 
-  /**
-   * Group commit: mutations queued while a write is in flight are applied together, in order,
-   * under one lock and one write. Each still sees the result of the ones before it, exactly as
-   * if they ran one by one, and resolves only once its change is on disk. A batch whose lock
-   * was lost before its commit is decided again from the current file.
-   */
-  async function drain(): Promise<void> {
-    while (pending.length > 0) {
-      const batch = pending;
-      pending = [];
-      const operation = batch.length === 1 ? (batch[0]?.operation ?? 'write') : 'write';
-      let outcomes: Outcome[] | undefined;
-      let failure: unknown;
-      for (let round = 1; outcomes === undefined && failure === undefined; round++) {
-        if (round > MAX_ATTEMPTS) {
-          failure = new StoreError(
-            'STORE_CONFLICT',
-            `The file store at ${path} lost its lock ${MAX_ATTEMPTS} times in a row while ` +
-              'writing (the process was paused, or the disk stalled, for longer than the ' +
-              `${lockStaleMs} ms stale-lock period); nothing of this write was committed. Retry.`,
-            { store: 'file', operation, location: path },
-          );
-          break;
-        }
-        let lock: HeldLock | undefined;
-        try {
-          const target = await targetOf();
-          const lockOptions = { staleMs: lockStaleMs, timeoutMs: lockTimeoutMs };
-          lock = await acquireLock(`${target}.lock`, lockOptions).catch(async (error) => {
-            if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-            await ensureParent(target);
-            return acquireLock(`${target}.lock`, lockOptions);
-          });
-          outcomes = await attempt(target, batch, lock);
-        } catch (error) {
-          cache = undefined;
-          if (!(error instanceof LostLock)) {
-            try {
-              fail(operation, error);
-            } catch (typed) {
-              failure = typed;
-            }
-          }
-        } finally {
-          await lock?.release();
-        }
-      }
-      if (failure !== undefined || !outcomes) {
-        for (const item of batch) item.reject(failure);
-        continue;
-      }
-      batch.forEach((item, i) => {
-        const outcome = outcomes[i];
-        if (outcome?.ok) item.resolve(outcome.value);
-        else item.reject(outcome?.error);
-      });
-    }
-  }
+  const commits = createGroupCommit<Pending>({
+    file: targetOf,
+    lock: { staleMs: lockStaleMs, timeoutMs: lockTimeoutMs },
+    location: path,
+    batchOperation: 'write',
+    attempt,
+    fail,
+    conflictMessage:
+      `The file store at ${path} lost its lock ${MAX_ATTEMPTS} times in a row while ` +
+      'writing (the process was paused, or the disk stalled, for longer than the ' +
+      `${lockStaleMs} ms stale-lock period); nothing of this write was committed. Retry.`,
+    onAbort: () => {
+      cache = undefined;
+    },
+  });
 
   function mutate<T>(operation: string, change: Mutation<T>, compact = false): Promise<T> {
     guard(operation);
-    return new Promise<T>((resolve, reject) => {
-      pending.push({
-        operation,
-        change: change as Mutation<unknown>,
-        compact,
-        resolve: resolve as (value: unknown) => void,
-        reject,
-      });
-      kick();
-    });
-  }
-
-  function kick(): void {
-    if (draining) return;
-    // Items queued after the loop's last check but before this settles are picked up here.
-    draining = drain().finally(() => {
-      draining = undefined;
-      if (pending.length > 0) kick();
-    });
+    return commits.enqueue({
+      operation,
+      change: change as Mutation<unknown>,
+      compact,
+    }) as Promise<T>;
   }
 
   async function current(operation: string): Promise<Map<string, Entry>> {
@@ -696,7 +629,7 @@ export function createFileStore(options: FileStoreOptions): FileStore {
 
     async close(): Promise<void> {
       closed = true;
-      while (draining) await draining;
+      await commits.idle();
       await budget.close();
       await journalWriter.close();
       cache = undefined;
