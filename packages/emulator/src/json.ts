@@ -4,6 +4,8 @@
  * `Number.MAX_SAFE_INTEGER` are read as `bigint` and written back as their raw digits.
  */
 
+import { parse, stringify } from 'lossless-json';
+
 /** A JSON value as the emulator reads and writes it: unsafe integers are `bigint`. */
 export type JsonValue =
   | null
@@ -17,153 +19,44 @@ export type JsonValue =
 // An integer literal of 16+ digits may exceed 2^53; shorter ones never do.
 const LONG_INTEGER = /\d{16,}/;
 
+/** An integer a double cannot hold exactly is a `bigint`; every other number a `number`. */
+function parseNumber(text: string): number | bigint {
+  const value = Number(text);
+  return /^-?\d+$/.test(text) && !Number.isSafeInteger(value) ? BigInt(text) : value;
+}
+
 /**
- * Parses JSON text; integers that a double cannot hold exactly become `bigint`. Text without a
- * long digit run takes the fast path (`JSON.parse`), so multi-megabyte data URIs stay cheap.
+ * Parses JSON text (lossless-json); integers that a double cannot hold exactly become `bigint`.
+ * Text without a long digit run takes the fast path (`JSON.parse`), so multi-megabyte data
+ * URIs stay cheap. Throws `SyntaxError` on invalid JSON.
  */
 export function parseExact(text: string): unknown {
   if (!LONG_INTEGER.test(text)) return JSON.parse(text);
-  return new ExactParser(text).document();
+  return parse(text, null, parseNumber);
 }
 
-class ExactParser {
-  private at = 0;
-
-  constructor(private readonly text: string) {}
-
-  document(): unknown {
-    const value = this.value();
-    this.space();
-    if (this.at !== this.text.length) this.fail('unexpected text after the JSON value');
-    return value;
-  }
-
-  private fail(what: string): never {
-    throw new SyntaxError(`Invalid JSON at position ${this.at}: ${what}`);
-  }
-
-  private space(): void {
-    while (this.at < this.text.length) {
-      const c = this.text.charCodeAt(this.at);
-      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) this.at += 1;
-      else break;
-    }
-  }
-
-  private value(): unknown {
-    this.space();
-    const c = this.text[this.at];
-    if (c === '{') return this.object();
-    if (c === '[') return this.array();
-    if (c === '"') return this.string();
-    if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return this.number();
-    for (const [word, value] of [
-      ['true', true],
-      ['false', false],
-      ['null', null],
-    ] as const) {
-      if (this.text.startsWith(word, this.at)) {
-        this.at += word.length;
-        return value;
-      }
-    }
-    return this.fail('expected a value');
-  }
-
-  private object(): Record<string, unknown> {
-    this.at += 1;
-    const out: Record<string, unknown> = {};
-    this.space();
-    if (this.text[this.at] === '}') {
-      this.at += 1;
-      return out;
-    }
-    for (;;) {
-      this.space();
-      if (this.text[this.at] !== '"') this.fail('expected a key');
-      const key = this.string();
-      this.space();
-      if (this.text[this.at] !== ':') this.fail('expected ":"');
-      this.at += 1;
-      out[key] = this.value();
-      this.space();
-      const next = this.text[this.at];
-      this.at += 1;
-      if (next === '}') return out;
-      if (next !== ',') this.fail('expected "," or "}"');
-    }
-  }
-
-  private array(): unknown[] {
-    this.at += 1;
-    const out: unknown[] = [];
-    this.space();
-    if (this.text[this.at] === ']') {
-      this.at += 1;
-      return out;
-    }
-    for (;;) {
-      out.push(this.value());
-      this.space();
-      const next = this.text[this.at];
-      this.at += 1;
-      if (next === ']') return out;
-      if (next !== ',') this.fail('expected "," or "]"');
-    }
-  }
-
-  private string(): string {
-    const start = this.at;
-    this.at += 1;
-    for (;;) {
-      const c = this.text[this.at];
-      if (c === undefined) this.fail('unterminated string');
-      if (c === '\\') this.at += 2;
-      else if (c === '"') break;
-      else this.at += 1;
-    }
-    this.at += 1;
-    return JSON.parse(this.text.slice(start, this.at)) as string;
-  }
-
-  private number(): number | bigint {
-    const match = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(
-      this.text.slice(this.at, this.at + 400),
-    );
-    if (!match) return this.fail('bad number');
-    const raw = match[0];
-    this.at += raw.length;
-    const value = Number(raw);
-    if (match[2] === undefined && match[3] === undefined && !Number.isSafeInteger(value)) {
-      return BigInt(raw);
-    }
-    return value;
-  }
-}
-
-/** Compact JSON like `JSON.stringify`, plus `bigint` written as its digits. */
+/** Compact JSON like `JSON.stringify` (lossless-json), plus `bigint` written as its digits. */
 export function stringifyExact(value: unknown): string {
-  return write(value, false) ?? 'null';
+  return stringify(value) ?? 'null';
 }
 
 /**
  * JSON as Python's `json.dumps(value, sort_keys=True)` writes it, which is how fal serialises
  * webhook bodies (reference §14): keys sorted, `", "` and `": "` separators, non-ASCII escaped
- * as `\uXXXX`, floats in Python's `repr` form.
+ * as `\uXXXX`, floats in Python's `repr` form, `bigint` as its digits.
  */
 export function pythonDumps(value: unknown): string {
-  return write(value, true) ?? 'null';
+  return write(value) ?? 'null';
 }
 
-function write(value: unknown, python: boolean): string | undefined {
+function write(value: unknown): string | undefined {
   switch (typeof value) {
     case 'string':
-      return python ? pythonString(value) : JSON.stringify(value);
+      return pythonString(value);
     case 'bigint':
       return value.toString();
     case 'number':
-      if (!Number.isFinite(value)) return 'null';
-      return python ? pythonNumber(value) : JSON.stringify(value);
+      return Number.isFinite(value) ? pythonNumber(value) : 'null';
     case 'boolean':
       return value ? 'true' : 'false';
     case 'undefined':
@@ -174,24 +67,17 @@ function write(value: unknown, python: boolean): string | undefined {
       break;
   }
   if (value === null) return 'null';
-  const comma = python ? ', ' : ',';
-  if (Array.isArray(value)) {
-    return `[${value.map((item) => write(item, python) ?? 'null').join(comma)}]`;
-  }
+  if (Array.isArray(value)) return `[${value.map((item) => write(item) ?? 'null').join(', ')}]`;
   const record = value as Record<string, unknown>;
   if (typeof (record as { toJSON?: unknown }).toJSON === 'function') {
-    return write((record as { toJSON: () => unknown }).toJSON(), python);
+    return write((record as { toJSON: () => unknown }).toJSON());
   }
-  let keys = Object.keys(record);
-  if (python) keys = keys.sort();
-  const colon = python ? ': ' : ':';
   const parts: string[] = [];
-  for (const key of keys) {
-    const text = write(record[key], python);
-    if (text === undefined) continue;
-    parts.push(`${python ? pythonString(key) : JSON.stringify(key)}${colon}${text}`);
+  for (const key of Object.keys(record).sort()) {
+    const text = write(record[key]);
+    if (text !== undefined) parts.push(`${pythonString(key)}: ${text}`);
   }
-  return `{${parts.join(comma)}}`;
+  return `{${parts.join(', ')}}`;
 }
 
 const PY_ESCAPES: Record<string, string> = {
