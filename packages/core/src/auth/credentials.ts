@@ -1,3 +1,4 @@
+import type { FalaiSettings } from '../config/settings.js';
 import { AuthError, type CredentialSourceAttempt } from '../errors/index.js';
 import { maskKey } from '../redact/mask.js';
 import { UNQUOTED_NOTE, unquoteKey } from './quotes.js';
@@ -109,6 +110,41 @@ export async function resolveCredentials(
     `No FAL_KEY found. Sources tried, in order:\n${lines.join('\n')}\nSet one of them; the simplest is: export FAL_KEY=<key_id>:<key_secret>`,
     { details: { sources: attempts } },
   );
+}
+
+/**
+ * The key lookup of a fal client, called once per authenticated call: a key given as a string
+ * or a function is checked each time (`label` names it in the error, e.g. `the client
+ * credentials`); without one, {@link resolveCredentials} runs on first use and its answer is
+ * kept. A failed lookup is not kept: the user may fix the key and retry in-process.
+ */
+export function keyGetter(
+  credentials: string | (() => Promise<string> | string) | undefined,
+  settings: FalaiSettings | undefined,
+  label: string,
+): () => Promise<string> {
+  const given = credentials;
+  if (typeof given === 'string') {
+    return async () => {
+      assertKeyFormat(given, `${label} option`);
+      return given.trim();
+    };
+  }
+  if (typeof given === 'function') {
+    return async () => {
+      const key = await given();
+      assertKeyFormat(key, `${label} function`);
+      return key.trim();
+    };
+  }
+  let cached: Promise<string> | undefined;
+  return () => {
+    cached ??= resolveCredentials(settings ? { settings } : {}).then((resolved) => resolved.key);
+    cached.catch(() => {
+      cached = undefined;
+    });
+    return cached;
+  };
 }
 
 /** One credential source as `check-key` shows it. */

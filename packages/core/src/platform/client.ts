@@ -1,7 +1,7 @@
-import { assertKeyFormat, resolveCredentials } from '../auth/credentials.js';
+import { keyGetter } from '../auth/credentials.js';
 import { apiUrlUnder, normaliseBaseUrl, resolveApiUrl } from '../config/settings.js';
 import { InputError } from '../errors/index.js';
-import { falaiUserAgent } from '../queue/client.js';
+import { falaiUserAgent, positiveLimit } from '../queue/client.js';
 import { sleep } from '../queue/http.js';
 import {
   DEFAULT_PLATFORM_MAX_BYTES,
@@ -105,33 +105,6 @@ export interface PlatformClient {
   getMeta(options?: { readonly signal?: AbortSignal }): Promise<PlatformMeta>;
 }
 
-function keyGetter(options: PlatformClientOptions): () => Promise<string> {
-  const given = options.credentials;
-  if (typeof given === 'string') {
-    return async () => {
-      assertKeyFormat(given, 'the Platform client credentials option');
-      return given.trim();
-    };
-  }
-  if (typeof given === 'function') {
-    return async () => {
-      const key = await given();
-      assertKeyFormat(key, 'the Platform client credentials function');
-      return key.trim();
-    };
-  }
-  let cached: Promise<string> | undefined;
-  return () => {
-    cached ??= resolveCredentials(options.settings ? { settings: options.settings } : {}).then(
-      (credentials) => credentials.key,
-    );
-    cached.catch(() => {
-      cached = undefined;
-    });
-    return cached;
-  };
-}
-
 /** The Platform API base: `apiUrl` > `baseUrl` + `/v1` > settings > FALAI_API_URL/FALAI_BASE_URL. */
 function apiUrlOf(options: PlatformClientOptions): string {
   if (options.apiUrl !== undefined)
@@ -205,14 +178,19 @@ const pageOf = <T>(
  */
 export function createPlatformClient(options: PlatformClientOptions = {}): PlatformClient {
   const apiUrl = apiUrlOf(options);
-  const maxBody = options.maxBodyBytes ?? DEFAULT_PLATFORM_MAX_BYTES;
+  const maxBody = positiveLimit(options.maxBodyBytes, DEFAULT_PLATFORM_MAX_BYTES, 'maxBodyBytes');
+  const maxOpenApiBody = positiveLimit(
+    options.maxOpenApiBodyBytes,
+    DEFAULT_PLATFORM_OPENAPI_MAX_BYTES,
+    'maxOpenApiBodyBytes',
+  );
   const ctx: PlatformHttpContext = {
     apiUrl,
     fetch: options.fetch ?? globalThis.fetch,
-    getKey: keyGetter(options),
+    getKey: keyGetter(options.credentials, options.settings, 'the Platform client credentials'),
     userAgent: options.userAgent ?? falaiUserAgent(),
     policy: { ...DEFAULT_PLATFORM_RETRY_POLICY, ...options.retry },
-    timeoutMs: options.timeoutMs ?? DEFAULT_PLATFORM_TIMEOUT_MS,
+    timeoutMs: positiveLimit(options.timeoutMs, DEFAULT_PLATFORM_TIMEOUT_MS, 'timeoutMs'),
     sleep: options._internal?.sleep ?? sleep,
     ...(options._internal?.random ? { random: options._internal.random } : {}),
   };
@@ -233,9 +211,7 @@ export function createPlatformClient(options: PlatformClientOptions = {}): Platf
       query: params,
       auth: 'optional',
       schema: ModelsPageSchema,
-      ...(query.openapi
-        ? { maxBodyBytes: options.maxOpenApiBodyBytes ?? DEFAULT_PLATFORM_OPENAPI_MAX_BYTES }
-        : {}),
+      ...(query.openapi ? { maxBodyBytes: maxOpenApiBody } : {}),
       ...(query.signal ? { signal: query.signal } : {}),
     });
     return pageOf(page.models, page);

@@ -1,4 +1,7 @@
-/** `512 bytes`, `256 KiB`, `1.5 MiB`, `10 GiB`: sizes in the messages of caps on answers and files. */
+/**
+ * `512 bytes`, `256 KiB`, `1.5 MiB`, `10 GiB`: sizes in the messages of caps on fal's answers
+ * and files.
+ */
 export function formatBytes(bytes: number): string {
   const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes;

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { assertKeyFormat, resolveCredentials } from '../auth/credentials.js';
+import { keyGetter } from '../auth/credentials.js';
 import { DEFAULT_BASE_URLS, normaliseBaseUrl } from '../config/settings.js';
 import { ApiError, InputError } from '../errors/index.js';
 import { redactKey } from '../redact/mask.js';
@@ -97,34 +97,6 @@ function baseUrlsOf(options: FalClientOptions): { queue: string; run: string; re
   });
 }
 
-function keyGetter(options: FalClientOptions): () => Promise<string> {
-  const given = options.credentials;
-  if (typeof given === 'string') {
-    return async () => {
-      assertKeyFormat(given, 'the client credentials option');
-      return given.trim();
-    };
-  }
-  if (typeof given === 'function') {
-    return async () => {
-      const key = await given();
-      assertKeyFormat(key, 'the client credentials function');
-      return key.trim();
-    };
-  }
-  let cached: Promise<string> | undefined;
-  return () => {
-    cached ??= resolveCredentials(options.settings ? { settings: options.settings } : {}).then(
-      (credentials) => credentials.key,
-    );
-    // A failed lookup is not cached: the user may fix the key and retry in-process.
-    cached.catch(() => {
-      cached = undefined;
-    });
-    return cached;
-  };
-}
-
 function lifecycleHeader(lifecycle: StorageLifecycle): string {
   const seconds =
     typeof lifecycle.expiresIn === 'number'
@@ -201,7 +173,8 @@ function sameOrigin(value: string | undefined, base: string, fallback: string): 
   }
 }
 
-function positiveLimit(value: number | undefined, fallback: number, name: string): number {
+/** A size or time limit option: the default when unset; INPUT_INVALID unless finite and > 0. */
+export function positiveLimit(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value <= 0)
     throw new InputError(`${name} must be a positive number, got ${String(value)}.`, [
@@ -217,7 +190,7 @@ function positiveLimit(value: number | undefined, fallback: number, name: string
 export function createFalClient(options: FalClientOptions = {}): FalClient {
   const baseUrls = baseUrlsOf(options);
   const policies: RetryPolicies = mergeRetryPolicies(options.retry);
-  const getKey = keyGetter(options);
+  const getKey = keyGetter(options.credentials, options.settings, 'the client credentials');
   let lastKey: string | undefined;
   const maxStatusBytes = positiveLimit(
     options.maxStatusBytes,

@@ -138,6 +138,30 @@ describe('the Platform error envelope mapped to falai codes', () => {
     expect(error.code).toBe('API_ERROR');
     expect(error.message).toMatch(/more than/);
   });
+
+  it('refuses a body cap or timeout that is not a positive number (NaN would turn the cap off)', () => {
+    for (const name of ['maxBodyBytes', 'maxOpenApiBodyBytes', 'timeoutMs'] as const) {
+      for (const value of [Number.NaN, 0, -1, Number.POSITIVE_INFINITY]) {
+        let error: unknown;
+        try {
+          platformFor(emulator, { [name]: value });
+        } catch (thrown) {
+          error = thrown;
+        }
+        expect(error, `${name} ${value}`).toBeInstanceOf(InputError);
+        expect((error as InputError).message).toBe(
+          `${name} must be a positive number, got ${value}.`,
+        );
+      }
+    }
+  });
+
+  it('a cap of 100 bytes stops a catalogue page', async () => {
+    const small = platformFor(emulator, { maxBodyBytes: 100 });
+    const error = await caught(small.listModels());
+    expect(error.code).toBe('API_ERROR');
+    expect(error.message).toContain('answered more than 100 bytes');
+  });
 });
 
 describe('retries on 429 honour Retry-After', () => {
