@@ -19,6 +19,7 @@ import { loadModels } from './models.js';
 import { billableUnits, generateOutput } from './outputs.js';
 import { createPlatform } from './platform/server.js';
 import { createPrng } from './prng.js';
+import { createRateLimiter } from './rate-limit.js';
 import { classify, METHODS, type Route } from './routes.js';
 import { serveStatusStream } from './sse.js';
 import { statusBody } from './status-body.js';
@@ -107,8 +108,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
           (options.webhook?.spanMs ?? FAL_WEBHOOK_SPAN_MS) * timeScale,
         );
   const payloadErrorRate = options.webhook?.payloadErrorRate ?? 0;
-  const rateLimit = options.rateLimit;
-  const rateWindows = new Map<string, { start: number; count: number }>();
+  const rateLimiter = options.rateLimit ? createRateLimiter(options.rateLimit) : undefined;
   let rateLimitedCount = 0;
   const nextRequestId = createRequestIdFactory(deterministic);
   const { models } = loadModels(options.modelsDirs, { builtIn: options.builtInModels !== false });
@@ -210,26 +210,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
    * used up its window. [?] fal's queue publishes no such limit and its 429 body is unknown.
    */
   const rateLimited = (res: ServerResponse, keyId: string): boolean => {
-    if (!rateLimit) return false;
-    const windowMs = rateLimit.windowMs ?? 1000;
-    const now = Date.now();
-    let window = rateWindows.get(keyId);
-    if (!window || now - window.start >= windowMs) {
-      window = { start: now, count: 0 };
-      rateWindows.set(keyId, window);
-    }
-    window.count += 1;
-    if (window.count <= rateLimit.requests) return false;
+    const retryAfter = rateLimiter?.hit(keyId);
+    if (!rateLimiter || retryAfter === undefined) return false;
     rateLimitedCount += 1;
-    const retryAfter = Math.max(1, Math.ceil((window.start + windowMs - now) / 1000));
-    sendJson(
-      res,
-      429,
-      {
-        detail: `Rate limit exceeded: at most ${rateLimit.requests} requests per ${windowMs} ms. Retry after ${retryAfter} s.`,
-      },
-      { 'retry-after': String(retryAfter) },
-    );
+    const detail = rateLimiter.message(retryAfter);
+    sendJson(res, 429, { detail }, { 'retry-after': String(retryAfter) });
     return true;
   };
 

@@ -5,6 +5,7 @@ import type { Job } from '../jobs.js';
 import { loggable } from '../json.js';
 import type { ModelDefinition } from '../models.js';
 import type { OutputContext } from '../outputs.js';
+import { createRateLimiter } from '../rate-limit.js';
 import type { LoggedRequest } from '../types.js';
 import { userIdFor } from '../webhooks.js';
 import {
@@ -91,7 +92,7 @@ export function createPlatform(options: PlatformOptions, deps: PlatformDeps): Pl
   const username = options.username ?? 'emulator';
   const initialCredits = options.credits ?? 100;
   const audioSeconds = new Map<string, number>();
-  const rateWindows = new Map<string, { start: number; count: number }>();
+  const rateLimiter = options.rateLimit ? createRateLimiter(options.rateLimit) : undefined;
   /** The first request of each endpoint starts its app: a cold boot. [?] */
   const coldBoots = new Set<string>();
   const booted = new Set<string>();
@@ -137,25 +138,11 @@ export function createPlatform(options: PlatformOptions, deps: PlatformDeps): Pl
   };
 
   const rateLimit = (caller: Caller): void => {
-    const limit = options.rateLimit;
-    if (!limit) return;
-    const windowMs = limit.windowMs ?? 1000;
-    const now = Date.now();
-    const id = caller.keyId ?? 'anonymous';
-    let window = rateWindows.get(id);
-    if (!window || now - window.start >= windowMs) {
-      window = { start: now, count: 0 };
-      rateWindows.set(id, window);
-    }
-    window.count += 1;
-    if (window.count <= limit.requests) return;
-    const retryAfter = Math.max(1, Math.ceil((window.start + windowMs - now) / 1000));
-    throw new PlatformError(
-      429,
-      'rate_limited',
-      `Rate limit exceeded: at most ${limit.requests} requests per ${windowMs} ms. Retry after ${retryAfter} s.`,
-      { 'retry-after': String(retryAfter) },
-    );
+    const retryAfter = rateLimiter?.hit(caller.keyId ?? 'anonymous');
+    if (!rateLimiter || retryAfter === undefined) return;
+    throw new PlatformError(429, 'rate_limited', rateLimiter.message(retryAfter), {
+      'retry-after': String(retryAfter),
+    });
   };
 
   const page = <T>(url: URL, items: readonly T[], fallback: number, max: number) =>
