@@ -191,13 +191,21 @@ export function createModelCatalogue(options: ModelCatalogueOptions): ModelCatal
       const { createPlatformClient } = await import('../platform/client.js');
       const { resolveCredentials } = await import('../auth/credentials.js');
       const given = options.credentials;
-      const key = async (): Promise<string> =>
-        typeof given === 'string'
-          ? given
-          : typeof given === 'function'
-            ? given()
-            : (await resolveCredentials(options.settings ? { settings: options.settings } : {}))
-                .key;
+      const lookUp = async (): Promise<string> => {
+        if (typeof given === 'string') return given;
+        if (typeof given === 'function') return given();
+        return (await resolveCredentials(options.settings ? { settings: options.settings } : {}))
+          .key;
+      };
+      // Looked up once for both clients and every call; a failed lookup is tried again.
+      let looked: Promise<string> | undefined;
+      const key = (): Promise<string> => {
+        looked ??= lookUp();
+        looked.catch(() => {
+          looked = undefined;
+        });
+        return looked;
+      };
       const common = {
         apiUrl,
         retry: CATALOGUE_RETRY,
@@ -450,14 +458,17 @@ export function createModelCatalogue(options: ModelCatalogueOptions): ModelCatal
       ),
     );
     const missing: MissingPrice[] = [];
+    // Listed once for every unknown id (the listing may be a whole-catalogue walk).
+    const known =
+      unknown.length > 0
+        ? ((await wholeCatalogue(priceOptions.signal))?.models ?? []).map(
+            (model) => model.endpointId,
+          )
+        : [];
     for (const id of ids) {
       if (fetched.has(id)) continue;
       if (unknown.includes(id)) {
-        const index = await wholeCatalogue(priceOptions.signal);
-        const suggestions = closestEndpointIds(
-          id,
-          (index?.models ?? []).map((model) => model.endpointId),
-        );
+        const suggestions = closestEndpointIds(id, known);
         missing.push({
           endpointId: id,
           reason: 'unknown',
