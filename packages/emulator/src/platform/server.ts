@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { KeyPolicy } from '../auth.js';
+import { type KeyPolicy, keyAccepted, parseKey } from '../auth.js';
 import { BodyError, parseJson, readBody, sendJson } from '../http-util.js';
 import type { Job } from '../jobs.js';
 import { loggable } from '../json.js';
@@ -52,6 +52,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export interface PlatformDeps {
   /** Every job the emulator has accepted, in submission order. */
   jobs(): Iterable<Job>;
+  /** The queue side's key policy; it accepts the ADMIN keys too (`startEmulator` adds them). */
   keyPolicy: KeyPolicy;
   /** Epoch ms. */
   now(): number;
@@ -116,25 +117,16 @@ export function createPlatform(options: PlatformOptions, deps: PlatformDeps): Pl
       if (access === 'optional') return { admin: false };
       throw new PlatformError(401, 'authorization_error', 'Authentication required');
     }
-    const key = /^Key\s+(.+)$/i.exec(header.trim())?.[1]?.trim() ?? '';
-    const colon = key.indexOf(':');
-    const policy = deps.keyPolicy;
-    const accepted =
-      colon > 0 &&
-      colon < key.length - 1 &&
-      (adminKeys.has(key) ||
-        policy.accept === 'any' ||
-        policy.accept.includes(key) ||
-        policy.locked.includes(key));
-    if (!accepted) {
+    const key = parseKey(header);
+    if (!key || !keyAccepted(key, deps.keyPolicy)) {
       // [?] The text for a key fal does not know is not documented; the 401 and type are.
       throw new PlatformError(401, 'authorization_error', 'Authentication required: invalid key');
     }
-    const admin = adminKeys.has(key);
+    const admin = adminKeys.has(key.key);
     if (access === 'admin' && !admin) {
       throw new PlatformError(403, 'authorization_error', 'Access denied');
     }
-    return { keyId: key.slice(0, colon), admin };
+    return { keyId: key.id, admin };
   };
 
   const rateLimit = (caller: Caller): void => {
