@@ -13,10 +13,12 @@ import {
   StoreError,
 } from '@falai/core';
 import { createGroupCommit, LostLock, MAX_ATTEMPTS, type Outcome } from './commit.js';
+import { emptyJournal, type JournalState, lines, MAX_LINE_BYTES, replayLines } from './format.js';
 import {
   ensureParent,
   fileInfo,
   readJournal,
+  readJournalOn,
   removeLeftovers,
   renameInto,
   writeTemp,
@@ -52,32 +54,13 @@ interface View {
   readonly book: BudgetBook;
   /** Bytes of the rewritten part (header and scope lines). */
   readonly base: number;
-  /** Bytes consumed: up to the end of the last complete line. */
-  offset: number;
-  /** The file's size when last read (a torn tail past `offset` included). */
+  /** The file's size when last read (a torn tail past `journal.offset` included). */
   size: number;
-  count: number;
-  doubtful: string | undefined;
-  clean: boolean;
-  readonly applied: Set<string>;
+  /** The replay of the change lines (`offset` counts from the start of the file). */
+  readonly journal: JournalState;
 }
 
 const isInt = (value: unknown): value is number => Number.isSafeInteger(value);
-
-function lines(buffer: Buffer, from: number): [number, number, boolean][] {
-  const out: [number, number, boolean][] = [];
-  let start = from;
-  while (start < buffer.length) {
-    const nl = buffer.indexOf(10, start);
-    if (nl < 0) {
-      out.push([start, buffer.length, false]);
-      break;
-    }
-    out.push([start, nl, true]);
-    start = nl + 1;
-  }
-  return out;
-}
 
 function parseEntry(value: unknown): BudgetEntry | null | undefined {
   if (value === null) return null;
@@ -136,61 +119,31 @@ function parseScope(value: unknown): BudgetScopeSnapshot | undefined {
 }
 
 /**
- * Applies the complete change lines of `chunk` (the file's bytes from `chunkStart`) that lie
- * at or after `view.offset` (see the format above).
+ * Applies the complete change lines of `chunk` (the file's bytes from `view.journal.offset`);
+ * see the format above.
  */
-function replay(chunk: Buffer, chunkStart: number, view: View, context: StoreContext): void {
-  for (const [start, end, complete] of lines(chunk, view.offset - chunkStart)) {
-    if (!complete) {
-      view.clean = false;
-      return;
-    }
-    view.clean = true;
-    const at = `${view.file} (byte ${chunkStart + start})`;
-    const advance = () => {
-      view.offset = chunkStart + end + 1;
-    };
-    if (end === start) {
-      advance();
-      continue;
-    }
-    let line: { g?: unknown; n?: unknown; id?: unknown; c?: unknown };
-    try {
-      line = JSON.parse(chunk.toString('utf8', start, end));
-    } catch {
-      view.doubtful ??= at;
-      advance();
-      continue;
-    }
-    if (typeof line !== 'object' || line === null || line.g !== view.generation) {
-      advance();
-      continue;
-    }
-    if (line.n === view.count + 2 && view.doubtful) {
-      throw corruptError(
-        { ...context, location: view.doubtful },
-        'a committed budget line is damaged (the lines after it count it)',
-      );
-    }
-    if (line.n !== view.count + 1) {
-      advance();
-      continue;
-    }
+function replay(chunk: Buffer, view: View, context: StoreContext): void {
+  const ctx = { ...context, location: view.file };
+  replayLines(chunk, view.journal, view.generation, ctx, 'budget', (line, at) => {
     const changes = parseChanges(line.c);
     if (!changes || typeof line.id !== 'string') {
       throw corruptError({ ...context, location: at }, 'a budget line without valid changes');
     }
     for (const change of changes) view.book.apply(change);
-    view.count++;
-    view.doubtful = undefined;
-    view.applied.add(line.id);
-    advance();
+  });
+}
+
+/** Whether `buffer` holds nothing but whitespace (an empty file), without decoding it whole. */
+function isBlank(buffer: Buffer): boolean {
+  for (const byte of buffer) {
+    // Space, \t, \n, \v, \f, \r.
+    if (byte !== 0x20 && (byte < 0x09 || byte > 0x0d)) return false;
   }
+  return true;
 }
 
 /** Parses the whole budget file: header, scope lines, then the change lines. */
 function parse(buffer: Buffer, file: string, ino: number, context: StoreContext): View {
-  const all = lines(buffer, 0);
   const book = new BudgetBook();
   const empty = (): View => ({
     file,
@@ -198,21 +151,33 @@ function parse(buffer: Buffer, file: string, ino: number, context: StoreContext)
     generation: '',
     book,
     base: 0,
-    offset: buffer.length,
     size: buffer.length,
-    count: 0,
-    doubtful: undefined,
-    clean: true,
-    applied: new Set(),
+    journal: { ...emptyJournal(), offset: buffer.length },
   });
-  if (buffer.toString('utf8').trim() === '') return empty();
-  const [first] = all;
-  let header: { falaiBudget?: unknown; g?: unknown; scopes?: unknown } | undefined;
-  try {
-    header = first?.[2] ? JSON.parse(buffer.toString('utf8', first[0], first[1])) : undefined;
-  } catch {
-    header = undefined;
-  }
+  if (isBlank(buffer)) return empty();
+  const all = lines(buffer);
+  /** The JSON of line `i` (from 0), or `undefined` when it is missing, unterminated or invalid. */
+  const json = (i: number): { value: unknown; end: number } | undefined => {
+    const next = all.next();
+    if (next.done) return undefined;
+    const [start, end, complete] = next.value;
+    if (end - start > MAX_LINE_BYTES) {
+      throw corruptError(
+        { ...context, location: `${file} (line ${i + 1})` },
+        `a budget line over ${MAX_LINE_BYTES / 1024 / 1024} MB`,
+      );
+    }
+    if (!complete) return undefined;
+    try {
+      return { value: JSON.parse(buffer.toString('utf8', start, end)), end };
+    } catch {
+      return undefined;
+    }
+  };
+  const first = json(0);
+  const header = first?.value as
+    | { falaiBudget?: unknown; g?: unknown; scopes?: unknown }
+    | undefined;
   if (isInt(header?.falaiBudget) && header.falaiBudget > BUDGET_FORMAT_VERSION) {
     throw new StoreError(
       'STORE_ERROR',
@@ -222,6 +187,7 @@ function parse(buffer: Buffer, file: string, ino: number, context: StoreContext)
     );
   }
   if (
+    !first ||
     header?.falaiBudget !== BUDGET_FORMAT_VERSION ||
     typeof header.g !== 'string' ||
     !/^[0-9a-f]{1,64}$/.test(header.g) ||
@@ -230,17 +196,10 @@ function parse(buffer: Buffer, file: string, ino: number, context: StoreContext)
   ) {
     throw corruptError({ ...context, location: `${file} (line 1)` }, 'not a falai budget header');
   }
-  let base = (first?.[1] ?? 0) + 1;
+  let base = first.end + 1;
   for (let i = 1; i <= header.scopes; i++) {
-    const line = all[i];
-    let scope: BudgetScopeSnapshot | undefined;
-    try {
-      scope = line?.[2]
-        ? parseScope(JSON.parse(buffer.toString('utf8', line[0], line[1])))
-        : undefined;
-    } catch {
-      scope = undefined;
-    }
+    const line = json(i);
+    const scope = line ? parseScope(line.value) : undefined;
     if (!line || !scope) {
       throw corruptError(
         { ...context, location: `${file} (line ${i + 1})` },
@@ -248,10 +207,15 @@ function parse(buffer: Buffer, file: string, ino: number, context: StoreContext)
       );
     }
     book.restore(scope);
-    base = line[1] + 1;
+    base = line.end + 1;
   }
-  const view: View = { ...empty(), generation: header.g, base, offset: base };
-  replay(buffer, 0, view, context);
+  const view: View = {
+    ...empty(),
+    generation: header.g,
+    base,
+    journal: { ...emptyJournal(), offset: base },
+  };
+  replay(buffer.subarray(base), view, context);
   return view;
 }
 
@@ -304,15 +268,18 @@ export function createFileBudget(options: FileBudgetOptions): {
   async function load(file: string, operation: string): Promise<View | undefined> {
     const ctx = context(operation, file);
     if (cache && cache.file === file) {
-      const known = cache.size === cache.offset ? cache.ino : undefined;
-      const read = await readJournal(file, cache.offset, known);
-      if (!read) {
+      const read = await readJournalOn(file, {
+        ino: cache.ino,
+        size: cache.size,
+        offset: cache.journal.offset,
+      });
+      if (read === 'missing') {
         cache = undefined;
         return undefined;
       }
-      if (read.ino === cache.ino && read.size >= cache.size) {
+      if (read !== 'replaced') {
         cache.size = read.size;
-        replay(read.chunk, cache.offset, cache, ctx);
+        replay(read.chunk, cache, ctx);
         return cache;
       }
     }
@@ -367,12 +334,8 @@ export function createFileBudget(options: FileBudgetOptions): {
       generation,
       book,
       base: data.length,
-      offset: data.length,
       size: data.length,
-      count: 0,
-      doubtful: undefined,
-      clean: true,
-      applied: new Set(),
+      journal: { ...emptyJournal(), offset: data.length },
     };
     await removeLeftovers(file);
   }
@@ -387,11 +350,11 @@ export function createFileBudget(options: FileBudgetOptions): {
     const nonce = randomBytes(8).toString('hex');
     const line = JSON.stringify({
       g: view.generation,
-      n: view.count + 1,
+      n: view.journal.count + 1,
       id: nonce,
       c: changes.map((c) => [c.scope, c.requestKey, entryJson(c.entry), c.retainUntil]),
     });
-    const data = Buffer.from(`${view.clean ? '' : '\n'}${line}\n`, 'utf8');
+    const data = Buffer.from(`${view.journal.clean ? '' : '\n'}${line}\n`, 'utf8');
     if (!(await lock.verify(false))) throw new LostLock();
     const handle = await open(view.file, constants.O_WRONLY | constants.O_APPEND);
     let size: number;
@@ -412,16 +375,16 @@ export function createFileBudget(options: FileBudgetOptions): {
     if (size === view.size + data.length) {
       // Nothing else was appended before ours: it is line n, counted by every reader.
       view.size = size;
-      view.offset = size;
-      view.count++;
-      view.clean = true;
-      view.applied.add(nonce);
+      view.journal.offset = size;
+      view.journal.count++;
+      view.journal.clean = true;
+      view.journal.applied.add(nonce);
       return;
     }
     // Someone else wrote meanwhile (we had lost the lock): ours counts only if the replay says so.
     cache = undefined;
     const now = await load(view.file, operation);
-    if (!now?.applied.has(nonce)) throw new LostLock();
+    if (!now?.journal.applied.has(nonce)) throw new LostLock();
   }
 
   async function attempt(

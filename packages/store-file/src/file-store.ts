@@ -40,7 +40,7 @@ import {
   fileInfo,
   JournalWriter,
   journalPath,
-  readJournal,
+  readJournalOn,
   readSnapshot,
   removeLeftovers,
   renameInto,
@@ -210,14 +210,13 @@ export function createFileStore(options: FileStoreOptions): FileStore {
   async function catchUp(view: View): Promise<boolean> {
     if (view.generation === undefined) return true;
     const file = journalPath(view.target, view.generation);
-    const read = await readJournal(
-      file,
-      view.journal.offset,
-      view.journalSize === view.journal.offset ? view.journalIno : undefined,
-    );
-    if (!read) return view.journal.offset === 0;
-    if (view.journalIno !== undefined && read.ino !== view.journalIno) return false;
-    if (read.size < view.journal.offset) return false;
+    const read = await readJournalOn(file, {
+      ino: view.journalIno,
+      size: view.journalSize,
+      offset: view.journal.offset,
+    });
+    if (read === 'missing') return view.journal.offset === 0;
+    if (read === 'replaced') return false;
     view.journalIno = read.ino;
     view.journalSize = read.size;
     replay(read.chunk, view.journal, view.generation, view.entries, file);

@@ -88,7 +88,7 @@ function recordAt(item: unknown, index: number, path: string, context: StoreCont
 }
 
 /** `[start, end)` of each line of `buffer`, without the newline; the last may be unterminated. */
-function* lines(buffer: Buffer, from = 0): Generator<[number, number, boolean]> {
+export function* lines(buffer: Buffer, from = 0): Generator<[number, number, boolean]> {
   let start = from;
   while (start < buffer.length) {
     const nl = buffer.indexOf(10, start);
@@ -238,36 +238,40 @@ export function emptyJournal(): JournalState {
   return { offset: 0, count: 0, doubtful: undefined, clean: true, applied: new Set() };
 }
 
-interface Line {
-  g?: unknown;
-  n?: unknown;
-  id?: unknown;
-  put?: unknown;
-  del?: unknown;
+/** A journal line: its envelope (`g`, `n`, `id`) and the payload the store reads from it. */
+export interface JournalLine {
+  readonly g?: unknown;
+  readonly n?: unknown;
+  readonly id?: unknown;
+  readonly [key: string]: unknown;
 }
 
 /**
- * Applies the complete lines of `chunk` (journal bytes from `state.offset`) to `entries`.
+ * Replays the complete lines of `chunk` (the file's bytes from `state.offset`) on `state`, for
+ * any journal of counted lines (the records' journal, the budget file's change lines).
  *
+ * A line counts when its `g` is `generation` and its `n` follows the last line counted; then
+ * `applyPayload` applies it (and throws `STORE_CORRUPT` when its payload or `id` is invalid).
  * A line that is not valid JSON is a write torn by a crash (never acknowledged: the writer
  * syncs before it answers) when the next valid line continues the count without it; if the
  * next line counts it, it was a committed line that got damaged, and that is `STORE_CORRUPT`.
+ * So is a line over `MAX_LINE_BYTES`. `what` names the lines in errors ("journal", "budget").
  */
-export function replay(
+export function replayLines(
   chunk: Buffer,
   state: JournalState,
   generation: string,
-  entries: Map<string, Entry>,
-  path: string,
+  context: StoreContext,
+  what: string,
+  applyPayload: (line: JournalLine, at: string) => void,
 ): void {
-  const context = { store: 'file', operation: 'read', location: path };
   for (const [start, end, complete] of lines(chunk)) {
     if (!complete) {
       state.clean = false;
       return;
     }
     state.clean = true;
-    const at = `${path} (byte ${state.offset + start})`;
+    const at = `${context.location} (byte ${state.offset + start})`;
     const advance = () => {
       state.offset += end + 1 - start;
     };
@@ -276,11 +280,14 @@ export function replay(
       continue;
     }
     if (end - start > MAX_LINE_BYTES) {
-      throw corruptError({ ...context, location: at }, 'a journal line over 64 MB');
+      throw corruptError(
+        { ...context, location: at },
+        `a ${what} line over ${MAX_LINE_BYTES / 1024 / 1024} MB`,
+      );
     }
-    let line: Line;
+    let line: JournalLine;
     try {
-      line = parseJsonExact(chunk.toString('utf8', start, end)) as Line;
+      line = parseJsonExact(chunk.toString('utf8', start, end)) as JournalLine;
     } catch {
       state.doubtful ??= at;
       advance();
@@ -293,13 +300,31 @@ export function replay(
     if (line.n === state.count + 2 && state.doubtful) {
       throw corruptError(
         { ...context, location: state.doubtful },
-        'a committed journal line is damaged (the lines after it count it)',
+        `a committed ${what} line is damaged (the lines after it count it)`,
       );
     }
     if (line.n !== state.count + 1) {
       advance();
       continue;
     }
+    applyPayload(line, at);
+    state.count++;
+    state.doubtful = undefined;
+    state.applied.add(line.id as string);
+    advance();
+  }
+}
+
+/** Applies the complete lines of `chunk` (journal bytes from `state.offset`) to `entries`. */
+export function replay(
+  chunk: Buffer,
+  state: JournalState,
+  generation: string,
+  entries: Map<string, Entry>,
+  path: string,
+): void {
+  const context = { store: 'file', operation: 'read', location: path };
+  replayLines(chunk, state, generation, context, 'journal', (line, at) => {
     if (!Array.isArray(line.put) || !Array.isArray(line.del) || typeof line.id !== 'string') {
       throw corruptError({ ...context, location: at }, 'a journal line without put/del/id');
     }
@@ -316,9 +341,5 @@ export function replay(
       if (entry) entries.set(id, entry);
       else entries.delete(id);
     }
-    state.count++;
-    state.doubtful = undefined;
-    state.applied.add(line.id);
-    advance();
-  }
+  });
 }

@@ -159,6 +159,33 @@ export async function readJournal(
   }
 }
 
+/** Where a reader of a journal stopped: its inode and size when read, and the bytes consumed. */
+export interface JournalTail {
+  readonly ino: number | undefined;
+  readonly size: number;
+  readonly offset: number;
+}
+
+/**
+ * The journal bytes appended since `tail` (one stat when nothing was): `'missing'` when the file
+ * is gone, `'replaced'` when it is another file now, or shorter than what was consumed, and must
+ * be read anew.
+ */
+export async function readJournalOn(
+  path: string,
+  tail: JournalTail,
+): Promise<{ ino: number; size: number; chunk: Buffer } | 'missing' | 'replaced'> {
+  const read = await readJournal(
+    path,
+    tail.offset,
+    tail.size === tail.offset ? tail.ino : undefined,
+  );
+  if (!read) return 'missing';
+  if (tail.ino !== undefined && read.ino !== tail.ino) return 'replaced';
+  if (read.size < tail.offset) return 'replaced';
+  return read;
+}
+
 /**
  * Appends lines to the journal, each with a single write, synced before it returns; keeps the
  * file open between appends. Says where the file ends now, so the writer can tell whether its

@@ -138,6 +138,33 @@ describe('file store budget ledger', () => {
     await store.close();
   });
 
+  it('a line over 64 MB is STORE_CORRUPT naming its byte, never parsed, and left in place', async () => {
+    const store = open();
+    await store.budget.reserve(ask('daily:long'));
+    const file = `${store.location}.budget`;
+    const header = JSON.parse((await linesOf(file))[0] ?? '');
+    const at = (await stat(file)).size;
+    // A well-formed next line (it would count) that is longer than any line falai writes.
+    const pad = 'A'.repeat(65 * 1024 * 1024);
+    await appendFile(file, `{"g":"${header.g}","n":2,"id":"long","c":[],"pad":"${pad}"}\n`);
+    const size = (await stat(file)).size;
+    const other = createFileStore({ path: store.location });
+    for (const attempt of [
+      () => other.budget.usage('daily:long'),
+      () => other.budget.reserve(ask('daily:long')),
+    ]) {
+      const error = await attempt().catch((e: unknown) => e);
+      expect(error).toMatchObject({
+        code: 'STORE_CORRUPT',
+        message: expect.stringContaining(`${file} (byte ${at})`),
+      });
+      expect((error as Error).message).toContain('a budget line over 64 MB');
+    }
+    expect((await stat(file)).size).toBe(size);
+    await other.close();
+    await store.close();
+  }, 60_000);
+
   it('a damaged header is STORE_CORRUPT; a newer format is refused, not rewritten', async () => {
     const store = open();
     await store.budget.reserve(ask('daily:header'));
