@@ -8,7 +8,8 @@ import { checkDefinition, type ModelDefinition } from '../models/definition.js';
 /**
  * The catalogue cache on disk, one folder per Platform API base (fal's and an emulator's never
  * mix): `models/<endpoint id>.json` (a converted definition and the model's catalogue facts),
- * `index.json` (every catalogue id with its name, category and status) and `prices.json`.
+ * `index.json` (every catalogue id with its name, category and status), `prices.json` and
+ * `history-costs.json` (fal's historical cost per call, for estimates prices cannot make).
  * Writes are atomic (a temp file renamed into place); a damaged or foreign file reads as
  * missing, so a bad cache only costs a fetch.
  */
@@ -66,6 +67,17 @@ const PricesSchema = v.object({
 });
 export type CachedPrice = v.InferOutput<typeof PriceSchema>;
 
+/** fal's historical cost of one call of an endpoint (`estimateCost` with `historical_api_price`). */
+const HistoryCostSchema = v.object({
+  costPerCall: v.pipe(v.number(), v.minValue(0)),
+  fetchedAt: v.string(),
+});
+const HistoryCostsSchema = v.object({
+  version: v.literal(1),
+  costs: v.record(v.string(), HistoryCostSchema),
+});
+export type CachedHistoryCost = v.InferOutput<typeof HistoryCostSchema>;
+
 /** The cache folder of one Platform API base under `cacheDir`. */
 export function catalogueCacheFolder(cacheDir: string, apiUrl: string): string {
   const url = new URL(apiUrl);
@@ -112,6 +124,10 @@ export class CatalogueCache {
 
   private get pricesPath(): string {
     return join(this.dir, 'prices.json');
+  }
+
+  private get historyCostsPath(): string {
+    return join(this.dir, 'history-costs.json');
   }
 
   private async read<T>(path: string, schema: v.GenericSchema<unknown, T>): Promise<T | undefined> {
@@ -186,5 +202,15 @@ export class CatalogueCache {
     if (Object.keys(prices).length === 0) return;
     const current = await this.readPrices();
     await this.write(this.pricesPath, { version: 1, prices: { ...current, ...prices } });
+  }
+
+  async readHistoryCosts(): Promise<Record<string, CachedHistoryCost>> {
+    return (await this.read(this.historyCostsPath, HistoryCostsSchema))?.costs ?? {};
+  }
+
+  async mergeHistoryCosts(costs: Readonly<Record<string, CachedHistoryCost>>): Promise<void> {
+    if (Object.keys(costs).length === 0) return;
+    const current = await this.readHistoryCosts();
+    await this.write(this.historyCostsPath, { version: 1, costs: { ...current, ...costs } });
   }
 }

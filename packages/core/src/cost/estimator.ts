@@ -1,6 +1,3 @@
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import * as v from 'valibot';
 import { CatalogueCache, catalogueCacheFolder } from '../catalogue/cache.js';
 import { type FalaiError, toFalaiError } from '../errors/falai-error.js';
 import type { ModelDefinition } from '../models/definition.js';
@@ -65,40 +62,6 @@ export interface CostEstimator {
   estimate(request: CostEstimateRequest): Promise<EstimateResult>;
 }
 
-const HistorySchema = v.object({
-  version: v.literal(1),
-  costs: v.record(
-    v.string(),
-    v.object({ costPerCall: v.pipe(v.number(), v.minValue(0)), fetchedAt: v.string() }),
-  ),
-});
-type HistoryFile = v.InferOutput<typeof HistorySchema>;
-
-/** Largest cache file read. */
-const MAX_FILE_BYTES = 4 * 1024 * 1024;
-
-async function readHistory(path: string): Promise<HistoryFile['costs']> {
-  try {
-    if ((await stat(path)).size > MAX_FILE_BYTES) return {};
-    const parsed = v.safeParse(HistorySchema, JSON.parse(await readFile(path, 'utf8')));
-    return parsed.success ? parsed.output.costs : {};
-  } catch {
-    return {};
-  }
-}
-
-/** Best effort, atomic: a cache that cannot be written only costs a call next time. */
-async function writeJson(path: string, value: unknown): Promise<void> {
-  const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  try {
-    await mkdir(dirname(path), { recursive: true });
-    await writeFile(temp, `${JSON.stringify(value)}\n`);
-    await rename(temp, path);
-  } catch {
-    await rm(temp, { force: true }).catch(() => {});
-  }
-}
-
 /** The one-line reason of a failed call; an abort is not a failure and is rethrown. */
 function why(error: unknown): FalaiError {
   const falai = toFalaiError(error);
@@ -119,11 +82,9 @@ function firstLine(error: FalaiError): string {
 export function createCostEstimator(options: CostEstimatorOptions): CostEstimator {
   const ttl = options.ttlMs ?? DEFAULT_PRICE_TTL_MS;
   const now = options.now ?? Date.now;
-  const folder = options.cacheDir
-    ? catalogueCacheFolder(options.cacheDir, options.apiUrl)
+  const cache = options.cacheDir
+    ? new CatalogueCache(catalogueCacheFolder(options.cacheDir, options.apiUrl))
     : undefined;
-  const cache = folder ? new CatalogueCache(folder) : undefined;
-  const historyPath = folder ? join(folder, 'history-costs.json') : undefined;
   const memory = new Map<string, UnitPrice & { fetchedAt: string }>();
   const memoryHistory = new Map<string, { costPerCall: number; fetchedAt: string }>();
   const fresh = (iso: string) => {
@@ -210,7 +171,7 @@ export function createCostEstimator(options: CostEstimatorOptions): CostEstimato
   ): Promise<{ cost: number; notes: string[] } | { cost: null; reason: string }> => {
     const held =
       memoryHistory.get(endpointId) ??
-      (historyPath ? (await readHistory(historyPath))[endpointId] : undefined);
+      (cache ? (await cache.readHistoryCosts())[endpointId] : undefined);
     if (held && fresh(held.fetchedAt)) return { cost: held.costPerCall, notes: [] };
     try {
       const answer = await (await platform()).estimateCost(
@@ -222,10 +183,7 @@ export function createCostEstimator(options: CostEstimatorOptions): CostEstimato
       }
       const entry = { costPerCall: answer.totalCost, fetchedAt: new Date(now()).toISOString() };
       memoryHistory.set(endpointId, entry);
-      if (historyPath) {
-        const all = await readHistory(historyPath);
-        await writeJson(historyPath, { version: 1, costs: { ...all, [endpointId]: entry } });
-      }
+      await cache?.mergeHistoryCosts({ [endpointId]: entry });
       return { cost: entry.costPerCall, notes: [] };
     } catch (error) {
       const failure = why(error);
