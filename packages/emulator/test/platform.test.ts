@@ -672,6 +672,22 @@ describe('errors and limits', () => {
 });
 
 describe('unconfirmed details', () => {
+  it('[?] starts the account at 100 USD of credits and username emulator when none are set', async () => {
+    const fresh = await startEmulator({ platform: { adminKeys: [ADMIN_KEY] } });
+    try {
+      const answer = await fetch(`${fresh.url}/v1/account/billing?expand=credits`, {
+        headers: admin,
+      });
+      expect(answer.status).toBe(200);
+      expect(await json(answer)).toEqual({
+        username: 'emulator',
+        credits: { current_balance: 100, currency: 'USD' },
+      });
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('[?] bills only 2xx results (a 422 is not charged); the first request of an endpoint is its cold boot; nearest-rank percentiles', async () => {
     const endpointId = 'fal-ai/bytedance/seedream/v4/text-to-image';
     emulator.setModel(endpointId, { runMs: 10 });

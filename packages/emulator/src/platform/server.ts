@@ -91,6 +91,7 @@ export function createPlatform(options: PlatformOptions, deps: PlatformDeps): Pl
   const prices = priceIndex(data);
   const adminKeys = new Set(options.adminKeys ?? []);
   const username = options.username ?? 'emulator';
+  // [?] fal's credits of a new account are not documented; 100 USD is the emulator's choice.
   const initialCredits = options.credits ?? 100;
   const audioSeconds = new Map<string, number>();
   const rateLimiter = options.rateLimit ? createRateLimiter(options.rateLimit) : undefined;

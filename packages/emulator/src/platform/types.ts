@@ -10,7 +10,7 @@ export interface PlatformOptions {
   username?: string;
   /**
    * The account's credits in USD before any request; each billed result lowers the balance by
-   * its cost. @default 100
+   * its cost. [?] The default is the emulator's own (fal's starting credits vary). @default 100
    */
   credits?: number;
   /**
