@@ -219,6 +219,9 @@ function parse(buffer: Buffer, file: string, ino: number, context: StoreContext)
   return view;
 }
 
+/** Where a budget write is about to become visible: a change line, or a rewrite's rename. */
+export type BudgetCommitPoint = 'budget-append' | 'budget-rewrite';
+
 /** How the file store's budget ledger is set up. */
 export interface FileBudgetOptions {
   /** The store file's real path (symlinks resolved). */
@@ -234,6 +237,8 @@ export interface FileBudgetOptions {
   readonly guard: (operation: string) => void;
   /** Turns an I/O error into the store's `STORE_ERROR` (rethrows `StoreError`s). */
   readonly fail: (operation: string, error: unknown) => never;
+  /** For tests only: called right before a budget write becomes visible (see `FileStoreOptions`). */
+  readonly beforeCommit?: (point: BudgetCommitPoint) => void | Promise<void>;
 }
 
 /**
@@ -316,6 +321,7 @@ export function createFileBudget(options: FileBudgetOptions): {
     if (!before) await ensureParent(file);
     const temp = await writeTemp(file, data, before?.mode ?? 0o600, before, options.fsync);
     try {
+      await options.beforeCommit?.('budget-rewrite');
       // Compare-and-swap on the file: the lock still ours, the file exactly the one we read.
       if (!(await lock.verify())) throw new LostLock();
       const current = await stat(file).catch(() => undefined);
@@ -355,6 +361,7 @@ export function createFileBudget(options: FileBudgetOptions): {
       c: changes.map((c) => [c.scope, c.requestKey, entryJson(c.entry), c.retainUntil]),
     });
     const data = Buffer.from(`${view.journal.clean ? '' : '\n'}${line}\n`, 'utf8');
+    await options.beforeCommit?.('budget-append');
     if (!(await lock.verify(false))) throw new LostLock();
     const handle = await open(view.file, constants.O_WRONLY | constants.O_APPEND);
     let size: number;

@@ -22,7 +22,7 @@ import {
   type UpdateCondition,
   type UpdateOutcome,
 } from '@falai/core';
-import { createFileBudget } from './budget-file.js';
+import { type BudgetCommitPoint, createFileBudget } from './budget-file.js';
 import { createGroupCommit, LostLock, MAX_ATTEMPTS, type Outcome } from './commit.js';
 import {
   type Entry,
@@ -49,8 +49,11 @@ import {
 } from './io.js';
 import type { HeldLock } from './lock.js';
 
-/** Where a write is about to become visible: the snapshot rename or a journal append. */
-export type CommitPoint = 'snapshot' | 'journal';
+/**
+ * Where a write is about to become visible: the snapshot rename or a journal append of the
+ * records, or a change line or rewrite of the budget file.
+ */
+export type CommitPoint = 'snapshot' | 'journal' | BudgetCommitPoint;
 
 /** Options of `createFileStore`. */
 export interface FileStoreOptions {
@@ -88,6 +91,7 @@ export interface FileStoreOptions {
   /**
    * For tests only: called right before a write becomes visible (after the temp file is
    * written, before the rename; before a journal append), so a test can pause the writer there.
+   * Budget writes call it too, at `budget-rewrite` and `budget-append`.
    */
   readonly beforeCommit?: (point: CommitPoint) => void | Promise<void>;
 }
@@ -530,6 +534,7 @@ export function createFileStore(options: FileStoreOptions): FileStore {
     compactBytes,
     guard,
     fail,
+    ...(options.beforeCommit ? { beforeCommit: options.beforeCommit } : {}),
   });
 
   return {
@@ -654,7 +659,9 @@ export function testHooksFromEnv(
   let stopped = false;
   return {
     beforeCommit: (point) => {
-      if (stopped || (wanted !== 'commit' && wanted !== point)) return;
+      // `commit` means a records commit: budget writes never stop here.
+      const records = point === 'snapshot' || point === 'journal';
+      if (stopped || !records || (wanted !== 'commit' && wanted !== point)) return;
       stopped = true;
       process.stderr.write(`falai-test: store commit stopped (${point})\n`);
       process.kill(process.pid, 'SIGSTOP');
