@@ -1,14 +1,19 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { newPendingRecord, type PendingRecord, type PendingStore } from '@falai/core';
+import {
+  InspectOutputSchema,
+  newPendingRecord,
+  type PendingRecord,
+  type PendingStore,
+} from '@falai/core';
 import { type Emulator, pythonDumps } from '@falai/emulator';
 import { createFileStore } from '@falai/store-file';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import WebhookServe, { type WebhookServeSummary } from '../src/commands/webhook/serve.js';
-import { redisForTest } from './helpers.js';
+import { redisForTest, runCli } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ENDPOINT = 'fal-ai/nano-banana-pro';
@@ -301,6 +306,53 @@ describe('falai webhook serve', () => {
     expect(stderr.join('')).toContain(`--webhook ${url}`);
     expect(stderr.join('')).toContain('rejected (401 bad-signature)');
     expect(human).toContain(`${ids[0]}  completed  ${ENDPOINT}`);
+  });
+
+  it('saves with --download through the lifecycle: falai inspect reads the provenance of a saved file', async () => {
+    const { startEmulator } = await import('@falai/emulator');
+    emulator = await startEmulator({ port: 0, defaultLatency: { queueMs: 5, runMs: 20 } });
+    const path = join(dir, 'pending.json');
+    const out = join(dir, 'renders');
+    const { url, done } = await serve([
+      '--base-url',
+      emulator.url,
+      '--store',
+      `file:${path}`,
+      '--download',
+      '--out',
+      out,
+    ]);
+    const store = createFileStore({ path });
+    const [id] = await submit(store, url, 1);
+    await until(async () => ((await store.get(id!))?.outputs?.length ?? 0) > 0);
+    const record = (await store.get(id!))!;
+    await store.close();
+    stoppers.shift()!();
+    expect(await done).toMatchObject({ finalised: 1, downloaded: 1 });
+
+    // The record keeps what the file carries, and the size of the file as it is on disk.
+    expect(record.provenance).toBeDefined();
+    const [saved] = record.outputs!;
+    expect(saved!.size).toBe((await stat(saved!.path)).size);
+
+    const inspect = await runCli(
+      ['inspect', saved!.path, '--json'],
+      { cwd: dir },
+      {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: join(dir, 'home'),
+        XDG_CONFIG_HOME: join(dir, 'config'),
+        XDG_STATE_HOME: join(dir, 'state'),
+        FALAI_STORE: `file:${join(dir, 'another-store.json')}`,
+        FALAI_BASE_URL: 'http://127.0.0.1:9',
+        NO_COLOR: '1',
+      },
+    );
+    expect(inspect.code, inspect.stderr).toBe(0);
+    const shown = inspect.json(InspectOutputSchema);
+    expect(shown.file).toBe(saved!.path);
+    expect(shown.provenance.requestId).toBe(id);
+    expect(shown.provenance.endpointId).toBe(ENDPOINT);
   });
 
   it('says an unknown request id is asked to retry during the grace period (human and --json)', async () => {

@@ -6,7 +6,7 @@ import { embedProvenance } from '../provenance/file.js';
 import { type DownloadOutputsOptions, downloadOutputs } from '../queue/download.js';
 import { OMITTED_KEY, omittedDataUris } from '../store/output-summary.js';
 import type { OutputFile, RecordProvenance } from '../store/record.js';
-import type { PendingStore, UpdateOutcome } from '../store/types.js';
+import type { PendingStore } from '../store/types.js';
 import type { Deadline } from './wait.js';
 
 /** What a save reads from the settings: the download limits. */
@@ -73,7 +73,7 @@ export async function saveOutputs(options: SaveOutputsOptions): Promise<OutputFi
     throw saveError(error, requestId, outDir, deadline);
   });
   // A stored result names the files its inline outputs were written to: they are saved.
-  const inline = inlineFilesIn(options.result).filter(
+  const inline = inlineFilesIn(options.result, options.previous ?? []).filter(
     (file) => !outputs.some((saved) => saved.path === file.path),
   );
   for (const file of inline) options.onKept?.(file);
@@ -132,18 +132,6 @@ async function withSizesOnDisk(outputs: readonly OutputFile[]): Promise<OutputFi
 }
 
 /**
- * Records saved files on a request's record (every path that saves outputs, the webhook
- * receiver's background downloads included, writes them this way).
- */
-export function recordOutputs(
-  store: PendingStore,
-  requestId: string,
-  outputs: readonly OutputFile[],
-): Promise<UpdateOutcome> {
-  return store.update(requestId, { outputs });
-}
-
-/**
  * True when a stored result can stand in for fal's to save the files: every data-URI output
  * it kept as a digest names a file that is still there (the webhook receiver writes them),
  * and it is not the marker of an output too large to keep. Otherwise downloading fetches the
@@ -166,13 +154,17 @@ export async function storedResultHasFiles(result: unknown): Promise<boolean> {
   return true;
 }
 
-/** The files a stored result already names for its inline outputs (the webhook receiver's). */
-function inlineFilesIn(result: unknown): OutputFile[] {
-  return omittedDataUris(result).flatMap((marker) =>
-    marker.path === undefined
-      ? []
-      : [{ url: 'data:', path: marker.path, size: marker.size, mime: marker.mime }],
-  );
+/**
+ * The files a stored result already names for its inline outputs (the webhook receiver's),
+ * as the record's earlier `outputs` describe them when they do (their type is the one sniffed
+ * from the bytes; the stored result keeps the declared one).
+ */
+function inlineFilesIn(result: unknown, previous: readonly OutputFile[]): OutputFile[] {
+  return omittedDataUris(result).flatMap((marker) => {
+    if (marker.path === undefined) return [];
+    const earlier = previous.find((file) => file.url === 'data:' && file.path === marker.path);
+    return [earlier ?? { url: 'data:', path: marker.path, size: marker.size, mime: marker.mime }];
+  });
 }
 
 /** File-system errors that mean the outputs cannot be written where they were to go. */

@@ -3,7 +3,6 @@ import { knownSecrets } from '../auth/secrets.js';
 import { FalaiError, toFalaiError } from '../errors/index.js';
 import { parseJsonExact } from '../json/exact.js';
 import { finaliseRecord, type OutcomePatchOptions, outcomePatch } from '../lifecycle/outcome.js';
-import { recordOutputs } from '../lifecycle/save.js';
 import { outcomeFromResult } from '../queue/status.js';
 import type { RequestOutcome } from '../queue/types.js';
 import { secretsFromEnv } from '../store/ops.js';
@@ -84,10 +83,11 @@ export interface WebhookHandlerOptions {
   /** Called for every event, synchronously; exceptions it throws are ignored. */
   readonly onDelivery?: (event: WebhookEvent) => void;
   /**
-   * Saves a completed request's outputs; runs after the response is sent, with the record as
-   * stored (its `result` is the bounded summary, so inline data URIs are not in it: see
-   * `inlineOutputDir`). Its files are added to the record's `outputs`; a failure is recorded in
-   * the tag `downloadError`.
+   * Saves a completed request's outputs and records them on the store record, with their
+   * provenance: core's `saveOutputs` does all of it (it also takes in the inline outputs
+   * already written to `inlineOutputDir`, named by the stored result). Runs after the response
+   * is sent, with the record as stored (its `result` is the bounded summary, so inline data
+   * URIs are not in it: see `inlineOutputDir`). A failure is recorded in the tag `downloadError`.
    */
   readonly download?: (record: PendingRecord) => Promise<OutputFile[]>;
   /**
@@ -431,17 +431,12 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
     };
   };
 
-  const runDownload = (record: PendingRecord, inline: readonly OutputFile[]): void => {
+  const runDownload = (record: PendingRecord): void => {
     const download = options.download;
     if (!download) return;
     const task = (async () => {
       try {
-        const fetched = await download(record);
-        const outputs = [
-          ...inline,
-          ...fetched.filter((file) => !inline.some((saved) => saved.path === file.path)),
-        ];
-        await recordOutputs(options.store, record.requestId, outputs);
+        const outputs = await download(record);
         emit({ kind: 'downloaded', requestId: record.requestId, outputs });
       } catch (error) {
         const message = toFalaiError(error).message;
@@ -472,14 +467,14 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
   const patchFor = async (
     delivery: WebhookDelivery,
     record: PendingRecord,
-  ): Promise<{ patch: PendingPatch; inline: readonly OutputFile[] }> => {
+  ): Promise<PendingPatch> => {
     const summary = {
       ...options.outputSummary,
       request: { requestId: record.requestId, endpointId: record.endpointId },
     };
     const { outcome } = delivery;
     if (outcome.state !== 'completed' || options.inlineOutputDir === undefined) {
-      return { patch: finalisePatch(delivery, summary) ?? {}, inline: [] };
+      return finalisePatch(delivery, summary) ?? {};
     }
     try {
       const saved = await saveInlineOutputs(outcome.output, {
@@ -491,7 +486,7 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
         files: saved.files,
         outputs: saved.outputs,
       });
-      return { patch: patch ?? {}, inline: saved.outputs };
+      return patch ?? {};
     } catch (error) {
       const message = `Could not save the inline outputs to ${options.inlineOutputDir}: ${toFalaiError(error).message}`;
       emit({ kind: 'download-failed', requestId: record.requestId, message });
@@ -500,7 +495,7 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
         ...(record.tags ?? {}),
         downloadError: redactText(message, secrets()).slice(0, 500),
       };
-      return { patch: { ...patch, tags }, inline: [] };
+      return { ...patch, tags };
     }
   };
 
@@ -570,7 +565,7 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
       const ids = [delivery.requestId, delivery.gatewayRequestId].filter(
         (id, index, all): id is string => id !== undefined && all.indexOf(id) === index,
       );
-      let prepared: { patch: PendingPatch; inline: readonly OutputFile[] } | undefined;
+      let prepared: PendingPatch | undefined;
       for (const id of ids) {
         if (delivery.outcome.state === 'completed-without-payload') {
           const { payloadError } = delivery.outcome;
@@ -583,13 +578,13 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
         // Files are written only for a request that is still waiting for its outcome.
         if (ACTIVE_STATUSES.includes(current.status))
           prepared ??= await patchFor(delivery, current);
-        const outcome = await finaliseRecord(options.store, id, prepared?.patch ?? {});
+        const outcome = await finaliseRecord(options.store, id, prepared ?? {});
         if (outcome.kind === 'updated') {
           firstSeenUnknown.delete(delivery.requestId);
           answer(response, 200, { ok: true, requestId: id, status: outcome.record.status });
           emit({ kind: 'finalised', delivery, record: outcome.record });
           if (outcome.record.status === 'completed') {
-            runDownload(outcome.record, prepared?.inline ?? []);
+            runDownload(outcome.record);
           }
           return;
         }

@@ -10,8 +10,9 @@ import {
   createWebhookServer,
   createWebhookVerifier,
   newPendingRecord,
-  type OutputFile,
   type PendingStore,
+  readProvenance,
+  saveOutputs,
   type WebhookEvent,
   type WebhookHandlerOptions,
 } from '../../src/index.js';
@@ -116,16 +117,21 @@ describe('webhook payloads in records', () => {
   it('writes inline outputs to inlineOutputDir first and keeps the files as references', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'falai-inline-'));
     dirs.push(dir);
-    const downloaded: OutputFile = {
-      url: 'https://fal.media/files/a.png',
-      path: join(dir, 'a.png'),
-    };
     const seen: unknown[] = [];
     const receiver = await startReceiver({
       inlineOutputDir: dir,
+      // The lifecycle's save step, with fal's file host answered locally.
       download: async (record) => {
         seen.push(record.result);
-        return [downloaded];
+        return saveOutputs({
+          store: receiver.store,
+          requestId: record.requestId,
+          result: record.result,
+          outDir: dir,
+          settings: {},
+          ...(record.outputs ? { previous: record.outputs } : {}),
+          fetch: async () => new Response(png),
+        });
       },
     });
     await queued(receiver.store, 'inline-2');
@@ -143,10 +149,14 @@ describe('webhook payloads in records', () => {
     expect((await receiver.post(body)).status).toBe(200);
     await receiver.handler.idle();
     const files = await readdir(dir);
-    const saved = files.filter((name) => name.endsWith('.png') && name.startsWith('inline-2-'));
+    const saved = files.filter((name) => /^inline-2-[0-9a-f]{12}\.png$/.test(name));
     expect(saved).toHaveLength(1);
     const path = join(dir, saved[0]!);
-    expect((await readFile(path)).equals(png)).toBe(true);
+    // The image data as fal sent it, with the request's provenance written in front of it.
+    const written = await readFile(path);
+    const imageData = png.subarray(png.indexOf('IDAT') - 4);
+    expect(written.subarray(written.length - imageData.length).equals(imageData)).toBe(true);
+    expect((await readProvenance(path))?.provenance.requestId).toBe('inline-2');
     expect(files.some((name) => name.endsWith('.part'))).toBe(false);
 
     const record = await receiver.store.get('inline-2');
@@ -167,9 +177,13 @@ describe('webhook payloads in records', () => {
       ],
     });
     expect(record?.outputs).toEqual([
-      { url: 'data:', path, size: png.length, mime: 'image/png' },
-      downloaded,
+      { url: 'data:', path, size: written.length, fetchedSize: png.length, mime: 'image/png' },
+      expect.objectContaining({
+        url: 'https://fal.media/files/a.png',
+        path: join(dir, 'inline-2-0.png'),
+      }),
     ]);
+    expect(record?.provenance).toBeDefined();
     // The download step sees the stored summary, never the inline bytes.
     expect(JSON.stringify(seen)).not.toContain('base64');
 

@@ -317,9 +317,14 @@ describe('createWebhookHandler', () => {
 
   it('downloads outputs after answering and records them, or records the failure', async () => {
     const receiver = await startReceiver({
+      // A download step records its files itself, as core's saveOutputs does.
       download: async (record) => {
         if (record.requestId === 'broken') throw new Error('disk full');
-        return [{ url: 'https://fal.media/files/a.png', path: `/tmp/${record.requestId}.png` }];
+        const outputs = [
+          { url: 'https://fal.media/files/a.png', path: `/tmp/${record.requestId}.png` },
+        ];
+        await receiver.store.update(record.requestId, { outputs });
+        return outputs;
       },
     });
     await queued(receiver.store, 'r8');

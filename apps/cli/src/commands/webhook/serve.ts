@@ -189,13 +189,18 @@ With --json, stdout carries one JSON object per line: first {"event":"listening"
     const outDir = this.flags.out ?? settings.outputDir;
     let download: ((record: PendingRecord) => Promise<OutputFile[]>) | undefined;
     if (this.flags.download) {
-      const { downloadOutputs } = await import('@falai/core');
+      // The lifecycle's save step: provenance in the files and on the record, sizes on disk,
+      // the settings' download limits; the inline outputs written at finalise are taken in.
+      const { saveOutputs } = await import('@falai/core');
       download = (record) =>
-        downloadOutputs({
+        saveOutputs({
+          store,
           requestId: record.requestId,
           result: record.result,
           outDir,
           force: this.flags.force,
+          settings,
+          ...(record.outputs ? { previous: record.outputs } : {}),
         });
     }
     const handler = createWebhookHandler({
