@@ -108,6 +108,24 @@ interface View {
   journalSize: number;
 }
 
+/** A view of a snapshot whose journal was not read yet. */
+function viewOf(
+  target: string,
+  snapshot: FileInfo | undefined,
+  generation: string | undefined,
+  entries: Map<string, Entry>,
+): View {
+  return {
+    target,
+    snapshot,
+    generation,
+    entries,
+    journal: emptyJournal(),
+    journalIno: undefined,
+    journalSize: 0,
+  };
+}
+
 /** What a mutation sees: the current records plus the changes of the batch so far. */
 interface Table {
   get(requestId: string): Entry | undefined;
@@ -253,27 +271,11 @@ export function createFileStore(options: FileStoreOptions): FileStore {
         cache = undefined;
         const read = await readSnapshot(target);
         if (!read) {
-          view = {
-            target,
-            snapshot: undefined,
-            generation: undefined,
-            entries: new Map(),
-            journal: emptyJournal(),
-            journalIno: undefined,
-            journalSize: 0,
-          };
+          view = viewOf(target, undefined, undefined, new Map());
         } else {
           const parsed = parseFile(read.data, target);
           if (parsed.kind === 'seed') return { seed: parsed.json, target, info: read.info };
-          view = {
-            target,
-            snapshot: read.info,
-            generation: parsed.generation,
-            entries: parsed.entries,
-            journal: emptyJournal(),
-            journalIno: undefined,
-            journalSize: 0,
-          };
+          view = viewOf(target, read.info, parsed.generation, parsed.entries);
           if (!(await catchUp(view))) continue;
         }
       }
@@ -468,17 +470,7 @@ export function createFileStore(options: FileStoreOptions): FileStore {
       throw error;
     }
     const info = await fileInfo(target);
-    cache = info
-      ? {
-          target,
-          snapshot: info,
-          generation,
-          entries,
-          journal: emptyJournal(),
-          journalIno: undefined,
-          journalSize: 0,
-        }
-      : undefined;
+    cache = info ? viewOf(target, info, generation, entries) : undefined;
     await removeLeftovers(target, generation);
   }
 

@@ -81,6 +81,18 @@ export async function resolveTarget(path: string): Promise<string> {
   throw error;
 }
 
+type FileHandle = Awaited<ReturnType<typeof open>>;
+
+/** `path` opened for reading, or `undefined` when there is no such file. */
+async function openIfExists(path: string): Promise<FileHandle | undefined> {
+  try {
+    return await open(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
 /**
  * Reads the snapshot and the identity of exactly those bytes (stat of the open descriptor), so
  * a concurrent rename cannot pair old bytes with a new identity. Bytes, never one string: a
@@ -89,13 +101,8 @@ export async function resolveTarget(path: string): Promise<string> {
 export async function readSnapshot(
   path: string,
 ): Promise<{ info: FileInfo; data: Buffer } | undefined> {
-  let handle: Awaited<ReturnType<typeof open>>;
-  try {
-    handle = await open(path, 'r');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
+  const handle = await openIfExists(path);
+  if (!handle) return undefined;
   try {
     const st = await handle.stat();
     return { info: infoOf(st), data: await readAll(handle, 0, st.size) };
@@ -104,11 +111,7 @@ export async function readSnapshot(
   }
 }
 
-async function readAll(
-  handle: Awaited<ReturnType<typeof open>>,
-  from: number,
-  to: number,
-): Promise<Buffer> {
+async function readAll(handle: FileHandle, from: number, to: number): Promise<Buffer> {
   const out = Buffer.allocUnsafe(Math.max(0, to - from));
   let done = 0;
   while (done < out.length) {
@@ -143,13 +146,8 @@ export async function readJournal(
       return { ino: st.ino, size: st.size, chunk: Buffer.alloc(0) };
     }
   }
-  let handle: Awaited<ReturnType<typeof open>>;
-  try {
-    handle = await open(path, 'r');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
+  const handle = await openIfExists(path);
+  if (!handle) return undefined;
   try {
     const st = await handle.stat();
     const chunk = st.size > offset ? await readAll(handle, offset, st.size) : Buffer.alloc(0);
@@ -193,7 +191,7 @@ export async function readJournalOn(
  */
 export class JournalWriter {
   #path: string | undefined;
-  #handle: Awaited<ReturnType<typeof open>> | undefined;
+  #handle: FileHandle | undefined;
 
   async append(
     path: string,
@@ -203,7 +201,7 @@ export class JournalWriter {
   ): Promise<{ ino: number; size: number }> {
     if (this.#path !== path) {
       await this.close();
-      let handle: Awaited<ReturnType<typeof open>>;
+      let handle: FileHandle;
       try {
         handle = await open(path, constants.O_WRONLY | constants.O_APPEND);
       } catch (error) {
@@ -215,7 +213,7 @@ export class JournalWriter {
       this.#path = path;
       this.#handle = handle;
     }
-    const handle = this.#handle as Awaited<ReturnType<typeof open>>;
+    const handle = this.#handle as FileHandle;
     try {
       let done = 0;
       while (done < data.length) {
@@ -274,7 +272,7 @@ export async function renameInto(temp: string, target: string, fsync: boolean): 
 }
 
 export async function syncDir(dir: string): Promise<void> {
-  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  let handle: FileHandle | undefined;
   try {
     handle = await open(dir, 'r');
     await handle.sync();
