@@ -472,7 +472,7 @@ describe('cancel, forget, prune, upload', () => {
   });
 
   it('cancel of a running app that ignores it keeps the record pending; wait then records the output', async () => {
-    env.emulator!.setModel('acme/stubborn', { queueMs: 0, runMs: 4000, ignoreCancel: true });
+    env.emulator!.setModel('acme/stubborn', { queueMs: 0, runMs: 4000 });
     const { requestId } = await submit(['acme/stubborn', '{}']);
     for (;;) {
       const status = await env.run(['status', requestId, '--json']);

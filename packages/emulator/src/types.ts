@@ -47,8 +47,6 @@ export interface ModelBehaviour extends LatencyProfile {
    * as fal documents for apps that do not handle it (reference §6).
    */
   cancelAware?: boolean;
-  /** @deprecated Running apps ignore cancel signals by default now; see `cancelAware`. */
-  ignoreCancel?: boolean;
   /**
    * Images flagged as NSFW: `true` flags every image, a number is the chance per image (seeded
    * PRNG). Flagged images are black and `has_nsfw_concepts` says `true`, as fal does (§14).
