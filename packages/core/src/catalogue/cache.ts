@@ -29,7 +29,7 @@ export const CatalogueModelSchema = v.object({
   description: Text(1000),
   tags: v.pipe(v.array(Text(100)), v.maxLength(50)),
   /** Seconds fal expects a request to take. */
-  durationEstimate: v.optional(v.number()),
+  durationEstimate: v.optional(v.pipe(v.number(), v.finite())),
 });
 export type CatalogueModel = v.InferOutput<typeof CatalogueModelSchema>;
 
@@ -55,8 +55,11 @@ const IndexSchema = v.object({
 });
 export type CatalogueIndex = v.InferOutput<typeof IndexSchema>;
 
+/** Finite and never below zero (JSON has no Infinity: it would be written as null). */
+const Amount = v.pipe(v.number(), v.finite(), v.minValue(0));
+
 const PriceSchema = v.object({
-  unitPrice: v.number(),
+  unitPrice: Amount,
   unit: Text(100),
   currency: Text(10),
   fetchedAt: v.string(),
@@ -69,7 +72,7 @@ export type CachedPrice = v.InferOutput<typeof PriceSchema>;
 
 /** fal's historical cost of one call of an endpoint (`estimateCost` with `historical_api_price`). */
 const HistoryCostSchema = v.object({
-  costPerCall: v.pipe(v.number(), v.minValue(0)),
+  costPerCall: Amount,
   fetchedAt: v.string(),
 });
 const HistoryCostsSchema = v.object({
@@ -93,6 +96,14 @@ function parse<T>(schema: v.GenericSchema<unknown, T>, text: string): T | undefi
   } catch {
     return undefined;
   }
+}
+
+/** The entries of `values` that `schema` accepts. */
+function valid<T>(
+  schema: v.GenericSchema<unknown, T>,
+  values: Readonly<Record<string, T>>,
+): Record<string, T> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => v.is(schema, value)));
 }
 
 /** A checked entry: the definition must pass the model meta-schema and name the same id. */
@@ -185,8 +196,12 @@ export class CatalogueCache {
     return this.write(this.indexPath, index);
   }
 
-  /** Adds or updates models seen in an answer, keeping the index's listing time. */
-  async mergeIndex(models: readonly CatalogueModel[]): Promise<void> {
+  /**
+   * Adds or updates models seen in an answer, keeping the index's listing time. A model the
+   * index schema would refuse is left out: one would make the whole file read as missing.
+   */
+  async mergeIndex(given: readonly CatalogueModel[]): Promise<void> {
+    const models = given.filter((model) => v.is(CatalogueModelSchema, model));
     if (models.length === 0) return;
     const index = (await this.readIndex()) ?? { version: 1 as const, listedAt: null, models: [] };
     const byId = new Map(index.models.map((model) => [model.endpointId, model]));
@@ -198,7 +213,9 @@ export class CatalogueCache {
     return (await this.read(this.pricesPath, PricesSchema))?.prices ?? {};
   }
 
-  async mergePrices(prices: Readonly<Record<string, CachedPrice>>): Promise<void> {
+  /** Adds or updates prices; one the schema would refuse is left out (see {@link mergeIndex}). */
+  async mergePrices(given: Readonly<Record<string, CachedPrice>>): Promise<void> {
+    const prices = valid(PriceSchema, given);
     if (Object.keys(prices).length === 0) return;
     const current = await this.readPrices();
     await this.write(this.pricesPath, { version: 1, prices: { ...current, ...prices } });
@@ -208,7 +225,9 @@ export class CatalogueCache {
     return (await this.read(this.historyCostsPath, HistoryCostsSchema))?.costs ?? {};
   }
 
-  async mergeHistoryCosts(costs: Readonly<Record<string, CachedHistoryCost>>): Promise<void> {
+  /** Adds or updates costs; one the schema would refuse is left out (see {@link mergeIndex}). */
+  async mergeHistoryCosts(given: Readonly<Record<string, CachedHistoryCost>>): Promise<void> {
+    const costs = valid(HistoryCostSchema, given);
     if (Object.keys(costs).length === 0) return;
     const current = await this.readHistoryCosts();
     await this.write(this.historyCostsPath, { version: 1, costs: { ...current, ...costs } });

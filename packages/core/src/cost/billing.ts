@@ -45,9 +45,9 @@ export async function applyBillingEvents(options: {
       end: now,
       ...(options.signal ? { signal: options.signal } : {}),
     })) {
-      const total = event.costTotal;
-      if (typeof total === 'number' && Number.isFinite(total) && total >= 0)
-        costs.set(event.requestId, (costs.get(event.requestId) ?? 0) + total);
+      // The Platform schema bounds costTotal (finite, 0 to MAX_REQUEST_USD).
+      if (event.costTotal !== null)
+        costs.set(event.requestId, (costs.get(event.requestId) ?? 0) + event.costTotal);
     }
     for (const record of chunk) {
       const amount = costs.get(record.requestId);

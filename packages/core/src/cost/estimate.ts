@@ -1,4 +1,5 @@
 import type { ModelDefinition } from '../models/definition.js';
+import { MAX_REQUEST_USD } from '../platform/money.js';
 import {
   type Reading,
   requestedCharacters,
@@ -57,9 +58,6 @@ export interface NeedsHistory {
   readonly unit: PriceUnit;
 }
 
-/** Most dollars an estimate may come to (more means a bad price or a bad reading). */
-const MAX_ESTIMATE_USD = 1_000_000;
-
 /** Rounds dollars up to the micro-dollar, so a cap is never under-reserved by rounding. */
 export function roundUpUsd(usd: number): number {
   return Math.ceil(usd * 1e6 - 1e-6) / 1e6;
@@ -86,7 +84,7 @@ function result(
   method: 'input' | 'history',
 ): EstimateResult {
   const usd = roundUpUsd(units * price.unitPrice);
-  if (!Number.isFinite(usd) || usd < 0 || usd > MAX_ESTIMATE_USD) {
+  if (!Number.isFinite(usd) || usd < 0 || usd > MAX_REQUEST_USD) {
     return {
       estimate: null,
       reason: `the estimate of ${price.endpointId} came to ${String(usd)} USD, which is not a cost falai trusts (${basis})`,
@@ -234,7 +232,7 @@ export function estimateFromHistory(
   }
   const unitsPerCall = price.unitPrice > 0 ? costPerCall / price.unitPrice : 0;
   const usd = roundUpUsd(costPerCall);
-  if (usd > MAX_ESTIMATE_USD) {
+  if (usd > MAX_REQUEST_USD) {
     return {
       estimate: null,
       reason: `fal's historical cost of ${price.endpointId} is implausible`,

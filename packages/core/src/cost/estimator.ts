@@ -155,8 +155,8 @@ export function createCostEstimator(options: CostEstimatorOptions): CostEstimato
     await cache?.mergePrices({
       [endpointId]: {
         unitPrice: entry.unitPrice,
-        unit: entry.unit.slice(0, 100),
-        currency: entry.currency.slice(0, 10),
+        unit: entry.unit,
+        currency: entry.currency,
         fetchedAt: entry.fetchedAt,
       },
     });
@@ -178,7 +178,11 @@ export function createCostEstimator(options: CostEstimatorOptions): CostEstimato
         { estimateType: 'historical_api_price', endpoints: { [endpointId]: 1 } },
         signal ? { signal } : {},
       );
-      if (answer.currency.toUpperCase() !== 'USD' || !Number.isFinite(answer.totalCost)) {
+      if (
+        answer.currency.toUpperCase() !== 'USD' ||
+        !Number.isFinite(answer.totalCost) ||
+        answer.totalCost < 0
+      ) {
         return { cost: null, reason: `fal's historical estimate is not in US dollars` };
       }
       const entry = { costPerCall: answer.totalCost, fetchedAt: new Date(now()).toISOString() };

@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { MAX_REQUEST_USD } from './money.js';
 
 /**
  * Valibot schemas of the Platform API's answers (fal-platform-api.md §1–§5), each turning fal's
@@ -10,12 +11,28 @@ import * as v from 'valibot';
  * A number as fal may send it: a JSON number, an exact big integer (`bigint` from the exact
  * parser) or [?] a numeric string (one public client shows `unit_price: "0.003"`).
  */
-const Num = v.union([
-  v.number(),
-  v.pipe(v.bigint(), v.transform(Number)),
-  v.pipe(v.string(), v.regex(/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/), v.transform(Number)),
-]);
+const Num = v.pipe(
+  v.union([
+    v.number(),
+    v.pipe(v.bigint(), v.transform(Number)),
+    v.pipe(v.string(), v.regex(/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/), v.transform(Number)),
+  ]),
+  // 1e999 parses to Infinity; no count, duration or amount of fal's is one.
+  v.finite(),
+);
 const NullableNum = v.nullable(Num);
+/**
+ * A price, a cost or a balance: finite and never below zero. These are cached on disk and
+ * budgets are settled with them, so one that is not is refused here, once, for every caller.
+ */
+const Amount = v.pipe(Num, v.minValue(0));
+const NullableAmount = v.nullable(Amount);
+const Text = (max: number) => v.pipe(v.string(), v.maxLength(max));
+/** fal's ids are `owner/app[/path]`; longer is not an endpoint id (the caches keep ≤ 300). */
+const EndpointId = Text(300);
+/** `images`, `megapixels`, `1000 characters`, … */
+const Unit = Text(100);
+const Currency = v.optional(Text(10), 'USD');
 const OptString = v.optional(v.nullable(v.string()));
 const Cursor = v.optional(v.nullable(v.string()), null);
 const HasMore = v.optional(v.boolean(), false);
@@ -81,7 +98,7 @@ const OpenApiErrorSchema = v.object({
 /** One catalogue entry. */
 export const ModelSchema = v.pipe(
   v.object({
-    endpoint_id: v.string(),
+    endpoint_id: EndpointId,
     metadata: v.optional(v.nullable(ModelMetadataSchema)),
     openapi: v.optional(v.nullable(v.record(v.string(), v.unknown()))),
     enterprise_status: v.optional(v.unknown()),
@@ -110,10 +127,10 @@ export const ModelsPageSchema = v.object({
 /** One unit price. */
 export const PriceSchema = v.pipe(
   v.object({
-    endpoint_id: v.string(),
-    unit_price: Num,
-    unit: v.string(),
-    currency: v.optional(v.string(), 'USD'),
+    endpoint_id: EndpointId,
+    unit_price: Amount,
+    unit: Unit,
+    currency: Currency,
   }),
   v.transform((p) => ({
     endpointId: p.endpoint_id,
@@ -132,7 +149,7 @@ export const PricesPageSchema = v.object({
 });
 
 export const EstimateSchema = v.pipe(
-  v.object({ estimate_type: v.string(), total_cost: Num, currency: v.optional(v.string(), 'USD') }),
+  v.object({ estimate_type: v.string(), total_cost: Amount, currency: Currency }),
   v.transform((e) => ({
     estimateType: e.estimate_type,
     totalCost: e.total_cost,
@@ -145,7 +162,7 @@ export type PlatformEstimate = v.InferOutput<typeof EstimateSchema>;
 export const RequestItemSchema = v.pipe(
   v.object({
     request_id: v.string(),
-    endpoint_id: v.string(),
+    endpoint_id: EndpointId,
     started_at: OptString,
     sent_at: OptString,
     ended_at: OptString,
@@ -190,15 +207,16 @@ export const SearchPageSchema = v.object({
 export const BillingEventSchema = v.pipe(
   v.object({
     request_id: v.string(),
-    endpoint_id: v.string(),
+    endpoint_id: EndpointId,
     timestamp: v.string(),
     output_units: v.optional(NullableNum, null),
-    unit_price: v.optional(NullableNum, null),
+    unit_price: v.optional(NullableAmount, null),
     percent_discount: v.optional(NullableNum, null),
-    cost_subtotal: v.optional(NullableNum, null),
+    cost_subtotal: v.optional(NullableAmount, null),
     cost_discount: v.optional(NullableNum, null),
-    cost_total: v.optional(NullableNum, null),
-    cost_estimate_nano_usd: v.optional(NullableNum, null),
+    /** What the request cost: settles budgets and fills in records, so bounded like estimates. */
+    cost_total: v.optional(v.nullable(v.pipe(Amount, v.maxValue(MAX_REQUEST_USD))), null),
+    cost_estimate_nano_usd: v.optional(NullableAmount, null),
   }),
   v.transform((e) => ({
     requestId: e.request_id,
@@ -224,9 +242,7 @@ export const BillingEventsPageSchema = v.object({
 export const AccountBillingSchema = v.pipe(
   v.object({
     username: v.string(),
-    credits: v.optional(
-      v.nullable(v.object({ current_balance: Num, currency: v.optional(v.string(), 'USD') })),
-    ),
+    credits: v.optional(v.nullable(v.object({ current_balance: Amount, currency: Currency }))),
   }),
   v.transform((a) => ({
     username: a.username,
@@ -239,7 +255,7 @@ export type PlatformAccountBilling = v.InferOutput<typeof AccountBillingSchema>;
 
 /** One analytics row: the endpoint and the metrics that were asked for (seconds, counts). */
 export const AnalyticsRecordSchema = v.pipe(
-  v.objectWithRest({ endpoint_id: v.string() }, v.unknown()),
+  v.objectWithRest({ endpoint_id: EndpointId }, v.unknown()),
   v.transform(({ endpoint_id, ...rest }) => {
     const metrics: Record<string, number | null> = {};
     for (const [name, value] of Object.entries(rest)) {
@@ -273,16 +289,16 @@ export type PlatformAnalytics = v.InferOutput<typeof AnalyticsPageSchema>;
 /** One usage line: billed quantity and cost of an endpoint. */
 export const UsageLineSchema = v.pipe(
   v.object({
-    endpoint_id: v.string(),
-    unit: v.optional(v.string(), ''),
+    endpoint_id: EndpointId,
+    unit: v.optional(Unit, ''),
     quantity: v.optional(Num, 0),
-    unit_price: v.optional(NullableNum, null),
+    unit_price: v.optional(NullableAmount, null),
     percent_discount: v.optional(NullableNum, null),
-    cost_subtotal: v.optional(NullableNum, null),
+    cost_subtotal: v.optional(NullableAmount, null),
     cost_discount: v.optional(NullableNum, null),
-    cost_total: v.optional(NullableNum, null),
-    cost: v.optional(NullableNum, null),
-    currency: v.optional(v.string(), 'USD'),
+    cost_total: v.optional(NullableAmount, null),
+    cost: v.optional(NullableAmount, null),
+    currency: Currency,
   }),
   v.transform((u) => ({
     endpointId: u.endpoint_id,

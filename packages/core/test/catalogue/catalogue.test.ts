@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Emulator } from '@falai/emulator';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { CatalogueCache } from '../../src/catalogue/cache.js';
 import {
   createModelCatalogue,
   DEFAULT_CATALOGUE_TTL_MS,
@@ -329,5 +330,80 @@ describe('prices', () => {
     expect(cached.missing).toEqual([{ endpointId: 'fal-ai/ltx-video', reason: 'uncached' }]);
     // The catalogue itself needs no key.
     expect((await keyless.lookup('fal-ai/ltx-video')).kind).toBe('found');
+  });
+
+  it('a pricing answer with one hostile entry is refused whole and the cached prices stay', async () => {
+    const catalogue = catalogueOn(emulator);
+    await catalogue.prices(['fal-ai/nano-banana-pro']);
+    emulator.inject({
+      match: { kind: 'platform', path: '/v1/models/pricing' },
+      action: {
+        type: 'status',
+        status: 200,
+        body: {
+          prices: [
+            { endpoint_id: 'fal-ai/nano-banana-pro', unit_price: 0.15, unit: 'images' },
+            { endpoint_id: 'fal-ai/flux/dev', unit_price: 0.025, unit: 'u'.repeat(500) },
+          ],
+          has_more: false,
+        },
+      },
+      times: 1,
+    });
+    const refused = await catalogue.prices(['fal-ai/nano-banana-pro', 'fal-ai/flux/dev']);
+    expect(refused.source).toBe('cache');
+    expect(refused.notes[0]).toMatch(/in a shape falai does not understand/);
+    // prices.json still reads: the earlier price is served offline.
+    const offline = await catalogue.prices(['fal-ai/nano-banana-pro'], { offline: true });
+    expect(offline.prices).toEqual([
+      { endpointId: 'fal-ai/nano-banana-pro', unitPrice: 0.15, unit: 'images', currency: 'USD' },
+    ]);
+  });
+
+  it('the cache drops an entry its own schema would refuse instead of losing the file', async () => {
+    const cache = new CatalogueCache(join(dir, 'direct'));
+    const at = '2026-11-29T12:00:00.000Z';
+    await cache.mergePrices({
+      'a/kept': { unitPrice: 1, unit: 'images', currency: 'USD', fetchedAt: at },
+    });
+    await cache.mergePrices({
+      'a/infinite': {
+        unitPrice: Number.POSITIVE_INFINITY,
+        unit: 'images',
+        currency: 'USD',
+        fetchedAt: at,
+      },
+      'a/negative': { unitPrice: -1, unit: 'images', currency: 'USD', fetchedAt: at },
+      'a/long-unit': { unitPrice: 1, unit: 'u'.repeat(101), currency: 'USD', fetchedAt: at },
+      'a/new': { unitPrice: 2, unit: 'seconds', currency: 'USD', fetchedAt: at },
+    });
+    expect(Object.keys(await cache.readPrices()).sort()).toEqual(['a/kept', 'a/new']);
+
+    const model = {
+      name: 'M',
+      category: 'text-to-image',
+      status: 'active',
+      description: '',
+      tags: [],
+    };
+    await cache.mergeIndex([{ endpointId: 'a/kept', ...model }]);
+    await cache.mergeIndex([
+      { endpointId: `a/${'b'.repeat(300)}`, ...model },
+      { endpointId: 'a/new', ...model, durationEstimate: Number.POSITIVE_INFINITY },
+      { endpointId: 'a/also', ...model },
+    ]);
+    expect((await cache.readIndex())?.models.map((m) => m.endpointId)).toEqual([
+      'a/kept',
+      'a/also',
+    ]);
+
+    await cache.mergeHistoryCosts({ 'a/kept': { costPerCall: 0.5, fetchedAt: at } });
+    await cache.mergeHistoryCosts({
+      'a/negative': { costPerCall: -0.5, fetchedAt: at },
+      'a/infinite': { costPerCall: Number.POSITIVE_INFINITY, fetchedAt: at },
+    });
+    expect(await cache.readHistoryCosts()).toEqual({
+      'a/kept': { costPerCall: 0.5, fetchedAt: at },
+    });
   });
 });

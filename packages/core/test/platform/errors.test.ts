@@ -13,6 +13,7 @@ import {
 } from '../../src/errors/index.js';
 import { createPlatformClient, type PlatformClient } from '../../src/platform/index.js';
 import {
+  ADMIN_KEY,
   API_KEY,
   API_SECRET,
   platformCalls,
@@ -161,6 +162,100 @@ describe('the Platform error envelope mapped to falai codes', () => {
     const error = await caught(small.listModels());
     expect(error.code).toBe('API_ERROR');
     expect(error.message).toContain('answered more than 100 bytes');
+  });
+});
+
+describe("bounds on fal's amounts and text", () => {
+  const answer = (path: string, body: unknown) =>
+    emulator.inject({
+      match: { kind: 'platform', path: `/v1${path}` },
+      action: { type: 'status', status: 200, body },
+      times: 1,
+    });
+  const prices = (entry: Record<string, unknown>) => ({
+    prices: [
+      { endpoint_id: 'fal-ai/flux/dev', unit_price: 0.025, unit: 'megapixels' },
+      { endpoint_id: 'a/b', unit_price: 1, unit: 'images', ...entry },
+    ],
+    has_more: false,
+  });
+
+  it('refuses a price page with one price that is infinite, negative or too long to keep', async () => {
+    const hostile: Record<string, Record<string, unknown>> = {
+      'unit_price "1e999"': { unit_price: '1e999' },
+      'negative unit_price': { unit_price: -0.5 },
+      '101-character unit': { unit: 'u'.repeat(101) },
+      '11-character currency': { currency: 'DOLLARSXXXX' },
+      '301-character endpoint id': { endpoint_id: `a/${'b'.repeat(299)}` },
+    };
+    for (const [what, entry] of Object.entries(hostile)) {
+      answer('/models/pricing', prices(entry));
+      const error = await caught(platform.getPrices(['fal-ai/flux/dev']));
+      expect(error.code, what).toBe('API_ERROR');
+      expect(error.message, what).toContain('in a shape falai does not understand (prices.1.');
+    }
+    // At the bounds it is accepted.
+    answer(
+      '/models/pricing',
+      prices({
+        endpoint_id: `a/${'b'.repeat(298)}`,
+        unit_price: 0,
+        unit: 'u'.repeat(100),
+        currency: 'USD',
+      }),
+    );
+    expect(await platform.getPrices(['fal-ai/flux/dev'])).toHaveLength(2);
+  });
+
+  it('refuses a number JSON cannot hold (1e999 parses to Infinity)', async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        '{"prices":[{"endpoint_id":"fal-ai/flux/dev","unit_price":1e999,"unit":"images"}],"has_more":false}',
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const client = createPlatformClient({
+        credentials: API_KEY,
+        apiUrl: `http://127.0.0.1:${port}/v1`,
+      });
+      const error = await caught(client.getPrices(['fal-ai/flux/dev']));
+      expect(error.code).toBe('API_ERROR');
+      expect(error.message).toContain('(prices.0.unit_price:');
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('refuses a billed cost above $1,000,000, a negative estimate and a negative balance', async () => {
+    const admin = platformFor(emulator, { credentials: ADMIN_KEY });
+    const events = (costTotal: number) => ({
+      billing_events: [
+        {
+          request_id: 'r-1',
+          endpoint_id: 'fal-ai/flux/dev',
+          timestamp: '2026-11-29T12:00:00Z',
+          cost_total: costTotal,
+        },
+      ],
+      has_more: false,
+    });
+    answer('/models/billing-events', events(1_000_000.01));
+    expect((await caught(admin.listBillingEvents())).code).toBe('API_ERROR');
+    answer('/models/billing-events', events(1_000_000));
+    expect((await admin.listBillingEvents()).items[0]?.costTotal).toBe(1_000_000);
+
+    answer('/models/pricing/estimate', { estimate_type: 'unit_price', total_cost: -1 });
+    const estimate = platform.estimateCost({
+      estimateType: 'unit_price',
+      endpoints: { 'fal-ai/flux/dev': 1 },
+    });
+    expect((await caught(estimate)).code).toBe('API_ERROR');
+
+    answer('/account/billing', { username: 'contract', credits: { current_balance: -3 } });
+    expect((await caught(admin.getAccountBilling({ credits: true }))).code).toBe('API_ERROR');
   });
 });
 
