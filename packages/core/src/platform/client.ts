@@ -160,15 +160,6 @@ class Query {
   }
 }
 
-const pageOf = <T>(
-  items: readonly T[],
-  page: { next_cursor: string | null; has_more: boolean },
-) => ({
-  items,
-  nextCursor: page.next_cursor,
-  hasMore: page.has_more,
-});
-
 /**
  * A client of fal's Platform API: the catalogue (search, filters, OpenAPI documents), prices and
  * estimates, request history (by endpoint, search), billing events, account billing, usage and
@@ -205,16 +196,15 @@ export function createPlatformClient(options: PlatformClientOptions = {}): Platf
       .ids('endpoint_id', query.endpointIds)
       .expand([query.openapi && 'openapi-3.0', query.enterpriseStatus && 'enterprise_status'])
       .page(query).params;
-    const page = await call({
+    return call({
       method: 'GET',
       path: '/models',
       query: params,
       auth: 'optional',
       schema: ModelsPageSchema,
       ...(query.openapi ? { maxBodyBytes: maxOpenApiBody } : {}),
-      ...(query.signal ? { signal: query.signal } : {}),
+      signal: query.signal,
     });
-    return pageOf(page.models, page);
   };
 
   const listRequestsByEndpoint = async (query: RequestsByEndpointQuery) => {
@@ -227,15 +217,14 @@ export function createPlatformClient(options: PlatformClientOptions = {}): Platf
       .set('sort_by', query.sortBy)
       .expand([query.payloads && 'payloads'])
       .page(query).params;
-    const page = await call({
+    return call({
       method: 'GET',
       path: '/models/requests/by-endpoint',
       query: params,
       auth: 'required',
       schema: RequestsPageSchema,
-      ...(query.signal ? { signal: query.signal } : {}),
+      signal: query.signal,
     });
-    return pageOf(page.items, page);
   };
 
   const searchRequests = async (query: SearchRequestsQuery = {}) => {
@@ -254,15 +243,14 @@ export function createPlatformClient(options: PlatformClientOptions = {}): Platf
       .set('exclude_api_requests', query.excludeApiRequests)
       .expand([query.payloads && 'payloads'])
       .page(query).params;
-    const page = await call({
+    return call({
       method: 'GET',
       path: '/models/requests/search',
       query: params,
       auth: 'required',
       schema: SearchPageSchema,
-      ...(query.signal ? { signal: query.signal } : {}),
+      signal: query.signal,
     });
-    return pageOf(page.results, page);
   };
 
   const listBillingEvents = async (query: BillingEventsQuery = {}) => {
@@ -274,31 +262,33 @@ export function createPlatformClient(options: PlatformClientOptions = {}): Platf
       .ids('api_key_id', query.apiKeyIds)
       .ids('login_username', query.loginUsernames)
       .page(query).params;
-    const page = await call({
+    return call({
       method: 'GET',
       path: '/models/billing-events',
       query: params,
       auth: 'required',
       admin: true,
       schema: BillingEventsPageSchema,
-      ...(query.signal ? { signal: query.signal } : {}),
+      signal: query.signal,
     });
-    return pageOf(page.billing_events, page);
   };
 
-  const withCursor = <Q extends PageQuery>(query: Q, cursor: string | undefined): Q =>
-    cursor === undefined ? query : { ...query, cursor };
+  /** Every item of a list call, page after page from `query.cursor` on. */
+  const listing = <Q extends PageQuery, T>(
+    list: (query: Q) => Promise<PlatformPage<T>>,
+    query: Q,
+  ): AsyncGenerator<T, void, undefined> =>
+    paginate((cursor) => list(cursor === undefined ? query : { ...query, cursor }), query.cursor);
 
   return {
     apiUrl,
     listModels,
-    iterateModels: (query = {}) =>
-      paginate((cursor) => listModels(withCursor(query, cursor)), query.cursor),
+    iterateModels: (query = {}) => listing(listModels, query),
     async getModel(endpointId, getOptions = {}) {
       const page = await listModels({
         endpointIds: [endpointId],
         ...(getOptions.openapi ? { openapi: true } : {}),
-        ...(getOptions.signal ? { signal: getOptions.signal } : {}),
+        signal: getOptions.signal,
       });
       return page.items.find((model) => model.endpointId === endpointId);
     },
@@ -309,15 +299,14 @@ export function createPlatformClient(options: PlatformClientOptions = {}): Platf
         const chunk = unique.slice(start, start + MAX_PLATFORM_IDS);
         const pages = paginate(async (cursor) => {
           const params = new Query().ids('endpoint_id', chunk, true).set('cursor', cursor).params;
-          const page = await call({
+          return call({
             method: 'GET',
             path: '/models/pricing',
             query: params,
             auth: 'required',
             schema: PricesPageSchema,
-            ...(priceOptions.signal ? { signal: priceOptions.signal } : {}),
+            signal: priceOptions.signal,
           });
-          return pageOf(page.prices, page);
         });
         for await (const price of pages) prices.push(price);
       }
@@ -340,18 +329,15 @@ export function createPlatformClient(options: PlatformClientOptions = {}): Platf
         json: { estimate_type: request.estimateType, endpoints },
         auth: 'required',
         schema: EstimateSchema,
-        ...(estimateOptions.signal ? { signal: estimateOptions.signal } : {}),
+        signal: estimateOptions.signal,
       });
     },
     listRequestsByEndpoint,
-    iterateRequestsByEndpoint: (query) =>
-      paginate((cursor) => listRequestsByEndpoint(withCursor(query, cursor)), query.cursor),
+    iterateRequestsByEndpoint: (query) => listing(listRequestsByEndpoint, query),
     searchRequests,
-    iterateSearchRequests: (query = {}) =>
-      paginate((cursor) => searchRequests(withCursor(query, cursor)), query.cursor),
+    iterateSearchRequests: (query = {}) => listing(searchRequests, query),
     listBillingEvents,
-    iterateBillingEvents: (query = {}) =>
-      paginate((cursor) => listBillingEvents(withCursor(query, cursor)), query.cursor),
+    iterateBillingEvents: (query = {}) => listing(listBillingEvents, query),
     getAccountBilling(billingOptions = {}) {
       return call({
         method: 'GET',
@@ -360,7 +346,7 @@ export function createPlatformClient(options: PlatformClientOptions = {}): Platf
         auth: 'required',
         admin: true,
         schema: AccountBillingSchema,
-        ...(billingOptions.signal ? { signal: billingOptions.signal } : {}),
+        signal: billingOptions.signal,
       });
     },
     getAnalytics(query) {
@@ -375,7 +361,7 @@ export function createPlatformClient(options: PlatformClientOptions = {}): Platf
         query: params,
         auth: 'required',
         schema: AnalyticsPageSchema,
-        ...(query.signal ? { signal: query.signal } : {}),
+        signal: query.signal,
       });
     },
     getUsage(query = {}) {
@@ -392,7 +378,7 @@ export function createPlatformClient(options: PlatformClientOptions = {}): Platf
         auth: 'required',
         admin: true,
         schema: UsagePageSchema,
-        ...(query.signal ? { signal: query.signal } : {}),
+        signal: query.signal,
       });
     },
     getMeta(metaOptions = {}) {
@@ -401,7 +387,7 @@ export function createPlatformClient(options: PlatformClientOptions = {}): Platf
         path: '/meta',
         auth: 'none',
         schema: MetaSchema,
-        ...(metaOptions.signal ? { signal: metaOptions.signal } : {}),
+        signal: metaOptions.signal,
       });
     },
   };

@@ -55,7 +55,7 @@ export interface PlatformCall<T> {
   readonly admin?: boolean;
   readonly schema: v.GenericSchema<unknown, T>;
   readonly maxBodyBytes: number;
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
 }
 
 class TooLarge extends Error {

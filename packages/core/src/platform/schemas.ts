@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { MAX_REQUEST_USD } from './money.js';
+import type { PlatformPage } from './paginate.js';
 
 /**
  * Valibot schemas of the Platform API's answers (fal-platform-api.md §1–§5), each turning fal's
@@ -38,6 +39,39 @@ const Cursor = v.optional(v.nullable(v.string()), null);
 const HasMore = v.optional(v.boolean(), false);
 
 const nonNull = <T>(value: T | null | undefined): T | undefined => value ?? undefined;
+
+/** A page of a list call: `{<key>: [item…], next_cursor, has_more}` as a {@link PlatformPage}. */
+function pageSchema<TItem extends v.GenericSchema>(
+  key: string,
+  item: TItem,
+): v.GenericSchema<unknown, PlatformPage<v.InferOutput<TItem>>> {
+  return v.pipe(
+    v.object({ [key]: v.array(item), next_cursor: Cursor, has_more: HasMore }),
+    v.transform((page) => ({
+      items: page[key] as v.InferOutput<TItem>[],
+      nextCursor: page.next_cursor as string | null,
+      hasMore: page.has_more as boolean,
+    })),
+  );
+}
+
+/** A usage or analytics page: buckets over time and/or one summary line per endpoint. */
+function seriesPageSchema<TItem extends v.GenericSchema>(item: TItem) {
+  return v.pipe(
+    v.object({
+      time_series: v.optional(v.array(v.object({ bucket: v.string(), results: v.array(item) }))),
+      summary: v.optional(v.array(item)),
+      next_cursor: Cursor,
+      has_more: HasMore,
+    }),
+    v.transform((page) => ({
+      timeSeries: page.time_series,
+      summary: page.summary,
+      nextCursor: page.next_cursor,
+      hasMore: page.has_more,
+    })),
+  );
+}
 
 /** `metadata` of a catalogue model. */
 export const ModelMetadataSchema = v.pipe(
@@ -118,11 +152,7 @@ export const ModelSchema = v.pipe(
 );
 export type PlatformModel = v.InferOutput<typeof ModelSchema>;
 
-export const ModelsPageSchema = v.object({
-  models: v.array(ModelSchema),
-  next_cursor: Cursor,
-  has_more: HasMore,
-});
+export const ModelsPageSchema = pageSchema('models', ModelSchema);
 
 /** One unit price. */
 export const PriceSchema = v.pipe(
@@ -142,11 +172,7 @@ export const PriceSchema = v.pipe(
 );
 export type PlatformPrice = v.InferOutput<typeof PriceSchema>;
 
-export const PricesPageSchema = v.object({
-  prices: v.array(PriceSchema),
-  next_cursor: Cursor,
-  has_more: HasMore,
-});
+export const PricesPageSchema = pageSchema('prices', PriceSchema);
 
 export const EstimateSchema = v.pipe(
   v.object({ estimate_type: v.string(), total_cost: Amount, currency: Currency }),
@@ -191,17 +217,9 @@ export const RequestItemSchema = v.pipe(
 );
 export type PlatformRequest = v.InferOutput<typeof RequestItemSchema>;
 
-export const RequestsPageSchema = v.object({
-  items: v.array(RequestItemSchema),
-  next_cursor: Cursor,
-  has_more: HasMore,
-});
+export const RequestsPageSchema = pageSchema('items', RequestItemSchema);
 
-export const SearchPageSchema = v.object({
-  results: v.array(RequestItemSchema),
-  next_cursor: Cursor,
-  has_more: HasMore,
-});
+export const SearchPageSchema = pageSchema('results', RequestItemSchema);
 
 /** One billing event: the actual cost of one request. */
 export const BillingEventSchema = v.pipe(
@@ -233,11 +251,7 @@ export const BillingEventSchema = v.pipe(
 );
 export type PlatformBillingEvent = v.InferOutput<typeof BillingEventSchema>;
 
-export const BillingEventsPageSchema = v.object({
-  billing_events: v.array(BillingEventSchema),
-  next_cursor: Cursor,
-  has_more: HasMore,
-});
+export const BillingEventsPageSchema = pageSchema('billing_events', BillingEventSchema);
 
 export const AccountBillingSchema = v.pipe(
   v.object({
@@ -268,22 +282,7 @@ export const AnalyticsRecordSchema = v.pipe(
 );
 export type PlatformAnalyticsRecord = v.InferOutput<typeof AnalyticsRecordSchema>;
 
-export const AnalyticsPageSchema = v.pipe(
-  v.object({
-    time_series: v.optional(
-      v.array(v.object({ bucket: v.string(), results: v.array(AnalyticsRecordSchema) })),
-    ),
-    summary: v.optional(v.array(AnalyticsRecordSchema)),
-    next_cursor: Cursor,
-    has_more: HasMore,
-  }),
-  v.transform((a) => ({
-    timeSeries: a.time_series,
-    summary: a.summary,
-    nextCursor: a.next_cursor,
-    hasMore: a.has_more,
-  })),
-);
+export const AnalyticsPageSchema = seriesPageSchema(AnalyticsRecordSchema);
 export type PlatformAnalytics = v.InferOutput<typeof AnalyticsPageSchema>;
 
 /** One usage line: billed quantity and cost of an endpoint. */
@@ -315,22 +314,7 @@ export const UsageLineSchema = v.pipe(
 );
 export type PlatformUsageLine = v.InferOutput<typeof UsageLineSchema>;
 
-export const UsagePageSchema = v.pipe(
-  v.object({
-    time_series: v.optional(
-      v.array(v.object({ bucket: v.string(), results: v.array(UsageLineSchema) })),
-    ),
-    summary: v.optional(v.array(UsageLineSchema)),
-    next_cursor: Cursor,
-    has_more: HasMore,
-  }),
-  v.transform((u) => ({
-    timeSeries: u.time_series,
-    summary: u.summary,
-    nextCursor: u.next_cursor,
-    hasMore: u.has_more,
-  })),
-);
+export const UsagePageSchema = seriesPageSchema(UsageLineSchema);
 export type PlatformUsage = v.InferOutput<typeof UsagePageSchema>;
 
 export const MetaSchema = v.pipe(

@@ -40,7 +40,7 @@ export interface PageQuery {
   readonly limit?: number;
   /** `nextCursor` of the previous page. */
   readonly cursor?: string;
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** A point in time: a Date, or an ISO-8601 string. */
