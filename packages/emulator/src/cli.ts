@@ -5,7 +5,7 @@ import type { Emulator, EmulatorOptions, FaultAction, FaultRule, ModelBehaviour 
 export class UsageError extends Error {}
 
 /** Thrown when the chosen port is taken; the message says how to pick another. */
-export class PortInUseError extends UsageError {
+class PortInUseError extends UsageError {
   constructor(readonly port: number | undefined) {
     super(`port ${port ?? ''} is in use; pick another with --port (0 picks a free one)`);
   }

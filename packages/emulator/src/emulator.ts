@@ -62,7 +62,7 @@ const KINDS: RequestKind[] = [
 ];
 
 /** fal's concurrency limit for new accounts (reference §8): 2 requests IN_PROGRESS. */
-export const FAL_DEFAULT_CONCURRENCY = 2;
+const FAL_DEFAULT_CONCURRENCY = 2;
 
 const copyJob = (job: Job): JobInfo => ({ ...job.info, logs: [...job.info.logs] });
 

@@ -6,7 +6,6 @@ export {
   type CliOptions,
   type MainIo,
   main,
-  PortInUseError,
   parseArgs,
   RANDOM_FAILURES,
   startFromArgs,
@@ -14,7 +13,7 @@ export {
   USAGE,
   UsageError,
 } from './cli.js';
-export { FAL_DEFAULT_CONCURRENCY, startEmulator } from './emulator.js';
+export { startEmulator } from './emulator.js';
 export { parseEndpointId } from './ids.js';
 export { parseExact, pythonDumps, stringifyExact } from './json.js';
 export type { PlatformOptions } from './platform/types.js';

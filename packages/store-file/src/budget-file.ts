@@ -39,10 +39,10 @@ import type { HeldLock } from './lock.js';
  * counts for nobody. A torn last line was never acknowledged (the writer syncs before it
  * answers); an unreadable line that a later line counts past is damage: `STORE_CORRUPT`.
  */
-export const BUDGET_FORMAT_VERSION = 1;
+const BUDGET_FORMAT_VERSION = 1;
 
 /** The budget file beside the store file. */
-export function budgetPath(target: string): string {
+function budgetPath(target: string): string {
   return `${target}.budget`;
 }
 

@@ -9,4 +9,4 @@ export {
   type FileStoreOptions,
   testHooksFromEnv,
 } from './file-store.js';
-export { FILE_FORMAT_VERSION, MAX_LINE_BYTES } from './format.js';
+export { FILE_FORMAT_VERSION } from './format.js';

@@ -271,7 +271,7 @@ export async function renameInto(temp: string, target: string, fsync: boolean): 
   if (fsync) await syncDir(dirname(target));
 }
 
-export async function syncDir(dir: string): Promise<void> {
+async function syncDir(dir: string): Promise<void> {
   let handle: FileHandle | undefined;
   try {
     handle = await open(dir, 'r');

@@ -25,8 +25,7 @@ end
  * search reads them on the server; see history.ts).
  */
 export const PUT = `${RETAIN}
-redis.call('HSET', KEYS[1], 'data', ARGV[1], 'status', ARGV[2])
-if ARGV[8] then redis.call('HSET', KEYS[1], 'p', ARGV[8], 'e', ARGV[9]) end
+redis.call('HSET', KEYS[1], 'data', ARGV[1], 'status', ARGV[2], 'p', ARGV[8], 'e', ARGV[9])
 redis.call('HINCRBY', KEYS[1], 'v', 1)
 if ARGV[5] ~= '' then
   redis.call('HSET', KEYS[1], 'lo', ARGV[5], 'le', ARGV[6])

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import {
@@ -36,14 +36,6 @@ import {
 import type { Database, Statement } from 'better-sqlite3';
 import { HISTORY_OBJECTS, historySql } from './history.js';
 import { FALAI_APPLICATION_ID, FALAI_TABLES, MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
-
-function existingSize(path: string): number | undefined {
-  try {
-    return statSync(path).size;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Options of `createSqliteStore`. */
 export interface SqliteStoreOptions {
@@ -206,7 +198,7 @@ export function createSqliteStore(options: SqliteStoreOptions): PendingStore {
       const require = createRequire(import.meta.url);
       const BetterSqlite = require('better-sqlite3') as typeof import('better-sqlite3');
       const onDisk = path !== ':memory:';
-      const existed = onDisk && existingSize(path) !== undefined;
+      const existed = onDisk && existsSync(path);
       if (onDisk && !existed) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
       database = new BetterSqlite(path, { timeout: busyTimeoutMs });
       database.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
