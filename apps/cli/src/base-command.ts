@@ -142,28 +142,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       readonly resume?: (requestId: string) => string;
     } = {},
   ): Promise<import('./submit-request.js').SubmittedRequest> {
-    const [{ submitOptions, submitRequest }, { submitCost }, registry, client, store, settings] =
-      await Promise.all([
-        import('./submit-request.js'),
-        import('./cost.js'),
-        this.registry(),
-        this.client(),
-        this.store(),
-        this.settings(),
-      ]);
-    // The cost step (estimate, --max-cost, the config's budgets) and the note for `recover`.
-    const cost = await submitCost({
-      settings,
-      cacheDir: this.config.cacheDir,
-      key: async () => {
-        const { resolveCredentials } = await import('@falai/core');
-        return (await resolveCredentials(await this.credentialOptions())).key;
-      },
-      userAgent: `${this.config.name}/${this.config.version}`,
-      store,
-      maxCostUsd: (flags as { readonly 'max-cost'?: number | undefined })['max-cost'],
-      note: (line) => this.note(line),
-    });
+    const [{ submitOptions, submitRequest }, registry, client, store] = await Promise.all([
+      import('./submit-request.js'),
+      this.registry(),
+      this.client(),
+      this.store(),
+    ]);
+    const cost = await this.costStep(
+      (flags as { readonly 'max-cost'?: number | undefined })['max-cost'],
+    );
     return submitRequest({
       ...submitOptions(args, flags),
       registry,
@@ -172,6 +159,33 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       onNote: (line) => this.note(line),
       ...cost,
       ...extra,
+    });
+  }
+
+  /**
+   * The cost step of every submit (`submit`, `run`, `rerun`): the estimate (a note on stderr),
+   * `--max-cost`, the config's budgets, and the journal `recover` reads. Spread the result
+   * into the submit's options.
+   */
+  protected async costStep(
+    maxCostUsd: number | undefined,
+  ): Promise<Awaited<ReturnType<typeof import('./cost.js').submitCost>>> {
+    const [{ submitCost }, store, settings] = await Promise.all([
+      import('./cost.js'),
+      this.store(),
+      this.settings(),
+    ]);
+    return submitCost({
+      settings,
+      cacheDir: this.config.cacheDir,
+      key: async () => {
+        const { resolveCredentials } = await import('@falai/core');
+        return (await resolveCredentials(await this.credentialOptions())).key;
+      },
+      userAgent: `${this.config.name}/${this.config.version}`,
+      store,
+      maxCostUsd,
+      note: (line) => this.note(line),
     });
   }
 

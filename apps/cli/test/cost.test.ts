@@ -217,6 +217,45 @@ describe('a budget in the config is a hard cap', () => {
   });
 });
 
+describe('falai rerun', () => {
+  it('goes through the cost step: past budget.daily or --max-cost it refuses and sends nothing', async () => {
+    const own = isolated('rerun');
+    expect((await env.run(['config', 'set', 'budget.daily', '0.20'], { env: own })).code).toBe(0);
+    const first = await env.run(
+      ['run', ENDPOINT, '--set', 'prompt=one', '--no-download', '--json'],
+      { env: own },
+    );
+    expect(first.code, first.stderr).toBe(0);
+    const { requestId } = first.json(RunOutputSchema);
+    emulator().clearLog();
+
+    const again = await env.run(['rerun', requestId, '--max-cost', '0.10', '--json'], {
+      env: own,
+    });
+    expect(again.code).toBe(4);
+    expect(again.json(ErrorOutputSchema).error).toMatchObject({
+      code: 'BUDGET_EXCEEDED',
+      message: expect.stringContaining('above --max-cost $0.10'),
+    });
+    expect(sent()).toEqual([]);
+
+    const over = await env.run(['rerun', requestId, '--json'], { env: own });
+    expect(over.code).toBe(4);
+    const { error } = over.json(ErrorOutputSchema);
+    expect(error.code).toBe('BUDGET_EXCEEDED');
+    expect(error.message).toContain('the daily budget of $0.20 (budget.daily, config file');
+    expect(error.details).toMatchObject({ estimateUsd: 0.15, spentUsd: 0.15 });
+    expect(sent()).toEqual([]);
+
+    // Within the budget it submits, with the estimate shown as for submit.
+    expect((await env.run(['config', 'set', 'budget.daily', '1'], { env: own })).code).toBe(0);
+    const sentAgain = await env.run(['rerun', requestId, '--json'], { env: own });
+    expect(sentAgain.code, sentAgain.stderr).toBe(0);
+    expect(sentAgain.json(SubmitOutputSchema).estimate?.usd).toBe(0.15);
+    expect(sent().filter((entry) => entry.kind === 'submit')).toHaveLength(1);
+  });
+});
+
 describe('falai usage', () => {
   it('sums the actual costs recorded, which equal the emulator’s billable units × price', async () => {
     const own = isolated('usage');

@@ -1,7 +1,8 @@
 import type { SubmitOutput } from '@falai/core';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
-import { setFlag } from '../flags.js';
+import { estimateFields } from '../cost.js';
+import { maxCostFlag, setFlag } from '../flags.js';
 import { sanitise } from '../output.js';
 
 /** Submit a recorded input again, with changes; the new request names the original as parent. */
@@ -22,6 +23,7 @@ export default class Rerun extends BaseCommand<typeof Rerun> {
   static override flags = {
     set: setFlag(),
     model: Flags.string({ description: 'Send the input to another model.' }),
+    'max-cost': maxCostFlag(),
   };
 
   async run(): Promise<SubmitOutput> {
@@ -31,6 +33,8 @@ export default class Rerun extends BaseCommand<typeof Rerun> {
       this.client(),
       this.store(),
     ]);
+    // The cost step of every submit: estimate, --max-cost, the config's budgets, recovery.
+    const cost = await this.costStep(this.flags['max-cost']);
     const done = await rerun({
       source: this.args.source,
       sets: this.flags.set ?? [],
@@ -38,6 +42,7 @@ export default class Rerun extends BaseCommand<typeof Rerun> {
       registry,
       client,
       store,
+      ...cost,
       cwd: process.cwd(),
       onNote: (line) => this.note(sanitise(line)),
       signals: {
@@ -61,6 +66,7 @@ export default class Rerun extends BaseCommand<typeof Rerun> {
       ...(submitted.cancelUrl ? { cancelUrl: submitted.cancelUrl } : {}),
       store: store.location,
       warnings: done.warnings,
+      ...estimateFields(done.estimate),
     };
   }
 }
