@@ -11,7 +11,7 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
-import type { PendingRecord, PendingStore } from '@falai/core';
+import type { PendingRecord } from '@falai/core';
 import { GalleryError } from './errors.js';
 import {
   describeRecord,
@@ -301,11 +301,6 @@ async function videoFacts(
   } catch {
     return {};
   }
-}
-
-/** Completed records, as the gallery reads them from a store. */
-export function galleryRecords(store: PendingStore): Promise<PendingRecord[]> {
-  return store.list({ status: 'completed' });
 }
 
 /**

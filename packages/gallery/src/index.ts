@@ -9,7 +9,6 @@ export {
   type BuildGalleryOptions,
   buildGallery,
   type GallerySummary,
-  galleryRecords,
   MARKER_FILE,
   mediaStem,
 } from './build.js';

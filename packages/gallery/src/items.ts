@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { PendingRecord } from '@falai/core';
+import { findOutputFiles, type PendingRecord, PROMPT_FIELDS, promptOf } from '@falai/core';
 import { shellWord } from './escape.js';
 
 /** How one output is shown: kind, and where its copy lives inside the site (relative). */
@@ -105,13 +105,19 @@ export function readCost(record: PendingRecord): GalleryCost | undefined {
   return cost ? { amount: cost.amount, currency: cost.currency } : undefined;
 }
 
-/** The prompt of a request: `prompt` in its input, else in its result. */
-function promptOf(record: PendingRecord): string {
-  const fields = record.input?.fields ?? {};
-  if (typeof fields.prompt === 'string') return fields.prompt;
+/** The prompt of a request: core's `promptOf` (its input's prompt), else its result's. */
+function promptText(record: PendingRecord): string {
+  const prompt = promptOf(record);
+  if (prompt !== undefined) return prompt;
   if (isObject(record.result) && typeof record.result.prompt === 'string')
     return record.result.prompt;
   return '';
+}
+
+/** The input field core's `promptOf` took the prompt from, if any. */
+function promptField(record: PendingRecord): string | undefined {
+  const fields = record.input?.fields ?? {};
+  return PROMPT_FIELDS.find((name) => typeof fields[name] === 'string');
 }
 
 /**
@@ -127,23 +133,11 @@ function seedOf(record: PendingRecord): string | undefined {
   );
 }
 
-/** Every http(s) `url` of the file objects inside a result, in order (bounded walk). */
+/** The http(s) URLs of a result's output files (core's `findOutputFiles`), in order. */
 export function resultUrls(result: unknown): string[] {
-  const urls: string[] = [];
-  let budget = MAX_WALK;
-  const walk = (value: unknown, depth: number): void => {
-    if (budget-- <= 0 || depth > 8) return;
-    if (Array.isArray(value)) {
-      for (const item of value) walk(item, depth + 1);
-    } else if (isObject(value)) {
-      if (typeof value.url === 'string' && /^https?:\/\//i.test(value.url)) urls.push(value.url);
-      for (const [key, item] of Object.entries(value)) {
-        if (key !== 'url') walk(item, depth + 1);
-      }
-    }
-  };
-  walk(result, 0);
-  return urls;
+  return findOutputFiles(result)
+    .map((file) => file.url)
+    .filter((url) => /^https?:\/\//i.test(url));
 }
 
 /** Every http(s) string inside submitted input fields, with its field path (bounded walk). */
@@ -270,9 +264,10 @@ export function inputsOf(record: PendingRecord, outputs: OutputIndex): GalleryIn
 /** The input fields other than the prompt and the seed, as text. */
 function settingsOf(record: PendingRecord): [string, string][] {
   const fields = record.input?.fields ?? {};
+  const prompt = promptField(record);
   const out: [string, string][] = [];
   for (const [key, value] of Object.entries(fields)) {
-    if (key === 'prompt' || key === 'seed') continue;
+    if (key === prompt || key === 'seed') continue;
     if (typeof value === 'string' && /^<file [^>]*>$/.test(value)) continue;
     out.push([clip(key, 200), clip(valueText(value), 1_000)]);
     if (out.length >= MAX_SETTINGS) break;
@@ -296,7 +291,7 @@ export function describeRecord(record: PendingRecord, options: DescribeOptions):
   return {
     id: record.requestId,
     endpointId: record.endpointId,
-    prompt: clip(promptOf(record)),
+    prompt: clip(promptText(record)),
     ...(seed === undefined ? {} : { seed }),
     ...(cost ? { cost } : {}),
     date: record.completedAt ?? record.updatedAt,

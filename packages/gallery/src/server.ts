@@ -9,7 +9,10 @@ import { GalleryError } from './errors.js';
 
 /** Options of {@link serveGallery}. */
 export interface ServeGalleryOptions extends Omit<BuildGalleryOptions, 'records' | 'live'> {
-  /** Reads the records to show (e.g. `() => galleryRecords(store)`); called every interval. */
+  /**
+   * Reads the records to show (e.g. `() => store.list({ status: 'completed' })`); called every
+   * interval.
+   */
   readonly load: () => Promise<readonly PendingRecord[]>;
   /** Port on 127.0.0.1; 0 picks a free one. @default 0 */
   readonly port?: number;

@@ -190,9 +190,39 @@ describe('lineage', () => {
         video: { url: 'https://a/v.mp4' },
       }),
     ).toEqual(['https://a/1.png', 'https://a/v.mp4']);
+    // Core's rule: a URL the result only echoes (a plain string, or a bare {url} elsewhere) is
+    // not an output file.
+    expect(
+      resultUrls({
+        images: [{ url: 'https://a/1.png' }],
+        echo: 'https://user/given.png',
+        reference: { url: 'https://user/ref.png' },
+        extra: { url: 'https://a/2.png', content_type: 'image/png' },
+      }),
+    ).toEqual(['https://a/1.png', 'https://a/2.png']);
     let deep: Record<string, unknown> = { url: 'https://deep/x.png' };
     for (let i = 0; i < 50; i++) deep = { next: deep };
     expect(resultUrls(deep)).toEqual([]);
+  });
+});
+
+describe('the prompt', () => {
+  it("is core's prompt of the record (a speech model's text too), not repeated in settings", () => {
+    const speech = completed('speech-1', {
+      input: { fields: { text: 'hello there', voice: 'Aria' }, files: [] },
+    });
+    const item = describeRecord(speech, { media: [], missingFiles: 0, outputs: indexOutputs([]) });
+    expect(item.prompt).toBe('hello there');
+    expect(item.settings).toEqual([['voice', 'Aria']]);
+  });
+
+  it("falls back to the result's prompt when the input has none", () => {
+    const record = completed('upscale-1', {
+      input: { fields: { scale: 2 }, files: [] },
+      result: { prompt: 'a caption fal wrote' },
+    });
+    const item = describeRecord(record, { media: [], missingFiles: 0, outputs: indexOutputs([]) });
+    expect(item.prompt).toBe('a caption fal wrote');
   });
 });
 
