@@ -267,11 +267,17 @@ export class McpContext {
     return `Not finished yet. It is recorded in falai's store, so nothing is lost: call get_job_result with {"request_id": "${id}", "wait_seconds": ${wait}} to wait for it again (or get_job_status to look without waiting; list_jobs shows every pending job). From a terminal: falai wait ${id}.`;
   }
 
-  /** The job view of a record: status, timings, ETA, saved files, recorded output. */
-  async view(record: PendingRecord, extra: { notes?: readonly string[] } = {}): Promise<JobView> {
+  /**
+   * The job view of a record: status, timings, ETA, saved files, recorded output. `files`: the
+   * record's files still on disk when the caller has just looked ({@link existingFiles}).
+   */
+  async view(
+    record: PendingRecord,
+    extra: { notes?: readonly string[]; files?: readonly SavedFile[] } = {},
+  ): Promise<JobView> {
     const done = !ACTIVE_STATUSES.includes(record.status);
     const eta = done ? undefined : await this.etaOf(record);
-    const files = done ? await existingFiles(record.outputs ?? []) : [];
+    const files = done ? (extra.files ?? (await existingFiles(record.outputs ?? []))) : [];
     const output = record.status === 'completed' ? boundedOutput(record.result) : undefined;
     const cancelRequestedAt = record.tags?.cancelRequestedAt;
     const { estimateUsd } = readCostTags(record);
@@ -320,11 +326,17 @@ export type FollowOutcome =
   | { readonly kind: 'done'; readonly files: readonly OutputFile[] }
   | { readonly kind: 'error'; readonly error: FalaiError };
 
+/** A saved output file as a job view shows it. */
+export interface SavedFile {
+  readonly path: string;
+  readonly url: string;
+  readonly mime?: string;
+  readonly size?: number;
+}
+
 /** The files of a record that are still on disk. */
-async function existingFiles(
-  outputs: readonly OutputFile[],
-): Promise<{ path: string; url: string; mime?: string; size?: number }[]> {
-  const out: { path: string; url: string; mime?: string; size?: number }[] = [];
+export async function existingFiles(outputs: readonly OutputFile[]): Promise<SavedFile[]> {
+  const out: SavedFile[] = [];
   for (const file of outputs) {
     const info = await stat(file.path).catch(() => undefined);
     if (!info?.isFile()) continue;

@@ -1,6 +1,6 @@
 import { realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
-import { InputError } from '@falai/core';
+import { classifyFileRef, InputError, type ModelRegistry, OUTPUT_REFERENCE } from '@falai/core';
 
 /** A path from an agent as it may appear in a message: quoted, escaped, bounded. */
 function quoteUntrusted(text: string, max = 120): string {
@@ -58,7 +58,7 @@ export async function confinedDir(root: string, given: string | undefined): Prom
  * A local file an agent put in a file field of an input: allowed only inside one of `roots`
  * (the output folder and the folders the server was started with), by its real path, so a
  * prompt cannot make the server read and upload `~/.ssh/id_rsa`. Relative paths start at the
- * first root. Returns the absolute path to send.
+ * first root. Returns the real path (symbolic links followed), the one that was checked.
  */
 export async function confinedInputFile(
   roots: readonly string[],
@@ -70,10 +70,38 @@ export async function confinedInputFile(
   const path = isAbsolute(given) ? resolve(given) : resolve(first, given);
   const real = await realOrAncestor(path);
   for (const root of roots) {
-    if (isInside(root, path) && isInside(await realOrAncestor(root), real)) return path;
+    if (isInside(root, path) && isInside(await realOrAncestor(root), real)) return real;
   }
   throw new InputError(
     `The local file ${quoteUntrusted(given)} in ${field} is outside the folders this server may read (${roots.join(', ')}). Put the file in one of them, pass an https:// URL instead, or start the server with --allow-dir <folder>.`,
     [{ path: field.split('.'), message: 'local file outside the allowed folders', kind: 'path' }],
   );
+}
+
+/**
+ * An agent's input with every local file in its file fields confined ({@link confinedInputFile})
+ * and made absolute. URLs and data URIs pass as they are (core's prepareInput sends them), and
+ * so do output references (`@last`, `@<request-id>` with an optional `#n`): core's submit
+ * resolves those from the store. The registry must know the model's definition (`resolve` it
+ * first) for the file fields of catalogue models to be found.
+ */
+export async function confineInputFiles(
+  registry: Pick<ModelRegistry, 'fileFields'>,
+  roots: readonly string[],
+  endpointId: string,
+  input: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const out = structuredClone(input);
+  for (const ref of registry.fileFields(endpointId, input)) {
+    if (OUTPUT_REFERENCE.test(ref.value)) continue;
+    const kind = classifyFileRef(ref.value);
+    if (kind.kind !== 'path') continue;
+    const field = ref.path.map(String).join('.');
+    const path = await confinedInputFile(roots, kind.path, field);
+    let target = out as Record<string | number, unknown>;
+    for (const key of ref.path.slice(0, -1))
+      target = target[key] as Record<string | number, unknown>;
+    target[ref.path[ref.path.length - 1] as string | number] = path;
+  }
+  return out;
 }

@@ -1,25 +1,29 @@
 import {
   ACTIVE_STATUSES,
-  classifyFileRef,
   FalaiError,
+  findOutputFiles,
   findRecord,
   InputError,
   type Job,
+  omittedDataUris,
   type PendingRecord,
   promptOf,
   type RequestStatus,
+  storedResultHasFiles,
   TERMINAL_STATUSES,
 } from '@falai/core';
 import { type ArgsOf, endpointIdOf, parseArgs, requestIdOf, type ToolName } from './args.js';
 import {
+  existingFiles,
   type FollowOutcome,
   isStopped,
   type JobView,
   type McpContext,
+  type SavedFile,
   toPlainJson,
 } from './context.js';
 import { type InlineImage, inlineImages } from './images.js';
-import { confinedDir, confinedInputFile } from './paths.js';
+import { confinedDir, confineInputFiles } from './paths.js';
 import { type JsonSchema, TOOL_SCHEMAS } from './schemas.js';
 
 /** What a tool call has besides its arguments. */
@@ -361,29 +365,6 @@ async function estimateCost(
 
 // ── jobs ───────────────────────────────────────────────────────────────────
 
-/**
- * Local files named in the input's file fields, confined to the server's allowed folders and
- * made absolute; URLs and data URIs pass as they are (core's prepareInput sends them).
- */
-async function confineInput(
-  ctx: McpContext,
-  endpointId: string,
-  input: Record<string, unknown>,
-): Promise<Record<string, unknown>> {
-  const out = structuredClone(input);
-  for (const ref of ctx.registry.fileFields(endpointId, input)) {
-    const kind = classifyFileRef(ref.value);
-    if (kind.kind !== 'path') continue;
-    const field = ref.path.map(String).join('.');
-    const path = await confinedInputFile(ctx.inputDirs, kind.path, field);
-    let target = out as Record<string | number, unknown>;
-    for (const key of ref.path.slice(0, -1))
-      target = target[key] as Record<string | number, unknown>;
-    target[ref.path[ref.path.length - 1] as string | number] = path;
-  }
-  return out;
-}
-
 /** A generate call submitted: the job, where its files go, and when the call started. */
 export interface SubmittedGenerate {
   readonly job: Job & { readonly warnings: readonly string[] };
@@ -413,9 +394,10 @@ export async function submitGenerate(
   const signal = AbortSignal.any([call.signal, prepared]);
   let job: Awaited<ReturnType<McpContext['falai']['submit']>>;
   try {
-    // The definition first, so file fields of catalogue models are known for the path check.
-    await ctx.registry.resolve(endpointId, { signal }).catch(() => undefined);
-    const input = await confineInput(ctx, endpointId, args.input);
+    // The definition first, so file fields of catalogue models are known for the path check:
+    // when it cannot be had, nothing is sent (an unknown file field would go unchecked).
+    await ctx.registry.resolve(endpointId, { signal });
+    const input = await confineInputFiles(ctx.registry, ctx.inputDirs, endpointId, args.input);
     job = await ctx.falai.submit(endpointId, input, {
       signal,
       ...(args.max_cost_usd === undefined ? {} : { maxCostUsd: args.max_cost_usd }),
@@ -450,15 +432,18 @@ async function generate(ctx: McpContext, rawArgs: unknown, call: ToolCall): Prom
   });
 }
 
-/** The job an agent named: checked id, found in the store (or at fal with its endpoint). */
+/**
+ * The job an agent named: checked id, found in the store (or at fal with its endpoint), with
+ * the record the store lookup found (none read when the agent named the endpoint).
+ */
 async function jobOf(
   ctx: McpContext,
   args: { request_id: string; endpoint_id?: string | undefined },
   command: string,
-): Promise<Job> {
+): Promise<{ job: Job; record?: PendingRecord }> {
   const requestId = requestIdOf(args.request_id);
   if (args.endpoint_id !== undefined) {
-    return ctx.falai.job(requestId, { endpointId: endpointIdOf(args.endpoint_id) });
+    return { job: await ctx.falai.job(requestId, { endpointId: endpointIdOf(args.endpoint_id) }) };
   }
   const { record, location } = await ctx.falai.withStore(async (store) => ({
     record: await findRecord(store, requestId, command),
@@ -470,7 +455,7 @@ async function jobOf(
       [{ path: ['request_id'], message: 'unknown request id', kind: 'reference' }],
     );
   }
-  return ctx.falai.job(record.requestId);
+  return { job: await ctx.falai.job(record.requestId), record };
 }
 
 /**
@@ -489,12 +474,15 @@ export async function jobOutcome(
     dir?: string;
     /** How long saving missing files may take here. @default the server's longest wait */
     saveWithinMs?: number;
+    /** The record as the caller just read it (nothing changed it since): not read again. */
+    record?: PendingRecord;
   },
 ): Promise<ToolOutcome> {
-  let record = await job.record();
+  let record = options.record ?? (await job.record());
   if (!record) return unrecordedOutcome(ctx, job, options);
   const notes = [...(options.notes ?? [])];
-  if (record.status === 'completed' && !(await hasFiles(record)) && expectsFiles(record.result)) {
+  let files = await savedFiles(record);
+  if (record.status === 'completed' && !allSaved(record, files) && (await expectsFiles(record))) {
     // The background wait saves them: join it (or start it), bounded like every call.
     const saved =
       outcome ?? (await ctx.waitFor(job, Math.max(0, options.saveWithinMs ?? ctx.maxWaitMs)));
@@ -503,9 +491,13 @@ export async function jobOutcome(
         `The files are still being saved; call get_job_result with {"request_id": "${record.requestId}"} again in a moment.`,
       );
     else if (saved.kind === 'error') notes.push(`Saving the files failed: ${saved.error.message}`);
-    record = (await job.record()) ?? record;
+    const after = await job.record();
+    if (after) {
+      record = after;
+      files = await savedFiles(after);
+    }
   }
-  const view = await ctx.view(record, { notes });
+  const view = await ctx.view(record, { notes, files });
   const images =
     options.inline && view.files
       ? await inlineImages(
@@ -567,21 +559,29 @@ async function unrecordedOutcome(
   };
 }
 
-/** True when an output names files (URLs or inline data) that can be saved. */
-function expectsFiles(result: unknown): boolean {
-  const text = JSON.stringify(toPlainJson(result)) ?? '';
-  return /"https?:\/\/|"data:|"\$omitted":"data-uri"/.test(text);
+/** The saved files of a finished record that are still on disk (none while it runs). */
+function savedFiles(record: PendingRecord): Promise<SavedFile[]> {
+  return ACTIVE_STATUSES.includes(record.status)
+    ? Promise.resolve([])
+    : existingFiles(record.outputs ?? []);
 }
 
-async function hasFiles(record: PendingRecord): Promise<boolean> {
-  const { stat } = await import('node:fs/promises');
-  const outputs = record.outputs ?? [];
-  if (outputs.length === 0) return false;
-  for (const file of outputs) {
-    const info = await stat(file.path).catch(() => undefined);
-    if (!info?.isFile()) return false;
-  }
-  return true;
+/** True when the record names saved files and every one of them is still on disk. */
+function allSaved(record: PendingRecord, files: readonly SavedFile[]): boolean {
+  const outputs = record.outputs?.length ?? 0;
+  return outputs > 0 && files.length === outputs;
+}
+
+/**
+ * True when a completed record's output has files to save: files core's `findOutputFiles`
+ * finds, inline outputs the record kept only as digests, or a stored result that cannot stand
+ * in for fal's (`storedResultHasFiles`: fal's copy is fetched to save them).
+ */
+async function expectsFiles(record: PendingRecord): Promise<boolean> {
+  const result = record.result;
+  if (result === undefined) return false;
+  if (findOutputFiles(result).length > 0 || omittedDataUris(result).length > 0) return true;
+  return !(await storedResultHasFiles(result));
 }
 
 function summaryOf(view: JobView, waitedMs?: number): string {
@@ -614,16 +614,19 @@ async function jobStatus(
   args: ArgsOf<'get_job_status'>,
   call: ToolCall,
 ): Promise<ToolOutcome> {
-  const job = await jobOf(ctx, args, 'status');
-  const before = await job.record();
+  const found = await jobOf(ctx, args, 'status');
+  const job = found.job;
+  const before = found.record ?? (await job.record());
   if (!before) return unrecordedOutcome(ctx, job, { inline: false });
-  let outcome: FollowOutcome | undefined;
-  if (ACTIVE_STATUSES.includes(before.status)) {
-    const report = await job.status();
-    // fal says it ended: let the lifecycle record how (and save the files), briefly.
-    if (!ACTIVE_STATUSES.includes(report.status))
-      outcome = await ctx.waitFor(job, SETTLE_MS, call.signal);
+  if (!ACTIVE_STATUSES.includes(before.status)) {
+    return jobOutcome(ctx, job, undefined, { inline: false, saveWithinMs: 0, record: before });
   }
+  let outcome: FollowOutcome | undefined;
+  const report = await job.status();
+  // fal says it ended: let the lifecycle record how (and save the files), briefly.
+  if (!ACTIVE_STATUSES.includes(report.status))
+    outcome = await ctx.waitFor(job, SETTLE_MS, call.signal);
+  // The status check recorded what fal said: the record is read again.
   return jobOutcome(ctx, job, outcome, { inline: false, saveWithinMs: 0 });
 }
 
@@ -633,12 +636,14 @@ async function jobResult(
   call: ToolCall,
 ): Promise<ToolOutcome> {
   const started = Date.now();
-  const job = await jobOf(ctx, args, 'result');
+  const found = await jobOf(ctx, args, 'result');
+  const job = found.job;
   const inline = args.inline_images ?? true;
-  const before = await job.record();
+  const before = found.record ?? (await job.record());
   if (!before) return unrecordedOutcome(ctx, job, { inline });
+  const active = ACTIVE_STATUSES.includes(before.status);
   let outcome: FollowOutcome | undefined;
-  if (ACTIVE_STATUSES.includes(before.status)) {
+  if (active) {
     const bound = ctx.waitBound(args.wait_seconds, 0);
     if (bound > 0) outcome = await ctx.waitFor(job, bound, call.signal);
     else {
@@ -651,6 +656,8 @@ async function jobResult(
     inline,
     waitedMs: Date.now() - started,
     saveWithinMs: ctx.maxWaitMs - (Date.now() - started),
+    // A job that was still running has been checked or waited for since: read it again.
+    ...(active ? {} : { record: before }),
   });
 }
 
@@ -658,8 +665,12 @@ async function downloadOutputs(
   ctx: McpContext,
   args: ArgsOf<'download_job_outputs'>,
 ): Promise<ToolOutcome> {
-  const job = await jobOf(ctx, args, 'download');
+  // The arguments first: a folder leading out of the output folder is refused before the job
+  // is looked up (no store read, no call to fal).
+  requestIdOf(args.request_id);
+  if (args.endpoint_id !== undefined) endpointIdOf(args.endpoint_id);
   const dir = await confinedDir(ctx.outputDir, args.dir);
+  const { job } = await jobOf(ctx, args, 'download');
   const saved = await job.download({ dir, force: args.force ?? false });
   const files = saved.map((file) => ({
     path: file.path,
@@ -680,14 +691,17 @@ async function listJobs(ctx: McpContext, args: ArgsOf<'list_jobs'>): Promise<Too
   const statuses: readonly RequestStatus[] | undefined =
     which === 'pending' ? ACTIVE_STATUSES : which === 'done' ? TERMINAL_STATUSES : undefined;
   const endpointId = args.endpoint_id === undefined ? undefined : endpointIdOf(args.endpoint_id);
-  const { records, pending, location } = await ctx.falai.withStore(async (store) => ({
-    records: await store.list({
-      ...(statuses ? { status: statuses } : {}),
-      ...(endpointId ? { endpointId } : {}),
-    }),
-    pending: (await store.list({ status: ACTIVE_STATUSES })).length,
+  // One read of the store: the pending count is over every job, the list over the filtered.
+  const { all, location } = await ctx.falai.withStore(async (store) => ({
+    all: await store.list(),
     location: store.location,
   }));
+  const pending = all.filter((record) => ACTIVE_STATUSES.includes(record.status)).length;
+  const records = all.filter(
+    (record) =>
+      (!statuses || statuses.includes(record.status)) &&
+      (!endpointId || record.endpointId === endpointId),
+  );
   const limit = args.limit ?? 20;
   const newest = [...records]
     .sort((a, b) => b.submittedAt.localeCompare(a.submittedAt))
@@ -718,7 +732,7 @@ async function listJobs(ctx: McpContext, args: ArgsOf<'list_jobs'>): Promise<Too
 }
 
 async function cancelJob(ctx: McpContext, args: ArgsOf<'cancel_job'>): Promise<ToolOutcome> {
-  const job = await jobOf(ctx, args, 'cancel');
+  const { job } = await jobOf(ctx, args, 'cancel');
   const result = await job.cancel();
   const status = result.status;
   const note =

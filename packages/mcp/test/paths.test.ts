@@ -1,8 +1,9 @@
 import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createModelRegistry } from '@falai/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { confinedDir, confinedInputFile, isInside } from '../src/paths.js';
+import { confinedDir, confinedInputFile, confineInputFiles, isInside } from '../src/paths.js';
 
 let root: string;
 let out: string;
@@ -19,6 +20,9 @@ beforeAll(async () => {
   await writeFile(join(outside, 'secret.txt'), 'secret');
   await symlink(outside, join(out, 'link-out'));
   await symlink(join(outside, 'secret.txt'), join(inputs, 'innocent.png'));
+  await mkdir(join(inputs, 'kept'));
+  await writeFile(join(inputs, 'kept', 'real.png'), 'png');
+  await symlink(join(inputs, 'kept', 'real.png'), join(inputs, 'alias.png'));
 });
 
 afterAll(async () => {
@@ -61,6 +65,12 @@ describe('confinedInputFile (local files in inputs)', () => {
     );
   });
 
+  it('returns the real path it checked, not the link the agent named', async () => {
+    expect(await confinedInputFile([inputs], 'alias.png', 'image_url')).toBe(
+      join(inputs, 'kept', 'real.png'),
+    );
+  });
+
   it('refuses files elsewhere, through .. or through a symbolic link', async () => {
     const refused = confinedInputFile([inputs, out], join(outside, 'secret.txt'), 'image_urls.0');
     await expect(refused).rejects.toThrow(/outside the folders this server may read/);
@@ -73,5 +83,45 @@ describe('confinedInputFile (local files in inputs)', () => {
     );
     await expect(confinedInputFile([inputs], 'innocent.png', 'f')).rejects.toThrow(/outside/);
     await expect(confinedInputFile([inputs], '/etc/passwd', 'f')).rejects.toThrow(/--allow-dir/);
+  });
+});
+
+describe('confineInputFiles (the file fields of an input)', () => {
+  const registry = createModelRegistry();
+  const endpointId = 'fal-ai/nano-banana-pro/edit';
+
+  it('confines local paths and leaves URLs, data URIs and output references to core', async () => {
+    const input = {
+      prompt: 'x',
+      image_urls: [
+        'cat.png',
+        '@last',
+        '@abcd1234#2',
+        'https://v3.fal.media/files/a.png',
+        'data:image/png;base64,iVBORw0KGgo=',
+      ],
+    };
+    const confined = await confineInputFiles(registry, [inputs, out], endpointId, input);
+    expect(confined).toEqual({
+      prompt: 'x',
+      image_urls: [
+        join(inputs, 'cat.png'),
+        '@last',
+        '@abcd1234#2',
+        'https://v3.fal.media/files/a.png',
+        'data:image/png;base64,iVBORw0KGgo=',
+      ],
+    });
+    // The agent's input is not changed in place.
+    expect(input.image_urls[0]).toBe('cat.png');
+  });
+
+  it('treats a value that only looks like a reference as a path, and confines it', async () => {
+    await expect(
+      confineInputFiles(registry, [inputs], endpointId, {
+        prompt: 'x',
+        image_urls: ['@last/../../outside/secret.txt'],
+      }),
+    ).rejects.toThrow(/outside the folders this server may read/);
   });
 });
