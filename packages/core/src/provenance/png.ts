@@ -71,24 +71,41 @@ function textChunk(keyword: string, text: string, forceInternational = false): B
   );
 }
 
-/** A text chunk's keyword and text (`tEXt`, `zTXt`, `iTXt`); undefined for others or damage. */
+/**
+ * The most text one compressed chunk may inflate to (a hostile file can pack gigabytes into a
+ * few kilobytes of zlib); past it the chunk reads as damage.
+ */
+export const MAX_PNG_TEXT_BYTES = 4 * 1024 * 1024;
+
+/** The keywords whose text falai reads; the text of other chunks is never inflated. */
+const READ_KEYWORDS: ReadonlySet<string> = new Set(['falai', 'parameters', PNG_XMP_KEYWORD]);
+
+const inflate = (body: Buffer): Buffer =>
+  inflateSync(body, { maxOutputLength: MAX_PNG_TEXT_BYTES });
+
+/**
+ * A text chunk's keyword and text (`tEXt`, `zTXt`, `iTXt`); undefined for others or damage.
+ * Only the keywords falai reads have their text decoded (empty for the rest), bounded by
+ * {@link MAX_PNG_TEXT_BYTES}.
+ */
 function readText(item: PngChunk): { keyword: string; text: string } | undefined {
   const { type, data } = item;
   if (type !== 'tEXt' && type !== 'zTXt' && type !== 'iTXt') return undefined;
   const nul = data.indexOf(0);
   if (nul < 1 || nul > 79) return undefined;
   const keyword = data.toString('latin1', 0, nul);
+  if (!READ_KEYWORDS.has(keyword)) return { keyword, text: '' };
   try {
     if (type === 'tEXt') return { keyword, text: data.toString('latin1', nul + 1) };
     if (type === 'zTXt') {
-      return { keyword, text: inflateSync(data.subarray(nul + 2)).toString('latin1') };
+      return { keyword, text: inflate(data.subarray(nul + 2)).toString('latin1') };
     }
     const compressed = data[nul + 1] === 1;
     const language = data.indexOf(0, nul + 3);
     const translated = language < 0 ? -1 : data.indexOf(0, language + 1);
     if (translated < 0) return undefined;
     const body = data.subarray(translated + 1);
-    return { keyword, text: (compressed ? inflateSync(body) : body).toString('utf8') };
+    return { keyword, text: (compressed ? inflate(body) : body).toString('utf8') };
   } catch {
     return undefined;
   }

@@ -1,0 +1,72 @@
+import { crc32, deflateSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import {
+  MAX_PNG_TEXT_BYTES,
+  PNG_SIGNATURE,
+  PNG_XMP_KEYWORD,
+  readPngText,
+} from '../../src/provenance/png.js';
+
+/** One PNG chunk: length, type, data, CRC over type + data. */
+function chunk(type: string, data: Buffer): Buffer {
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(data.length);
+  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body));
+  return Buffer.concat([length, body, crc]);
+}
+
+/** `zTXt`: keyword, NUL, method 0, zlib data. */
+const zTxt = (keyword: string, compressed: Buffer) =>
+  chunk('zTXt', Buffer.concat([Buffer.from(`${keyword}\0\0`, 'latin1'), compressed]));
+
+/** `iTXt`, compressed: keyword, NUL, flag 1, method 0, empty language and translation. */
+const iTxt = (keyword: string, compressed: Buffer) =>
+  chunk('iTXt', Buffer.concat([Buffer.from(`${keyword}\0\x01\0\0\0`, 'latin1'), compressed]));
+
+function png(...texts: Buffer[]): Buffer {
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(1, 0);
+  header.writeUInt32BE(1, 4);
+  header[8] = 8;
+  header[9] = 2;
+  return Buffer.concat([
+    PNG_SIGNATURE,
+    chunk('IHDR', header),
+    ...texts,
+    chunk('IDAT', deflateSync(Buffer.from([0, 0, 0, 0]))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+/** 64 MiB of zeros: a few kilobytes of zlib. */
+const bomb = deflateSync(Buffer.alloc(64 * 1024 * 1024));
+
+describe('PNG text chunks from a hostile file', () => {
+  it('reads compressed falai text within the bound', () => {
+    const json = JSON.stringify({ prompt: 'a lighthouse' });
+    const texts = readPngText(png(iTxt('falai', deflateSync(Buffer.from(json)))));
+    expect(texts.get('falai')).toBe(json);
+  });
+
+  it('treats a compressed chunk that inflates past the bound as damage, not as text', () => {
+    expect(bomb.length).toBeLessThan(MAX_PNG_TEXT_BYTES);
+    const texts = readPngText(
+      png(
+        zTxt('falai', bomb),
+        iTxt(PNG_XMP_KEYWORD, bomb),
+        chunk('tEXt', Buffer.from('parameters\0steps: 20', 'latin1')),
+      ),
+    );
+    expect(texts.has('falai')).toBe(false);
+    expect(texts.has(PNG_XMP_KEYWORD)).toBe(false);
+    expect(texts.get('parameters')).toBe('steps: 20');
+  });
+
+  it('never inflates the text of keywords falai does not read', () => {
+    const texts = readPngText(png(zTxt('Comment', bomb), iTxt('Description', bomb)));
+    expect(texts.get('Comment')).toBe('');
+    expect(texts.get('Description')).toBe('');
+  });
+});
