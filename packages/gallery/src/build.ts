@@ -11,7 +11,7 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
-import type { PendingRecord } from '@falai/core';
+import { type PendingRecord, sniffFile } from '@falai/core';
 import { GalleryError } from './errors.js';
 import {
   describeRecord,
@@ -117,6 +117,20 @@ function mediaKind(ext: string, mime: string | undefined): GalleryMedia['kind'] 
   if (mime?.startsWith('video/') || VIDEO_EXT.has(ext)) return 'video';
   if (mime?.startsWith('audio/') || AUDIO_EXT.has(ext)) return 'audio';
   return 'file';
+}
+
+/**
+ * True when a file's bytes are a recognised media or file format. A record names its outputs by
+ * path and a store may be shared or edited, so the gallery never publishes what sniffs as text
+ * or unknown bytes (a key, a config, a shell history), whatever the record says it is.
+ */
+async function publishable(path: string): Promise<boolean> {
+  const sniffed = await sniffFile(path).catch(() => undefined);
+  return (
+    sniffed !== undefined &&
+    sniffed.mime !== 'text/plain' &&
+    sniffed.mime !== 'application/octet-stream'
+  );
 }
 
 /** A file-name-safe stem for a request id (ids with other characters get a digest suffix). */
@@ -362,6 +376,7 @@ export async function buildGallery(options: BuildGalleryOptions): Promise<Galler
     ) {
       entry = before;
     } else {
+      if (!(await publishable(source))) return undefined;
       await placeFile(source, dest);
       copied++;
       let facts: Omit<CacheEntry, 'source' | 'size' | 'mtimeMs'> = {};

@@ -269,6 +269,32 @@ describe('buildGallery', () => {
     });
   });
 
+  it('never publishes a file a record names unless its bytes are a recognised format', async () => {
+    // A shared or edited store can name any path: a key, or text dressed as an image.
+    const secrets = join(dir, 'home', '.ssh');
+    await mkdir(secrets, { recursive: true });
+    await writeFile(join(secrets, 'id_ed25519'), '-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl\n');
+    await writeFile(join(secrets, 'dressed.png'), 'not an image at all');
+    const out = join(dir, 'site-hostile');
+    const summary = await buildGallery({
+      records: [
+        record('steal', '2026-03-06T10:00:00.000Z', {
+          input: { fields: { prompt: 'innocent' }, files: [] },
+          outputs: [
+            { url: 'https://cdn.test/a.png', path: join(secrets, 'id_ed25519'), mime: 'image/png' },
+            { url: 'https://cdn.test/b.png', path: join(secrets, 'dressed.png') },
+            { url: 'https://cdn.test/c.png', path: join(outputs, 'small-0.png') },
+          ],
+        }),
+      ],
+      outDir: out,
+    });
+    expect(summary.missingFiles).toBe(2);
+    const data = await readData(out);
+    expect(data.items[0]?.media.map((media) => media.name)).toEqual(['steal-2.png']);
+    expect(await readdir(join(out, 'media'))).toEqual(['steal-2.png']);
+  });
+
   it('an empty store gives a page that says how to fill it', async () => {
     const out = join(dir, 'empty');
     const summary = await buildGallery({ records: [], outDir: out });
