@@ -276,6 +276,28 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    * `JSON.stringify(json, null, 2)` (integers beyond 2^53 keep their digits), with any
    * FAL_KEY redacted and C1 controls escaped, so that is what is written.
    */
+  /** Removes the signal listeners once shutdown has finished (set by `waitForStop`). */
+  protected releaseSignals: () => void = () => undefined;
+
+  /**
+   * Resolves when a long-running command (`webhook serve`, `gallery --serve`) should stop:
+   * SIGINT or SIGTERM. Tests override it. The listener stays registered until shutdown is done
+   * (call `releaseSignals`): the file store's lock library (signal-exit) re-raises a signal when
+   * it finds itself the only listener, which would kill the process mid-shutdown, before
+   * in-flight work finishes and the summary is printed.
+   */
+  protected waitForStop(): Promise<void> {
+    return new Promise((resolve) => {
+      const stop = () => resolve();
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      this.releaseSignals = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+      };
+    });
+  }
+
   protected override logJson(json: unknown): void {
     if (this.config.theme?.json) {
       super.logJson(json);

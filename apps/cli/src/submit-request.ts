@@ -6,7 +6,9 @@ import type {
   PendingStore,
   SubmitCostOptions,
   SubmitIntentJournal,
+  SubmitOutput,
 } from '@falai/core';
+import { estimateFields } from './cost.js';
 import { applySets, readInputArg } from './input.js';
 import { sanitise } from './output.js';
 
@@ -146,5 +148,33 @@ export async function submitRequest(options: SubmitRequestOptions): Promise<Subm
     ...(submitted.cancelUrl ? { cancelUrl: submitted.cancelUrl } : {}),
     warnings: done.warnings,
     ...(done.estimate ? { estimate: done.estimate } : {}),
+  };
+}
+
+/**
+ * The `--json` answer of a submit (`submit`, `rerun`): the request, its URLs, where it is
+ * recorded, the warnings and the cost estimate.
+ */
+export function submitOutput(
+  request: Pick<
+    SubmittedRequest,
+    'record' | 'statusUrl' | 'responseUrl' | 'cancelUrl' | 'warnings' | 'estimate'
+  >,
+  store: string,
+): SubmitOutput {
+  const { record } = request;
+  return {
+    requestId: record.requestId,
+    request_id: record.requestId,
+    endpointId: record.endpointId,
+    status: record.status,
+    ...(record.queuePosition === undefined ? {} : { queuePosition: record.queuePosition }),
+    ...(request.statusUrl ? { statusUrl: request.statusUrl } : {}),
+    ...(request.responseUrl ? { responseUrl: request.responseUrl } : {}),
+    ...(request.cancelUrl ? { cancelUrl: request.cancelUrl } : {}),
+    ...(record.webhookUrl ? { webhookUrl: record.webhookUrl } : {}),
+    store,
+    warnings: request.warnings,
+    ...estimateFields(request.estimate),
   };
 }

@@ -50,22 +50,6 @@ index.html works from file:// with no server and makes no network request: style
     title: Flags.string({ description: 'Heading of the page.', default: 'falai gallery' }),
   };
 
-  /** Removes the signal listeners once shutdown has finished (set by `waitForStop`). */
-  private releaseSignals: () => void = () => undefined;
-
-  /** Resolves on SIGINT or SIGTERM (kept registered until shutdown ends, as in webhook serve). */
-  protected waitForStop(): Promise<void> {
-    return new Promise((resolveStop) => {
-      const stop = () => resolveStop();
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-      this.releaseSignals = () => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-      };
-    });
-  }
-
   /** With --serve, one JSON object per line (NDJSON) from start to summary. */
   protected override logJson(json: unknown): void {
     if (this.flags?.serve) process.stdout.write(`${JSON.stringify(json)}\n`);

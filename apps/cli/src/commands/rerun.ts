@@ -1,9 +1,9 @@
 import type { SubmitOutput } from '@falai/core';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
-import { estimateFields } from '../cost.js';
 import { maxCostFlag, setFlag } from '../flags.js';
 import { sanitise } from '../output.js';
+import { submitOutput } from '../submit-request.js';
 
 /** Submit a recorded input again, with changes; the new request names the original as parent. */
 export default class Rerun extends BaseCommand<typeof Rerun> {
@@ -55,18 +55,9 @@ export default class Rerun extends BaseCommand<typeof Rerun> {
     this.note(
       `Reran ${done.original.requestId} as ${record.requestId} on ${record.endpointId}. Next: falai wait ${record.requestId} --download`,
     );
-    return {
-      requestId: record.requestId,
-      request_id: record.requestId,
-      endpointId: record.endpointId,
-      status: record.status,
-      ...(record.queuePosition === undefined ? {} : { queuePosition: record.queuePosition }),
-      ...(submitted.statusUrl ? { statusUrl: submitted.statusUrl } : {}),
-      ...(submitted.responseUrl ? { responseUrl: submitted.responseUrl } : {}),
-      ...(submitted.cancelUrl ? { cancelUrl: submitted.cancelUrl } : {}),
-      store: store.location,
-      warnings: done.warnings,
-      ...estimateFields(done.estimate),
-    };
+    return submitOutput(
+      { ...submitted, record, warnings: done.warnings, estimate: done.estimate },
+      store.location,
+    );
   }
 }

@@ -1,7 +1,7 @@
 import type { SubmitOutput } from '@falai/core';
 import { BaseCommand } from '../base-command.js';
-import { estimateFields } from '../cost.js';
 import { endpointArg, inputArg, submitFlags } from '../flags.js';
+import { submitOutput } from '../submit-request.js';
 
 /** Seed command: validate, handle local files, submit, record, print the request id. */
 export default class Submit extends BaseCommand<typeof Submit> {
@@ -24,19 +24,6 @@ export default class Submit extends BaseCommand<typeof Submit> {
     this.note(
       `Submitted to ${record.endpointId}${record.queuePosition === undefined ? '' : ` (queue position ${record.queuePosition})`}. Next: falai wait ${record.requestId}  ·  falai poll`,
     );
-    return {
-      requestId: record.requestId,
-      request_id: record.requestId,
-      endpointId: record.endpointId,
-      status: record.status,
-      ...(record.queuePosition === undefined ? {} : { queuePosition: record.queuePosition }),
-      ...(submitted.statusUrl ? { statusUrl: submitted.statusUrl } : {}),
-      ...(submitted.responseUrl ? { responseUrl: submitted.responseUrl } : {}),
-      ...(submitted.cancelUrl ? { cancelUrl: submitted.cancelUrl } : {}),
-      ...(record.webhookUrl ? { webhookUrl: record.webhookUrl } : {}),
-      store: (await this.store()).location,
-      warnings: submitted.warnings,
-      ...estimateFields(submitted.estimate),
-    };
+    return submitOutput(submitted, (await this.store()).location);
   }
 }

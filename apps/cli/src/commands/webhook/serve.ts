@@ -128,27 +128,6 @@ With --json, stdout carries one JSON object per line: first {"event":"listening"
     }),
   };
 
-  /** Removes the signal listeners once shutdown has finished (set by `waitForStop`). */
-  private releaseSignals: () => void = () => undefined;
-
-  /**
-   * Resolves when the receiver should stop: SIGINT or SIGTERM. Tests override it. The listener
-   * stays registered until shutdown is done (`releaseSignals`): the file store's lock library
-   * (signal-exit) re-raises a signal when it finds itself the only listener, which would kill
-   * the process mid-shutdown, before in-flight downloads finish and the summary is printed.
-   */
-  protected waitForStop(): Promise<void> {
-    return new Promise((resolve) => {
-      const stop = () => resolve();
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-      this.releaseSignals = () => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-      };
-    });
-  }
-
   /** One line per JSON object, so `--json` output is NDJSON from start to summary. */
   protected override logJson(json: unknown): void {
     process.stdout.write(`${JSON.stringify(json)}\n`);
