@@ -269,13 +269,6 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return this.#catalogue;
   }
 
-  /**
-   * `--json` output. oclif's own `logJson` runs the whole document through a regex tokeniser
-   * to colour it, even when no theme is set and the colours are stripped: ~30 ms and heavy GC
-   * for 1,000 records in `falai list --json`. Without a JSON theme the result is exactly
-   * `JSON.stringify(json, null, 2)` (integers beyond 2^53 keep their digits), with any
-   * FAL_KEY redacted and C1 controls escaped, so that is what is written.
-   */
   /** Removes the signal listeners once shutdown has finished (set by `waitForStop`). */
   protected releaseSignals: () => void = () => undefined;
 
@@ -298,6 +291,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     });
   }
 
+  /**
+   * `--json` output. oclif's own `logJson` runs the whole document through a regex tokeniser
+   * to colour it, even when no theme is set and the colours are stripped: ~30 ms and heavy GC
+   * for 1,000 records in `falai list --json`. Without a JSON theme the result is exactly
+   * `JSON.stringify(json, null, 2)` (integers beyond 2^53 keep their digits), with any
+   * FAL_KEY redacted and C1 controls escaped, so that is what is written.
+   */
   protected override logJson(json: unknown): void {
     if (this.config.theme?.json) {
       super.logJson(json);
