@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import type { EstimateResult } from '../cost/estimate.js';
+import type { CostEstimator } from '../cost/estimator.js';
 import { InputError } from '../errors/falai-error.js';
 import { assertSafeInput } from '../json/unsafe-keys.js';
 import { coerceSetValue } from '../models/coerce.js';
@@ -28,9 +30,11 @@ export interface PlanIssue {
 
 /** The cost of the whole batch, or why it cannot be said. */
 export interface PlanCost {
-  /** Sum of the rows' estimates; null when any row's cost is unknown. */
+  /** Sum of the rows' estimates in US dollars; null when any row's cost is unknown. */
   readonly usd: number | null;
   readonly estimatedRows: number;
+  /** How the rows were priced, e.g. `fal-ai/nano-banana-pro at $0.15/images` (when known). */
+  readonly basis?: string;
   readonly reason?: string;
 }
 
@@ -48,12 +52,6 @@ export interface BatchPlan {
   readonly cost: PlanCost;
 }
 
-/** A cost estimate of one input in US dollars, or null when unknown (never a guess). */
-export type BatchCostEstimator = (
-  endpointId: string,
-  input: Record<string, unknown>,
-) => Promise<{ usd: number } | { usd: null; reason: string }>;
-
 /** Options of {@link planBatch}. */
 export interface PlanBatchOptions {
   readonly endpointId: string;
@@ -65,7 +63,11 @@ export interface PlanBatchOptions {
    * replaced as text. Without it each row is the input itself.
    */
   readonly template?: Record<string, unknown>;
-  readonly estimate?: BatchCostEstimator;
+  /**
+   * Prices each row (core's estimator: `costEstimatorFor(settings, …)`, the one every submit
+   * uses); the plan's `cost` is the sum. Without it the cost is unknown (`no cost estimator`).
+   */
+  readonly estimator?: CostEstimator;
   /** Where relative file paths start (media checks). */
   readonly cwd?: string;
   readonly source?: string;
@@ -241,28 +243,8 @@ export async function planBatch(options: PlanBatchOptions): Promise<BatchPlan> {
     });
   }
   let cost: PlanCost = { usd: null, estimatedRows: 0, reason: 'no cost estimator' };
-  if (options.estimate && issues.length === 0) {
-    let total = 0;
-    let estimated = 0;
-    let reason: string | undefined;
-    const cache = new Map<string, { usd: number } | { usd: null; reason: string }>();
-    for (const row of rows) {
-      const text = canonicalJson(row.input);
-      let answer = cache.get(text);
-      if (!answer) {
-        answer = await options.estimate(endpointId, row.input);
-        cache.set(text, answer);
-      }
-      if (answer.usd === null) {
-        reason ??= `row ${row.row}: ${answer.reason}`;
-      } else {
-        total += answer.usd;
-        estimated += 1;
-      }
-    }
-    cost = reason
-      ? { usd: null, estimatedRows: estimated, reason }
-      : { usd: Math.round(total * 1e6) / 1e6, estimatedRows: estimated };
+  if (options.estimator && issues.length === 0) {
+    cost = await estimateRows(options.estimator, registry, endpointId, rows, options.signal);
   } else if (issues.length > 0) {
     cost = { usd: null, estimatedRows: 0, reason: 'the plan has invalid rows' };
   }
@@ -276,5 +258,50 @@ export async function planBatch(options: PlanBatchOptions): Promise<BatchPlan> {
     rows,
     issues,
     cost,
+  };
+}
+
+/**
+ * The whole batch's cost: each row estimated by core's estimator (identical inputs once), the
+ * sum rounded to the micro-dollar; unknown (with the first row's reason) when any row is.
+ */
+async function estimateRows(
+  estimator: CostEstimator,
+  registry: ModelRegistry,
+  endpointId: string,
+  rows: readonly PlannedRow[],
+  signal: AbortSignal | undefined,
+): Promise<PlanCost> {
+  const definition = registry.get(endpointId);
+  const cache = new Map<string, EstimateResult>();
+  let micros = 0;
+  let estimated = 0;
+  let reason: string | undefined;
+  const units = new Set<string>();
+  for (const row of rows) {
+    const text = canonicalJson(row.input);
+    let answer = cache.get(text);
+    if (!answer) {
+      answer = await estimator.estimate({
+        endpointId,
+        input: row.input,
+        ...(definition ? { definition } : {}),
+        ...(signal ? { signal } : {}),
+      });
+      cache.set(text, answer);
+    }
+    if (answer.estimate === null) {
+      reason ??= `row ${row.row}: ${answer.reason}`;
+      continue;
+    }
+    micros += Math.round(answer.estimate.usd * 1e6);
+    estimated += 1;
+    units.add(`$${answer.estimate.unitPrice}/${answer.estimate.unit}`);
+  }
+  if (reason) return { usd: null, estimatedRows: estimated, reason };
+  return {
+    usd: micros / 1e6,
+    estimatedRows: estimated,
+    ...(units.size > 0 ? { basis: `${endpointId} at ${[...units].join(', ')}` } : {}),
   };
 }

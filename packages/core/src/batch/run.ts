@@ -1,23 +1,21 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { ApiError, FalaiError, InputError, toFalaiError } from '../errors/falai-error.js';
+import type { BudgetCap } from '../cost/budget.js';
+import { formatUsd } from '../cost/estimate.js';
+import type { CostEstimator } from '../cost/estimator.js';
+import { ApiError, InputError, toFalaiError } from '../errors/falai-error.js';
 import { fillNamePattern } from '../lifecycle/output-names.js';
 import { type SaveSettings, saveOutputs } from '../lifecycle/save.js';
 import { submitAndRecord } from '../lifecycle/submit.js';
+import type { SubmitCostOptions } from '../lifecycle/submit-cost.js';
 import { waitAndFinalise } from '../lifecycle/wait.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { FalClient } from '../queue/types.js';
 import { MAX_BUDGET_USD, MAX_RESERVATION_TTL_MS, requireBudgetLedger } from '../store/budget.js';
 import type { PendingRecord } from '../store/record.js';
 import type { PendingStore } from '../store/types.js';
-import {
-  type BatchCostEstimator,
-  type BatchPlan,
-  canonicalJson,
-  type PlannedRow,
-  verifyPlan,
-} from './plan.js';
+import { type BatchPlan, canonicalJson, type PlannedRow, verifyPlan } from './plan.js';
 
 /** Tags a batch puts on each request record it submits. */
 export const BATCH_TAGS = {
@@ -80,10 +78,23 @@ export interface RunBatchOptions {
   readonly registry: ModelRegistry;
   /** @default DEFAULT_BATCH_CONCURRENCY */
   readonly concurrency?: number;
-  /** Hard cap in US dollars for the batch, reserved in the store's ledger (`batch:<hash>`). */
+  /**
+   * Hard cap in US dollars for the batch: each row's estimate is reserved in the store's
+   * ledger (scope `batch:<hash>`) before its submit, as a budget cap of core's cost step, and
+   * settled with the actual cost at finalise; the run stops submitting when the next row would
+   * pass it. Needs `estimator`.
+   */
   readonly maxCostUsd?: number;
-  /** Per-row estimates; required with `maxCostUsd`. */
-  readonly estimate?: BatchCostEstimator;
+  /**
+   * Prices each row before its submit (core's estimator, `costEstimatorFor(settings, …)`): the
+   * estimate and unit price go on the record, so the actual cost is known at finalise.
+   */
+  readonly estimator?: CostEstimator;
+  /**
+   * The config's budget caps (`budgetCapsFor(settings.budget, …)`, or `submitCostOptions`'s
+   * `budgets`): every row's submit reserves in them too, exactly as a single submit does.
+   */
+  readonly budgets?: readonly BudgetCap[];
   /** Folder the outputs go to; without it nothing is downloaded. */
   readonly outDir?: string;
   /** The settings whose download limits apply to the outputs (`saveOutputs`). */
@@ -189,7 +200,8 @@ async function untaggedRecordFor(
 }
 
 const claimScope = (hash: string) => `batch-claim:${hash}`;
-const budgetScope = (hash: string) => `batch:${hash}`;
+/** The ledger scope of a batch's `maxCostUsd`. */
+export const batchBudgetScope = (hash: string): string => `batch:${hash}`;
 const farWindow = () => ({ endsAt: Date.now() + MAX_RESERVATION_TTL_MS });
 
 function outputsOf(record: PendingRecord): string[] {
@@ -215,12 +227,31 @@ export async function runBatch(options: RunBatchOptions): Promise<BatchSummary> 
   const ledger = requireBudgetLedger(store);
   const max = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_BATCH_CONCURRENCY));
   const maxAttempts = options.maxAttempts ?? 3;
-  if (options.maxCostUsd !== undefined && !options.estimate) {
+  if (options.maxCostUsd !== undefined && !options.estimator) {
     throw new InputError(
-      '--max-cost needs a cost estimate per row, and none is available for this model; run without --max-cost or set a budget another way.',
+      '--max-cost needs a cost estimate per row, and no cost estimator was given; pass one (costEstimatorFor) or run without --max-cost.',
       [{ path: ['maxCost'], message: 'cost unknown', kind: 'budget' }],
     );
   }
+  // Core's cost step for every row's submit: estimate, then reserve in the config's budgets and
+  // in the batch's own cap (released if the submit never happens, settled at finalise).
+  const batchCap: BudgetCap | undefined =
+    options.maxCostUsd === undefined
+      ? undefined
+      : {
+          scope: batchBudgetScope(plan.hash),
+          window: farWindow(),
+          capUsd: options.maxCostUsd,
+          setting: 'maxCostUsd',
+        };
+  const budgets = [...(options.budgets ?? []), ...(batchCap ? [batchCap] : [])];
+  const cost: SubmitCostOptions | undefined =
+    options.estimator || budgets.length > 0
+      ? {
+          ...(options.estimator ? { estimator: options.estimator } : {}),
+          ...(budgets.length > 0 ? { budgets } : {}),
+        }
+      : undefined;
   const existing = await batchRecords(store, plan);
   const started = Date.now();
   let manifest: WriteStream | undefined;
@@ -347,43 +378,6 @@ export async function runBatch(options: RunBatchOptions): Promise<BatchSummary> 
   const submitRow = async (row: PlannedRow, attempt: number): Promise<void> => {
     const base = { row: row.row, ...(row.id ? { id: row.id } : {}), key: row.key };
     const requestKey = `${row.key}:${attempt}`;
-    let reservationId: string | undefined;
-    if (options.maxCostUsd !== undefined && options.estimate) {
-      const estimate = await options.estimate(plan.endpointId, row.input);
-      if (estimate.usd === null) {
-        finish({
-          ...base,
-          status: 'not-submitted',
-          outputs: [],
-          submitted: false,
-          error: { code: 'COST_UNKNOWN', message: estimate.reason },
-        });
-        return;
-      }
-      const held = await ledger.reserve({
-        scope: budgetScope(plan.hash),
-        window: farWindow(),
-        amountUsd: estimate.usd,
-        capUsd: options.maxCostUsd,
-        requestKey,
-        ttlMs: MAX_RESERVATION_TTL_MS,
-      });
-      if (!held.ok) {
-        stopSubmitting = true;
-        finish({
-          ...base,
-          status: 'over-budget',
-          outputs: [],
-          submitted: false,
-          error: {
-            code: 'BUDGET_EXCEEDED',
-            message: `$${held.amountUsd} more would pass the batch cap of $${held.capUsd} (spent $${held.spentUsd}, reserved $${held.reservedUsd}).`,
-          },
-        });
-        return;
-      }
-      reservationId = held.reservationId;
-    }
     const claim = await ledger.reserve({
       scope: claimScope(plan.hash),
       window: farWindow(),
@@ -420,6 +414,7 @@ export async function runBatch(options: RunBatchOptions): Promise<BatchSummary> 
         client,
         store,
         signals: { replay: true, onInterrupt: () => {} },
+        ...(cost ? { cost } : {}),
         ...(options.cwd ? { cwd: options.cwd } : {}),
       });
       record = await tagRecord(store, result.record, plan.hash, row);
@@ -429,16 +424,27 @@ export async function runBatch(options: RunBatchOptions): Promise<BatchSummary> 
       if (submitNotTaken(error)) {
         if (error instanceof ApiError && error.status === 429) limit = Math.max(1, limit / 2);
         await ledger.release(claim.ok ? claim.reservationId : '').catch(() => {});
-        if (reservationId) await ledger.release(reservationId).catch(() => {});
         if (attempt + 1 < maxAttempts && !options.signal?.aborted)
           return submitRow(row, attempt + 1);
         finish({ ...base, status: 'failed', outputs: [], submitted: false, error: errorOf(error) });
         return;
       }
-      if (reservationId && FalaiError.isInstance(error) && error.code === 'INPUT_INVALID') {
-        await ledger.release(reservationId).catch(() => {});
-      }
       const falai = toFalaiError(error);
+      if (falai.code === 'BUDGET_EXCEEDED' || falai.code === 'COST_UNKNOWN') {
+        // Refused by the cost step before anything was sent (its holds already released): the
+        // row stays unclaimed, so a later run with more budget submits it.
+        await ledger.release(claim.ok ? claim.reservationId : '').catch(() => {});
+        const over = falai.code === 'BUDGET_EXCEEDED';
+        if (over) stopSubmitting = true;
+        finish({
+          ...base,
+          status: over ? 'over-budget' : 'not-submitted',
+          outputs: [],
+          submitted: false,
+          error: { code: falai.code, message: budgetMessage(falai, batchCap) },
+        });
+        return;
+      }
       finish({
         ...base,
         status: falai.code === 'INPUT_INVALID' ? 'failed' : 'unknown',
@@ -449,11 +455,6 @@ export async function runBatch(options: RunBatchOptions): Promise<BatchSummary> 
       return;
     }
     await follow(row, record, true);
-    if (reservationId) {
-      const after = await store.get(record.requestId);
-      const actual = after ? costOf(after) : undefined;
-      if (actual !== undefined) await ledger.settle(reservationId, actual).catch(() => {});
-    }
   };
 
   // What each row needs.
@@ -546,4 +547,22 @@ export async function runBatch(options: RunBatchOptions): Promise<BatchSummary> 
     ...(options.manifestPath ? { manifestPath: options.manifestPath } : {}),
     entries,
   };
+}
+
+/**
+ * The manifest's words for a row the cost step refused: the batch cap in the batch's terms,
+ * a config budget (or an unknown cost) in core's own message.
+ */
+function budgetMessage(error: ReturnType<typeof toFalaiError>, cap: BudgetCap | undefined): string {
+  const details = (error.details ?? {}) as {
+    scope?: unknown;
+    estimateUsd?: unknown;
+    spentUsd?: unknown;
+    reservedUsd?: unknown;
+  };
+  const money = (value: unknown) => formatUsd(typeof value === 'number' ? value : 0);
+  if (cap && details.scope === cap.scope) {
+    return `${money(details.estimateUsd)} more would pass the batch cap of ${formatUsd(cap.capUsd)} (${money(details.spentUsd)} spent, ${money(details.reservedUsd)} held by rows still running).`;
+  }
+  return error.message.split('\n')[0] ?? error.code;
 }

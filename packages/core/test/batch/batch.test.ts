@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { type Emulator, startEmulator } from '@falai/emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseBatchRows, planBatch, runBatch, verifyPlan } from '../../src/batch/index.js';
+import { costEstimatorFor } from '../../src/cost/index.js';
 import { createModelRegistry } from '../../src/models/index.js';
 import type { FalClient } from '../../src/queue/index.js';
-import { createMemoryStore } from '../../src/store/index.js';
+import { createMemoryStore, dailyBudgetScope } from '../../src/store/index.js';
 import { clientFor, GOOD_KEY } from '../queue/emulator-harness.js';
 
 const ENDPOINT = 'fal-ai/nano-banana-pro';
@@ -108,16 +109,19 @@ describe('runBatch', () => {
     expect(submits() - before).toBe(12);
   });
 
-  it('stops submitting when the next row would pass --max-cost', async () => {
+  it('stops submitting when the next row would pass --max-cost, priced by core estimator', async () => {
     const store = createMemoryStore();
     const rows = await parseBatchRows(
       Array.from({ length: 6 }, (_, i) => JSON.stringify({ prompt: `capped ${i}` })).join('\n'),
       'jsonl',
     );
-    const estimate = async () => ({ usd: 0.15 });
-    const plan = await planBatch({ endpointId: ENDPOINT, rows, registry, estimate });
-    expect(plan.cost.usd).toBeCloseTo(0.9);
+    const estimator = estimatorFor(emulator);
+    const plan = await planBatch({ endpointId: ENDPOINT, rows, registry, estimator });
+    // The emulator's price list: $0.15 per image, one image per row by default.
+    expect(plan.cost).toMatchObject({ usd: 0.9, estimatedRows: 6 });
+    expect(plan.cost.basis).toContain('$0.15/images');
     const before = submits();
+    const manifestPath = join(dir, 'capped.jsonl');
     const summary = await runBatch({
       plan,
       store,
@@ -125,12 +129,75 @@ describe('runBatch', () => {
       registry,
       concurrency: 1,
       maxCostUsd: 0.5,
-      estimate,
+      estimator,
+      manifestPath,
     });
     expect(summary.submitted).toBe(3);
-    expect(summary.counts['over-budget']).toBe(3);
+    expect(summary.counts).toMatchObject({ completed: 3, 'over-budget': 3 });
     expect(submits() - before).toBe(3);
-    const usage = await store.budget?.usage(`batch:${plan.hash}`);
-    expect((usage?.spentUsd ?? 0) + (usage?.reservedUsd ?? 0)).toBeLessThanOrEqual(0.5);
+    // Settled at finalise with the actual cost (billable units × unit price), nothing held.
+    expect(summary.spentUsd).toBeCloseTo(0.45);
+    expect(await store.budget?.usage(`batch:${plan.hash}`)).toEqual({
+      spentUsd: 0.45,
+      reservedUsd: 0,
+    });
+    const lines = (await readFile(manifestPath, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    const over = lines.filter((line) => line.status === 'over-budget');
+    expect(over.map((line) => line.row).sort()).toEqual([4, 5, 6]);
+    expect(over[0].error.message).toContain('batch cap of $0.50');
+    expect(lines.filter((line) => line.status === 'completed').map((l) => l.costUsd)).toEqual([
+      0.15, 0.15, 0.15,
+    ]);
+
+    // A re-run with a higher cap submits only the rows the cap held back.
+    const again = await runBatch({ plan, store, client, registry, maxCostUsd: 1, estimator });
+    expect(again.submitted).toBe(3);
+    expect(again.counts.completed).toBe(6);
+    expect(submits() - before).toBe(6);
+  });
+
+  it("reserves every row's estimate in the config's budget caps, as a single submit does", async () => {
+    const store = createMemoryStore();
+    const rows = await parseBatchRows(
+      Array.from({ length: 4 }, (_, i) => JSON.stringify({ prompt: `daily ${i}` })).join('\n'),
+      'jsonl',
+    );
+    const estimator = estimatorFor(emulator);
+    const plan = await planBatch({ endpointId: ENDPOINT, rows, registry, estimator });
+    const daily = { ...dailyBudgetScope(), capUsd: 0.3, setting: 'budget.daily' };
+    const before = submits();
+    const summary = await runBatch({
+      plan,
+      store,
+      client,
+      registry,
+      concurrency: 1,
+      estimator,
+      budgets: [daily],
+    });
+    expect(summary.submitted).toBe(2);
+    expect(summary.counts).toMatchObject({ completed: 2, 'over-budget': 2 });
+    expect(submits() - before).toBe(2);
+    const refused = summary.entries.find((entry) => entry.error?.code === 'BUDGET_EXCEEDED');
+    expect(refused?.error?.message).toContain('budget.daily');
+    expect(await store.budget?.usage(daily.scope)).toEqual({ spentUsd: 0.3, reservedUsd: 0 });
+  });
+
+  it('refuses maxCostUsd without an estimator, before anything is sent', async () => {
+    const rows = await parseBatchRows('{"prompt":"no price"}\n', 'jsonl');
+    const plan = await planBatch({ endpointId: ENDPOINT, rows, registry });
+    const before = submits();
+    await expect(
+      runBatch({ plan, store: createMemoryStore(), client, registry, maxCostUsd: 1 }),
+    ).rejects.toMatchObject({ code: 'INPUT_INVALID' });
+    expect(submits()).toBe(before);
   });
 });
+
+/** Core's estimator against the emulator's Platform API (its price list). */
+function estimatorFor(server: Emulator) {
+  return costEstimatorFor({ apiUrl: `${server.url}/v1` }, { credentials: GOOD_KEY });
+}
