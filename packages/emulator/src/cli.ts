@@ -125,10 +125,12 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       case '--port':
         options.port = number('--port', value(), 0, 65535);
         break;
-      case '--host':
-        options.host = value();
-        if (!options.host) throw new UsageError('--host expects an address, e.g. 127.0.0.1');
+      case '--host': {
+        const host = value();
+        if (!host) throw new UsageError('--host expects an address, e.g. 127.0.0.1');
+        options.host = host;
         break;
+      }
       case '--models-dir': {
         const dir = value();
         if (!dir) throw new UsageError('--models-dir expects a folder path');

@@ -11,7 +11,7 @@ export interface FaultTarget {
   kind: RequestKind;
   method: string;
   path: string;
-  endpointId?: string;
+  endpointId?: string | undefined;
 }
 
 /** Request kinds a `stall` applies to: downloads and upload bodies. */

@@ -5,7 +5,7 @@ export interface ParsedEndpointId {
   namespace?: string;
   owner: string;
   alias: string;
-  path?: string;
+  path?: string | undefined;
   /** `[namespace/]owner/alias`: where status, result and cancel live. */
   base: string;
 }

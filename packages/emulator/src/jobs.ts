@@ -10,7 +10,7 @@ export interface JobResult {
   body: unknown;
   headers: Record<string, string>;
   /** `error`/`error_type` shown on the COMPLETED status; absent for model 422s. */
-  statusError?: { error: string; error_type?: string };
+  statusError?: { error: string; error_type?: string | undefined };
 }
 
 /** A job as the emulator tracks it; `info` is what `emulator.job()` returns (copied). */
@@ -20,7 +20,7 @@ export interface Job {
   base: string;
   seq: number;
   behaviour: ModelBehaviour;
-  definition?: ModelDefinition;
+  definition?: ModelDefinition | undefined;
   queueMs: number;
   runMs: number;
   eligible: boolean;

@@ -2,24 +2,24 @@ import { loadBuiltInModels, type ModelFile, readModelFiles } from '@falai/models
 
 /** One input field of a model definition, as far as the emulator needs it. */
 export interface FieldDefinition {
-  type?: string;
+  type?: string | undefined;
   required?: boolean;
-  enum?: unknown[];
+  enum?: unknown[] | undefined;
   default?: unknown;
-  minItems?: number;
-  maxItems?: number;
-  minLength?: number;
-  maxLength?: number;
+  minItems?: number | undefined;
+  maxItems?: number | undefined;
+  minLength?: number | undefined;
+  maxLength?: number | undefined;
   /** `type` of array items, when the definition says. */
-  itemsType?: string;
-  minimum?: number;
-  maximum?: number;
+  itemsType?: string | undefined;
+  minimum?: number | undefined;
+  maximum?: number | undefined;
 }
 
 /** The parts of a model definition the emulator uses (validation and output shape). */
 export interface ModelDefinition {
   endpointId: string;
-  category?: string;
+  category?: string | undefined;
   input: Record<string, FieldDefinition>;
   outputKind: 'images' | 'video';
   /** Property names of the output object, when the definition lists them. */

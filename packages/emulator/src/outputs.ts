@@ -8,14 +8,14 @@ import type { Prng } from './prng.js';
 export interface OutputContext {
   endpointId: string;
   requestId: string;
-  definition?: ModelDefinition;
+  definition?: ModelDefinition | undefined;
   input: unknown;
   prng: Prng;
   files: FileStore;
   origin: string;
   runSeconds: number;
   /** `true` flags every image as NSFW, a number is the chance per image. */
-  nsfw?: boolean | number;
+  nsfw?: boolean | number | undefined;
 }
 
 const FORMATS = {

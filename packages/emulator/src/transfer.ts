@@ -3,9 +3,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 /** How one upload or download moves: a bandwidth cap and/or a stall after some bytes. */
 export interface TransferShape {
   /** Bytes per second; undefined means as fast as the machine goes. */
-  bandwidth?: number;
+  bandwidth?: number | undefined;
   /** Stop after this many body bytes: send (or read) no more, never finish. */
-  stallAfter?: number;
+  stallAfter?: number | undefined;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -103,7 +103,7 @@ export interface LoggedRequest {
   status: number;
   kind: RequestKind;
   /** Endpoint id of the job involved, when known. */
-  endpointId?: string;
+  endpointId?: string | undefined;
   /** Request id of the job involved, when known. */
   requestId?: string;
   /** Set when an injected fault shaped the response. */
@@ -145,16 +145,16 @@ export interface JobInfo {
   /** Id of the account the job runs under (`user-<hash of the key id>`), for concurrency. */
   userId: string;
   /** Set when the job completed with an error (cancel, timeout, 422, injected error). */
-  error?: { status: number; detail: unknown; error_type?: string };
+  error?: { status: number; detail: unknown; error_type?: string | undefined };
   /** The output JSON when the job succeeded. */
   output?: unknown;
   priority: 'normal' | 'low';
-  runnerHint?: string;
+  runnerHint?: string | undefined;
   /** `x-fal-request-timeout` in seconds, when sent. */
-  startTimeoutSeconds?: number;
+  startTimeoutSeconds?: number | undefined;
   /** `x-fal-object-lifecycle-preference`, parsed when it is JSON. */
   lifecyclePreference?: unknown;
-  webhookUrl?: string;
+  webhookUrl?: string | undefined;
   logs: LogEntry[];
 }
 

@@ -9,7 +9,7 @@ export interface DeliveryContext {
   /** Waits before each retry, in ms; its length is the number of retries. */
   retryDelays: readonly number[];
   /** Set when this delivery goes out without its payload (`payload_error`). */
-  payloadError?: string;
+  payloadError?: string | undefined;
   record(entry: LoggedRequest): void;
   signal: AbortSignal;
 }

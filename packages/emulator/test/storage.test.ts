@@ -84,7 +84,7 @@ describe('multipart upload', () => {
       const partNumber = index + 1;
       const response = await fetch(`${upload_url}/${partNumber}`, {
         method: 'PUT',
-        body: chunks[index],
+        body: chunks[index]!,
       });
       expect(response.status).toBe(200);
       const body = await json(response);

@@ -99,7 +99,7 @@ function strings(value: unknown, out: string[] = []): string[] {
  */
 export function similarity(
   request: ServedRequest,
-  search: { query?: string; url?: string },
+  search: { query?: string; url?: string | undefined },
 ): number {
   if (search.url !== undefined) {
     return strings([request.input, request.output]).includes(search.url) ? 1 : 0;

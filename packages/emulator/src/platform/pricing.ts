@@ -48,7 +48,7 @@ export interface BillingContext {
   output: unknown;
   model: CatalogueModel | undefined;
   /** Seconds of the audio the emulator generated for this request, when it made audio. */
-  audioSeconds?: number;
+  audioSeconds?: number | undefined;
 }
 
 /**
