@@ -124,7 +124,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /** The pending-request store chosen by `--store` / `FALAI_STORE` / config / default file. */
   protected store(): Promise<PendingStore> {
-    this.#store ??= this.settings().then((settings) => openStore(settings.store, process.env));
+    this.#store ??= this.settings().then((settings) => openStore(settings.store, settings));
     return this.#store;
   }
 

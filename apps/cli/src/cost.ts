@@ -24,7 +24,6 @@ export async function submitCost(options: {
 }): Promise<{ readonly cost: SubmitCostOptions; readonly intents?: SubmitIntentJournal }> {
   const core = await import('@falai/core');
   const cost = await core.submitCostOptions(options.settings, {
-    env: process.env,
     cacheDir: options.cacheDir,
     credentials: options.key,
     userAgent: options.userAgent,
@@ -32,7 +31,7 @@ export async function submitCost(options: {
     maxCostLabel: '--max-cost',
     onEstimate: (result) => options.note(estimateLine(result)),
   });
-  const intents = core.intentJournalFor(options.store, process.env);
+  const intents = core.intentJournalFor(options.store, options.settings.paths);
   return { cost, ...(intents ? { intents } : {}) };
 }
 

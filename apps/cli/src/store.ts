@@ -26,12 +26,12 @@ export const CLI_STORE_DRIVERS: StoreDrivers = {
  */
 export async function openStore(
   spec: string | undefined,
-  env: NodeJS.ProcessEnv,
+  settings: Pick<FalaiSettings, 'paths'>,
   options: { readonly onWarning?: (message: string) => void } = {},
 ): Promise<PendingStore> {
   const core = await import('@falai/core');
   return core.openStore(spec, {
-    env,
+    locations: settings.paths,
     drivers: CLI_STORE_DRIVERS,
     ...(options.onWarning ? { onWarning: options.onWarning } : {}),
   });
@@ -73,14 +73,10 @@ const ACTIVE = new Set(['IN_QUEUE', 'QUEUED', 'IN_PROGRESS', 'RUNNING']);
  * where they are and how to use them; otherwise undefined. It never reads the file's
  * requests beyond their status, and never changes the file.
  */
-export async function seedFileHint(
-  settings: FalaiSettings,
-  env: NodeJS.ProcessEnv,
-): Promise<string | undefined> {
-  if (settings.store || env.FAL_PENDING_FILE?.trim()) return undefined;
-  const { defaultPendingFile } = await import('@falai/core');
+export async function seedFileHint(settings: FalaiSettings): Promise<string | undefined> {
+  if (settings.store || settings.sources.pendingFile?.kind === 'env') return undefined;
   const seedPath = join(settings.openclaw.workspaceDir, 'fal-pending.json');
-  if (resolve(seedPath) === resolve(defaultPendingFile(env))) return undefined;
+  if (resolve(seedPath) === resolve(settings.paths.pendingFile)) return undefined;
   let json: unknown;
   try {
     json = JSON.parse(await readFile(seedPath, 'utf8'));
@@ -98,7 +94,7 @@ export async function seedFileHint(
   } else {
     // Already falai's format (the skill migrated it, or it was used with --store): read it
     // through the store, which knows its journal.
-    const store = await openStore(`file:${seedPath}`, env).catch(() => undefined);
+    const store = await openStore(`file:${seedPath}`, settings).catch(() => undefined);
     if (!store) return undefined;
     try {
       pending = (await store.list({ status: ['queued', 'running'] })).length;

@@ -58,8 +58,8 @@ export type CommitPoint = 'snapshot' | 'journal' | BudgetCommitPoint;
 /** Options of `createFileStore`. */
 export interface FileStoreOptions {
   /**
-   * The JSON file. Use `defaultPendingFile()` from `@falai/core` for the default
-   * (`FAL_PENDING_FILE`, the OpenClaw workspace's `fal-pending.json`, or
+   * The JSON file. Use `settings.paths.pendingFile` (`resolveSettings` of `@falai/core`) for
+   * the default (`FAL_PENDING_FILE`, the OpenClaw workspace's `fal-pending.json`, or
    * `~/.local/state/falai/pending.json`). A symlink stays a symlink: falai writes its target.
    */
   readonly path: string;

@@ -54,7 +54,7 @@ export default class List extends BaseCommand<typeof List> {
       }
     }
     this.note(`store: ${store.location}`);
-    const hint = await seedFileHint(await this.settings(), process.env);
+    const hint = await seedFileHint(await this.settings());
     if (hint) this.note(hint);
     return { requests: views, count: views.length, store: store.location };
   }

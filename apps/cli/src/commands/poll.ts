@@ -102,7 +102,7 @@ export default class Poll extends BaseCommand<typeof Poll> {
     } else {
       this.log(`${completed.length} finished, ${pending} still pending${cannot}.`);
     }
-    const hint = await seedFileHint(settings, process.env);
+    const hint = await seedFileHint(settings);
     if (hint) this.note(hint);
     if (summary.interrupted) {
       throw new AbortedError(

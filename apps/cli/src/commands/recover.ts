@@ -33,7 +33,7 @@ export default class Recover extends BaseCommand<typeof Recover> {
     const key = async () => (await core.resolveCredentials(await this.credentialOptions())).key;
     const userAgent = `${this.config.name}/${this.config.version}`;
     const platform = await platformClient({ settings, key, userAgent });
-    const intents = core.intentJournalFor(store, process.env);
+    const intents = core.intentJournalFor(store, settings.paths);
     const summary = await core.recoverRequests({
       store,
       platform,

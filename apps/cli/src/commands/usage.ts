@@ -54,7 +54,7 @@ export default class Usage extends BaseCommand<typeof Usage> {
     const caps = core.budgetCapsFor(settings.budget, {
       ...(settings.store ? { store: settings.store } : {}),
       ...(keyId ? { keyId } : {}),
-      env: process.env,
+      locations: settings.paths,
     });
     const budgets = await core.budgetStandings(store, caps);
 

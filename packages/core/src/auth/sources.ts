@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readConfigFile } from '../config/config-file.js';
 import { type EnvLike, falaiConfigLocation, nonEmpty, openclawPaths } from '../config/paths.js';
-import type { FalaiSettings } from '../config/settings.js';
+import { type FalaiSettings, processEnvironment } from '../config/settings.js';
 import { FalaiError } from '../errors/index.js';
 import { findKeyInMarkdown, toolsSection } from './markdown-key.js';
 import { unquoteKey } from './quotes.js';
@@ -59,7 +59,7 @@ function record(value: unknown): Record<string, unknown> | undefined {
  * falai's own config file. Files are read only when a source is probed.
  */
 export function credentialSources(options: CredentialSourceOptions = {}): CredentialSource[] {
-  const env = options.env ?? process.env;
+  const env = options.env ?? processEnvironment();
   const openclaw = options.settings?.openclaw ?? openclawPaths(env);
   const configPath = options.settings?.configPath ?? falaiConfigLocation(env).configPath;
 

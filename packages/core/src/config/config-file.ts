@@ -14,7 +14,6 @@ import {
   withBudgetValue,
   withoutBudgetValue,
 } from './budget.js';
-import { falaiConfigLocation } from './paths.js';
 
 /** The keys falai's own config file may hold. */
 export const CONFIG_KEYS = [
@@ -103,12 +102,9 @@ export function parseConfigFile(value: unknown, path: string): FalaiConfigFile {
 }
 
 /**
- * Reads falai's config file; a missing file is an empty config. The default path
- * follows `FALAI_CONFIG`/`FALAI_CONFIG_DIR`/`XDG_CONFIG_HOME` of the current process.
+ * Reads falai's config file (`settings.configPath`); a missing file is an empty config.
  */
-export async function readConfigFile(
-  configPath: string = falaiConfigLocation().configPath,
-): Promise<FalaiConfigFile> {
+export async function readConfigFile(configPath: string): Promise<FalaiConfigFile> {
   let text: string;
   try {
     text = await readFile(configPath, 'utf8');
@@ -136,10 +132,7 @@ export async function readConfigFile(
  * Writes the config atomically (temp file + rename) with mode 0600, because it can
  * hold the API key.
  */
-export async function writeConfigFile(
-  config: FalaiConfigFile,
-  configPath: string = falaiConfigLocation().configPath,
-): Promise<void> {
+export async function writeConfigFile(config: FalaiConfigFile, configPath: string): Promise<void> {
   const valid = parseConfigFile(config, configPath);
   await mkdir(dirname(configPath), { recursive: true, mode: 0o700 });
   const temp = `${configPath}.${randomBytes(6).toString('hex')}.tmp`;
@@ -170,7 +163,7 @@ function assertKey(key: string): asserts key is ConfigKey {
 export async function setConfigValue(
   key: string,
   value: string,
-  configPath: string = falaiConfigLocation().configPath,
+  configPath: string,
 ): Promise<FalaiConfigFile> {
   if (isBudgetConfigKey(key)) {
     assertSafePath(key.split('.'), `config key "${key}"`);
@@ -198,10 +191,7 @@ export async function setConfigValue(
 }
 
 /** Removes one key; returns true when it was set. */
-export async function unsetConfigValue(
-  key: string,
-  configPath: string = falaiConfigLocation().configPath,
-): Promise<boolean> {
+export async function unsetConfigValue(key: string, configPath: string): Promise<boolean> {
   if (isBudgetConfigKey(key)) {
     assertSafePath(key.split('.'), `config key "${key}"`);
     const current = await readConfigFile(configPath);

@@ -25,10 +25,15 @@ export function homeDir(env: EnvLike): string {
 
 /** Expands a leading `~` and makes the path absolute against `base`. */
 export function expandPath(path: string, env: EnvLike, base: string = process.cwd()): string {
+  return expandPathFrom(path, homeDir(env), base);
+}
+
+/** {@link expandPath} with the home directory already known (`settings.paths.home`). */
+export function expandPathFrom(path: string, home: string, base: string): string {
   let expanded = path;
-  if (expanded === '~') expanded = homeDir(env);
+  if (expanded === '~') expanded = home;
   else if (expanded.startsWith('~/') || expanded.startsWith('~\\'))
-    expanded = join(homeDir(env), expanded.slice(2));
+    expanded = join(home, expanded.slice(2));
   return isAbsolute(expanded) ? expanded : resolve(base, expanded);
 }
 
@@ -37,7 +42,7 @@ export function expandPath(path: string, env: EnvLike, base: string = process.cw
  * `OPENCLAW_STATE_DIR` or a named `OPENCLAW_PROFILE`; the config file and the
  * workspace follow the state dir unless their own variables override them.
  */
-export function openclawPaths(env: EnvLike = process.env): OpenclawPaths {
+export function openclawPaths(env: EnvLike): OpenclawPaths {
   const home = homeDir(env);
   const profile = nonEmpty(env.OPENCLAW_PROFILE);
   const stateOverride = nonEmpty(env.OPENCLAW_STATE_DIR);
@@ -72,7 +77,7 @@ export interface FalaiConfigLocation {
  * falai's config file: `$FALAI_CONFIG` (a file), else `$FALAI_CONFIG_DIR/config.json`,
  * else `$XDG_CONFIG_HOME/falai/config.json`, else `~/.config/falai/config.json`.
  */
-export function falaiConfigLocation(env: EnvLike = process.env): FalaiConfigLocation {
+export function falaiConfigLocation(env: EnvLike): FalaiConfigLocation {
   const home = homeDir(env);
   const dirOverride = nonEmpty(env.FALAI_CONFIG_DIR);
   const xdg = nonEmpty(env.XDG_CONFIG_HOME);
@@ -108,7 +113,7 @@ export function nonEmpty(value: string | undefined): string | undefined {
  * True when falai runs as the OpenClaw skill: the skill's `scripts/falai.mjs` wrapper sets
  * `FALAI_SKILL=openclaw`, and defaults (pending file, output folder) then follow the workspace.
  */
-export function isOpenclawSkill(env: EnvLike = process.env): boolean {
+export function isOpenclawSkill(env: EnvLike): boolean {
   return nonEmpty(env.FALAI_SKILL)?.toLowerCase() === 'openclaw';
 }
 
@@ -116,9 +121,34 @@ export function isOpenclawSkill(env: EnvLike = process.env): boolean {
  * falai's cache folder (catalogue, prices), as oclif picks it for the CLI: `FALAI_CACHE_DIR`,
  * else `$XDG_CACHE_HOME/falai`, else `~/.cache/falai`.
  */
-export function defaultCacheDir(env: EnvLike = process.env): string {
+export function defaultCacheDir(env: EnvLike): string {
   const explicit = nonEmpty(env.FALAI_CACHE_DIR);
   if (explicit) return expandPath(explicit, env, homeDir(env));
   const xdg = nonEmpty(env.XDG_CACHE_HOME);
   return join(xdg ? expandPath(xdg, env, homeDir(env)) : join(homeDir(env), '.cache'), 'falai');
+}
+
+/**
+ * The directory falai keeps state in: `$XDG_STATE_HOME/falai` (when absolute), default
+ * `~/.local/state/falai` (XDG base directory spec).
+ */
+export function defaultStateDir(env: EnvLike): string {
+  const xdg = env.XDG_STATE_HOME?.trim();
+  const base = xdg && isAbsolute(xdg) ? xdg : join(homeDir(env), '.local', 'state');
+  return join(base, 'falai');
+}
+
+/**
+ * The file store's default path. Chosen so that nothing is lost in the move from the seed:
+ * 1. `FAL_PENDING_FILE`, exactly like the seed skill;
+ * 2. when running as the OpenClaw skill (`FALAI_SKILL=openclaw`, set by the skill's wrapper),
+ *    `fal-pending.json` in the OpenClaw workspace, the seed's file, migrated in place;
+ * 3. otherwise `$XDG_STATE_HOME/falai/pending.json` (default `~/.local/state/falai/pending.json`),
+ *    so a terminal user's state never lands inside an agent workspace.
+ */
+export function defaultPendingFile(env: EnvLike, cwd: string): string {
+  const explicit = env.FAL_PENDING_FILE?.trim();
+  if (explicit) return expandPath(explicit, env, cwd);
+  if (isOpenclawSkill(env)) return join(openclawPaths(env).workspaceDir, 'fal-pending.json');
+  return join(defaultStateDir(env), 'pending.json');
 }

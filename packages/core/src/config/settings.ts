@@ -3,14 +3,27 @@ import { ConfigError } from '../errors/index.js';
 import type { BudgetConfig } from './budget.js';
 import { type FalaiConfigFile, readConfigFile } from './config-file.js';
 import {
+  defaultCacheDir,
+  defaultPendingFile,
+  defaultStateDir,
   type EnvLike,
   expandPath,
   falaiConfigLocation,
+  homeDir,
   isOpenclawSkill,
   nonEmpty,
   type OpenclawPaths,
   openclawPaths,
 } from './paths.js';
+
+/**
+ * The process environment. This module is the one place in core that reads it: everything
+ * else receives resolved settings (or values resolved from them) as parameters, and a
+ * library call made without settings resolves them here.
+ */
+export function processEnvironment(): EnvLike {
+  return process.env;
+}
 
 /** fal's real hosts (fal-api-reference.md §0). */
 export const DEFAULT_BASE_URLS = {
@@ -40,6 +53,44 @@ export interface SettingSource {
   readonly label: string;
 }
 
+/** Where falai keeps and finds things on this machine, resolved from the environment once. */
+export interface FalaiPaths {
+  /** The home directory (`HOME`, `USERPROFILE`, else the OS's): what a leading `~` means. */
+  readonly home: string;
+  /** Where relative paths (store specs, `FAL_PENDING_FILE`) start. */
+  readonly cwd: string;
+  /** `$XDG_STATE_HOME/falai`, default `~/.local/state/falai` (the intent journals live here). */
+  readonly stateDir: string;
+  /** falai's cache folder: `FALAI_CACHE_DIR`, else `$XDG_CACHE_HOME/falai`, else `~/.cache/falai`. */
+  readonly cacheDir: string;
+  /**
+   * The default file store: `FAL_PENDING_FILE`, else the OpenClaw workspace's
+   * `fal-pending.json` when running as the skill, else `<stateDir>/pending.json`.
+   */
+  readonly pendingFile: string;
+  /** The default SQLite store: `pending.db` beside {@link pendingFile}. */
+  readonly sqliteFile: string;
+}
+
+/**
+ * Resolves {@link FalaiPaths} from an environment (the process's by default). `resolveSettings`
+ * calls it; library calls made without settings call it for their defaults.
+ */
+export function resolvePaths(
+  env: EnvLike = processEnvironment(),
+  cwd: string = process.cwd(),
+): FalaiPaths {
+  const pendingFile = defaultPendingFile(env, cwd);
+  return Object.freeze({
+    home: homeDir(env),
+    cwd,
+    stateDir: defaultStateDir(env),
+    cacheDir: defaultCacheDir(env),
+    pendingFile,
+    sqliteFile: pendingFile.replace(/(?:\.json)?$/i, '.db'),
+  });
+}
+
 /** Every setting falai needs, resolved once at the edge and frozen. */
 export interface FalaiSettings {
   readonly baseUrls: { readonly queue: string; readonly run: string; readonly rest: string };
@@ -55,6 +106,8 @@ export interface FalaiSettings {
   readonly configPath: string;
   readonly configDir: string;
   readonly openclaw: OpenclawPaths;
+  /** Home, state, cache and default store locations. */
+  readonly paths: FalaiPaths;
   /**
    * Days finished requests stay in the store for `falai history`; `falai prune` removes older
    * ones. `0` keeps them (prune removes finished ones only when given an age). `FALAI_HISTORY_RETENTION_DAYS`, else the config
@@ -130,7 +183,7 @@ export function normaliseBaseUrl(value: string, setting: string, source: string)
 export async function resolveSettings(
   options: ResolveSettingsOptions = {},
 ): Promise<FalaiSettings> {
-  const env = options.env ?? process.env;
+  const env = options.env ?? processEnvironment();
   const cwd = options.cwd ?? process.cwd();
   const flags = options.flags ?? {};
   const location = falaiConfigLocation(env);
@@ -151,21 +204,13 @@ export async function resolveSettings(
 
   const baseUrls = {} as { queue: string; run: string; rest: string };
   for (const host of ['queue', 'run', 'rest'] as const) {
-    const specific = `FALAI_${host.toUpperCase()}_URL`;
-    const chosen = pick([
-      { value: flags.baseUrl, source: flagSource('base-url') },
-      { value: env[specific], source: envSource(specific) },
-      { value: env.FALAI_BASE_URL, source: envSource('FALAI_BASE_URL') },
-      { value: file.baseUrl, source: fileSource },
-    ]);
-    const setting = `baseUrls.${host}`;
-    if (chosen?.value) {
-      baseUrls[host] = normaliseBaseUrl(chosen.value, setting, chosen.source.label);
-      sources[setting] = chosen.source;
-    } else {
-      baseUrls[host] = DEFAULT_BASE_URLS[host];
-      sources[setting] = { kind: 'default', label: 'default' };
-    }
+    const chosen = resolveBaseUrl(host, env, {
+      flagBaseUrl: flags.baseUrl,
+      fileBaseUrl: file.baseUrl,
+      fileSource,
+    });
+    baseUrls[host] = chosen.value;
+    sources[`baseUrls.${host}`] = chosen.source;
   }
 
   const api = resolveApiUrl(env, {
@@ -224,6 +269,9 @@ export async function resolveSettings(
     'FALAI_DOWNLOAD_MAX_BYTES',
   );
 
+  sources.pendingFile = nonEmpty(env.FAL_PENDING_FILE)
+    ? envSource('FAL_PENDING_FILE')
+    : { kind: 'default', label: 'default' };
   const openclaw = openclawPaths(env);
   sources.openclaw = {
     kind:
@@ -257,9 +305,49 @@ export async function resolveSettings(
     configPath,
     configDir: location.configDir,
     openclaw: Object.freeze({ ...openclaw }),
+    paths: resolvePaths(env, cwd),
     sources: Object.freeze(sources),
   };
   return Object.freeze(settings);
+}
+
+/** A fal host (`queue`, `run`, `rest`). */
+export type FalHost = keyof typeof DEFAULT_BASE_URLS;
+
+/**
+ * One fal host's base URL and its source: `--base-url` > `FALAI_<HOST>_URL` >
+ * `FALAI_BASE_URL` > the config file's `baseUrl` > fal's host. `setting` names it in the
+ * error of an invalid value. Clients built without settings call it with the process
+ * environment alone.
+ */
+export function resolveBaseUrl(
+  host: FalHost,
+  env: EnvLike = processEnvironment(),
+  options: {
+    readonly flagBaseUrl?: string | undefined;
+    readonly fileBaseUrl?: string | undefined;
+    readonly fileSource?: SettingSource;
+    /** @default `baseUrls.<host>` */
+    readonly setting?: string;
+  } = {},
+): { readonly value: string; readonly source: SettingSource } {
+  const specific = `FALAI_${host.toUpperCase()}_URL`;
+  const chosen = pick([
+    { value: options.flagBaseUrl, source: { kind: 'flag', label: 'flag --base-url' } },
+    { value: env[specific], source: { kind: 'env', label: `env ${specific}` } },
+    { value: env.FALAI_BASE_URL, source: { kind: 'env', label: 'env FALAI_BASE_URL' } },
+    {
+      value: options.fileBaseUrl,
+      source: options.fileSource ?? { kind: 'config', label: 'config file' },
+    },
+  ]);
+  if (!chosen?.value)
+    return { value: DEFAULT_BASE_URLS[host], source: { kind: 'default', label: 'default' } };
+  const setting = options.setting ?? `baseUrls.${host}`;
+  return {
+    value: normaliseBaseUrl(chosen.value, setting, chosen.source.label),
+    source: chosen.source,
+  };
 }
 
 /**
@@ -268,10 +356,10 @@ export async function resolveSettings(
  * Clients built without settings call it with the process environment alone.
  */
 export function resolveApiUrl(
-  env: EnvLike,
+  env: EnvLike = processEnvironment(),
   options: {
-    readonly flagBaseUrl?: string;
-    readonly fileBaseUrl?: string;
+    readonly flagBaseUrl?: string | undefined;
+    readonly fileBaseUrl?: string | undefined;
     readonly fileSource?: SettingSource;
   } = {},
 ): { readonly value: string; readonly source: SettingSource } {

@@ -7,7 +7,7 @@ import {
   dailyBudgetScope,
   requireBudgetLedger,
 } from '../store/budget.js';
-import { defaultPendingFile, parseStoreSpec, type StoreSpec } from '../store/spec.js';
+import { parseStoreSpec, type StoreLocations, type StoreSpec } from '../store/spec.js';
 import type { PendingStore } from '../store/types.js';
 import { formatUsd } from './estimate.js';
 
@@ -22,8 +22,6 @@ export interface BudgetCap {
   /** Where it was set, e.g. `config file /home/me/.config/falai/config.json`. */
   readonly source?: string;
 }
-
-type Env = Readonly<Record<string, string | undefined>>;
 
 /** The key id of a FAL key: the part before `:` (never the secret). */
 export function keyIdOf(key: string): string {
@@ -62,11 +60,12 @@ function sameStore(a: StoreSpec, b: StoreSpec): boolean {
   return 'path' in a && 'path' in b && a.path === b.path;
 }
 
-function parsed(spec: string | undefined, env: Env): StoreSpec | undefined {
+function parsed(
+  spec: string | undefined,
+  where: StoreLocations | undefined,
+): StoreSpec | undefined {
   try {
-    return spec === undefined
-      ? { kind: 'file', path: defaultPendingFile(env) }
-      : parseStoreSpec(spec, env);
+    return parseStoreSpec(spec ?? 'file', where);
   } catch {
     return undefined;
   }
@@ -86,21 +85,22 @@ export function budgetCapsFor(
     readonly store?: string;
     /** The key id in use (see {@link keyIdOf}), when per-key caps are set. */
     readonly keyId?: string;
-    readonly env?: Env;
+    /** Where store specs' paths are resolved (`settings.paths`). @default the process's */
+    readonly locations?: StoreLocations;
     readonly now?: Date;
     /** Where the budget was set, for messages. */
     readonly source?: string;
   } = {},
 ): BudgetCap[] {
-  const env = context.env ?? process.env;
+  const where = context.locations;
   const now = context.now ?? new Date();
   const source = context.source ? { source: context.source } : {};
   const caps: BudgetCap[] = [];
-  const current = parsed(context.store, env);
+  const current = parsed(context.store, where);
   let storeCap: { usd: number; setting: string } | undefined;
   if (current) {
     for (const [name, set] of Object.entries(budget.store ?? {})) {
-      const spec = parsed(name, env);
+      const spec = parsed(name, where);
       if (set.daily !== undefined && spec && sameStore(spec, current)) {
         storeCap = { usd: set.daily, setting: `budget.store.${name}.daily` };
         break;

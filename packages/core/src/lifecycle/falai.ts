@@ -1,7 +1,6 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import { resolveCredentials } from '../auth/credentials.js';
 import type { EnvLike } from '../config/paths.js';
-import { defaultCacheDir } from '../config/paths.js';
 import { type FalaiSettings, resolveSettings } from '../config/settings.js';
 import type { CostEstimate, EstimateResult } from '../cost/estimate.js';
 import { FalaiError, type FalaiErrorCode } from '../errors/falai-error.js';
@@ -35,7 +34,7 @@ export interface FalaiOptions {
    * the options below and falai's config file, as the CLI resolves them.
    */
   readonly settings?: FalaiSettings;
-  /** @default process.env */
+  /** The environment settings and the key are resolved from. @default process.env */
   readonly env?: EnvLike;
   /** Where relative paths (inputs, downloads, stores) start. @default process.cwd() */
   readonly cwd?: string;
@@ -258,7 +257,9 @@ export interface Falai {
  * here, then `FALAI_*`/`FAL_KEY`, then falai's config file, then defaults).
  */
 export function createFalai(options: FalaiOptions = {}): Falai {
-  const env = options.env ?? process.env;
+  // Only the resolvers read the environment: settings (resolveSettings), the key
+  // (resolveCredentials) and the file store's test hooks; the process's unless given.
+  const env = options.env === undefined ? {} : { env: options.env };
   const cwd = () => options.cwd ?? process.cwd();
   let settingsPromise: Promise<FalaiSettings> | undefined;
   let clientPromise: Promise<FalClient> | undefined;
@@ -268,7 +269,7 @@ export function createFalai(options: FalaiOptions = {}): Falai {
     settingsPromise ??= options.settings
       ? Promise.resolve(options.settings)
       : resolveSettings({
-          env,
+          ...env,
           cwd: cwd(),
           flags: {
             ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
@@ -287,7 +288,7 @@ export function createFalai(options: FalaiOptions = {}): Falai {
   const keyOf = async (): Promise<string> =>
     (
       await resolveCredentials({
-        env,
+        ...env,
         settings: await settings(),
         ...(options.key ? { explicitKey: options.key } : {}),
       })
@@ -300,7 +301,7 @@ export function createFalai(options: FalaiOptions = {}): Falai {
         credentials: async () =>
           (
             await resolveCredentials({
-              env,
+              ...env,
               settings: resolved,
               ...(options.key ? { explicitKey: options.key } : {}),
             })
@@ -319,7 +320,8 @@ export function createFalai(options: FalaiOptions = {}): Falai {
     if (options.store !== undefined && typeof options.store !== 'string') return fn(options.store);
     const resolved = await settings();
     const openOptions: OpenStoreOptions = {
-      env,
+      ...env,
+      locations: resolved.paths,
       ...(options.storeDrivers ? { drivers: options.storeDrivers } : {}),
     };
     const store = await openStore(resolved.store, openOptions);
@@ -457,8 +459,7 @@ export function createFalai(options: FalaiOptions = {}): Falai {
     const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
     const resolved = await settings();
     const cost = await submitCostOptions(resolved, {
-      env,
-      cacheDir: options.cacheDir ?? defaultCacheDir(env),
+      ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
       credentials: keyOf,
       ...(options.userAgent ? { userAgent: options.userAgent } : {}),
       ...(options.estimate === false ? { estimate: false } : {}),
@@ -476,7 +477,7 @@ export function createFalai(options: FalaiOptions = {}): Falai {
           }
         : {}),
     });
-    const intents = intentJournalFor(store, env);
+    const intents = intentJournalFor(store, resolved.paths);
     const done = await submitAndRecord({
       cost,
       ...(intents ? { intents } : {}),

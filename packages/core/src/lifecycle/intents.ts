@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as v from 'valibot';
-import { defaultStateDir } from '../store/spec.js';
+import { type FalaiPaths, resolvePaths } from '../config/settings.js';
 import type { PendingStore } from '../store/types.js';
 
 /**
@@ -117,19 +117,20 @@ export function createIntentJournal(dir: string): SubmitIntentJournal {
 
 /**
  * The intent journal of a store on this machine: `<state dir>/intents/<hash of the store's
- * kind and location>` (the state dir is `$XDG_STATE_HOME/falai`). Undefined for a memory
- * store: nothing of it survives the process, so there is nothing to recover.
+ * kind and location>` (the state dir is `settings.paths.stateDir`, `$XDG_STATE_HOME/falai`).
+ * Undefined for a memory store: nothing of it survives the process, so there is nothing to
+ * recover.
  */
 export function intentJournalFor(
   store: Pick<PendingStore, 'kind' | 'location'>,
-  env: Readonly<Record<string, string | undefined>> = process.env,
+  paths: Pick<FalaiPaths, 'stateDir'> = resolvePaths(),
 ): SubmitIntentJournal | undefined {
   if (store.kind === 'memory') return undefined;
   const name = createHash('sha256')
     .update(`${store.kind}\n${store.location}`)
     .digest('hex')
     .slice(0, 16);
-  return createIntentJournal(join(defaultStateDir(env), 'intents', name));
+  return createIntentJournal(join(paths.stateDir, 'intents', name));
 }
 
 /** Canonical JSON: object keys sorted, integers beyond 2^53 (bigint) as their digits. */

@@ -1,13 +1,12 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { EnvLike } from '../config/paths.js';
+import { processEnvironment } from '../config/settings.js';
 import { StoreError } from '../errors/falai-error.js';
 import { createMemoryStore } from '../store/memory.js';
-import { defaultPendingFile, parseStoreSpec, type StoreSpec } from '../store/spec.js';
+import { parseStoreSpec, type StoreLocations, type StoreSpec } from '../store/spec.js';
 import type { PendingStore } from '../store/types.js';
-
-/** The environment the default locations read (`FAL_PENDING_FILE`, `HOME`, …). */
-type Env = Readonly<Record<string, string | undefined>>;
 
 /** What `@falai/store-file` exports that opening a file store needs. */
 export interface FileStoreModule {
@@ -16,7 +15,7 @@ export interface FileStoreModule {
     readonly onWarning?: (message: string) => void;
   }): PendingStore;
   /** Test hooks the file store reads from the environment (optional). */
-  testHooksFromEnv?(env: Env): Record<string, unknown>;
+  testHooksFromEnv?(env: EnvLike): Record<string, unknown>;
 }
 /** What `@falai/store-sqlite` exports that opening a SQLite store needs. */
 export interface SqliteStoreModule {
@@ -42,8 +41,16 @@ export interface StoreDrivers {
 
 /** Options of {@link openStore}. */
 export interface OpenStoreOptions {
-  /** @default process.env */
-  readonly env?: Env;
+  /**
+   * Where a spec's paths are resolved and the default file store lives (`settings.paths`).
+   * @default the process's (`resolvePaths()`)
+   */
+  readonly locations?: StoreLocations;
+  /**
+   * Where the file store's test hooks are read from (`testHooksFromEnv`), nothing else.
+   * @default the process environment
+   */
+  readonly env?: EnvLike;
   readonly drivers?: StoreDrivers;
   /**
    * What a migration of the seed's pending file could not map exactly (file store). Default:
@@ -72,13 +79,8 @@ export async function openStore(
   spec: string | StoreSpec | undefined,
   options: OpenStoreOptions = {},
 ): Promise<PendingStore> {
-  const env = options.env ?? process.env;
   const parsed: StoreSpec =
-    spec === undefined
-      ? { kind: 'file', path: defaultPendingFile(env) }
-      : typeof spec === 'string'
-        ? parseStoreSpec(spec, env)
-        : spec;
+    typeof spec === 'object' ? spec : parseStoreSpec(spec ?? 'file', options.locations);
   const drivers = options.drivers ?? {};
   switch (parsed.kind) {
     case 'memory':
@@ -90,7 +92,7 @@ export async function openStore(
         onWarning:
           options.onWarning ??
           ((message) => process.stderr.write(`Warning: seed file migration: ${message}\n`)),
-        ...(module.testHooksFromEnv?.(env) ?? {}),
+        ...(module.testHooksFromEnv?.(options.env ?? processEnvironment()) ?? {}),
       });
     }
     case 'sqlite': {

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { defaultCacheDir } from '../config/paths.js';
 import type { FalaiSettings } from '../config/settings.js';
 import {
   type BudgetCap,
@@ -161,9 +160,7 @@ export function unknownOutcomeError(error: FalaiError, endpointId: string): Fala
 
 /** Options of {@link submitCostOptions}. */
 export interface SubmitCostSettingsOptions {
-  /** The environment the store spec and key were resolved in. @default process.env */
-  readonly env?: Readonly<Record<string, string | undefined>>;
-  /** falai's cache folder, where prices are cached (`defaultCacheDir(env)` if not given). */
+  /** falai's cache folder, where prices are cached. @default `settings.paths.cacheDir` */
   readonly cacheDir?: string;
   /** The key in use (read only to price a request, or when a per-key cap is set). */
   readonly credentials: () => Promise<string>;
@@ -186,7 +183,6 @@ export async function submitCostOptions(
   settings: FalaiSettings,
   options: SubmitCostSettingsOptions,
 ): Promise<SubmitCostOptions> {
-  const env = options.env ?? process.env;
   let keyId: string | undefined;
   if (hasKeyBudgets(settings.budget)) {
     // A per-key cap needs to know the key; without one the submit fails on its own later.
@@ -195,7 +191,7 @@ export async function submitCostOptions(
   const budgets = budgetCapsFor(settings.budget, {
     ...(settings.store ? { store: settings.store } : {}),
     ...(keyId ? { keyId } : {}),
-    env,
+    locations: settings.paths,
     ...(options.now ? { now: options.now } : {}),
     ...(settings.sources.budget ? { source: settings.sources.budget.label } : {}),
   });
@@ -204,7 +200,7 @@ export async function submitCostOptions(
       ? {}
       : {
           estimator: costEstimatorFor(settings, {
-            cacheDir: options.cacheDir ?? defaultCacheDir(env),
+            cacheDir: options.cacheDir ?? settings.paths.cacheDir,
             credentials: options.credentials,
             ...(options.userAgent ? { userAgent: options.userAgent } : {}),
           }),

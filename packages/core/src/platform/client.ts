@@ -112,7 +112,7 @@ function apiUrlOf(options: PlatformClientOptions): string {
   if (options.baseUrl !== undefined)
     return apiUrlUnder(normaliseBaseUrl(options.baseUrl, 'baseUrl', 'option baseUrl'));
   if (options.settings) return options.settings.apiUrl;
-  return resolveApiUrl(process.env).value;
+  return resolveApiUrl().value;
 }
 
 const timeText = (value: TimeInput): string =>

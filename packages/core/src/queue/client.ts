@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { keyGetter } from '../auth/credentials.js';
-import { DEFAULT_BASE_URLS, normaliseBaseUrl } from '../config/settings.js';
+import { normaliseBaseUrl, processEnvironment, resolveBaseUrl } from '../config/settings.js';
 import { ApiError, InputError } from '../errors/index.js';
 import { redactKey } from '../redact/mask.js';
 import { formatEndpointId, parseEndpointId, queueBasePath } from './endpoint-id.js';
@@ -77,18 +77,9 @@ function baseUrlsOf(options: FalClientOptions): { queue: string; run: string; re
         `option ${specific !== undefined ? optionName : 'baseUrl'}`,
       );
     if (fromSettings) return fromSettings[host];
-    // No settings given: honour FALAI_* variables so programs and tests can point the
-    // client at the emulator the same way the CLI does.
-    const env = process.env;
-    const name = `FALAI_${host.toUpperCase()}_URL`;
-    const fromEnv = env[name] || env.FALAI_BASE_URL;
-    if (fromEnv)
-      return normaliseBaseUrl(
-        fromEnv,
-        `base URL (${host})`,
-        `env ${env[name] ? name : 'FALAI_BASE_URL'}`,
-      );
-    return DEFAULT_BASE_URLS[host];
+    // No settings given: the resolver's rule for this host over the environment alone, so
+    // programs and tests can point the client at the emulator the same way the CLI does.
+    return resolveBaseUrl(host, processEnvironment(), { setting: `base URL (${host})` }).value;
   };
   return Object.freeze({
     queue: pick('queue', options.queueUrl, 'queueUrl'),

@@ -1,6 +1,5 @@
-import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
-import { isOpenclawSkill, openclawPaths } from '../config/paths.js';
+import { expandPathFrom } from '../config/paths.js';
+import { type FalaiPaths, resolvePaths } from '../config/settings.js';
 import { ConfigError } from '../errors/falai-error.js';
 
 /** Which store to open and where; what `FALAI_STORE`, `--store` and the config file hold. */
@@ -10,70 +9,28 @@ export type StoreSpec =
   | { readonly kind: 'redis'; readonly url: string; readonly prefix?: string }
   | { readonly kind: 'memory' };
 
-/** Names of the environment variables the default locations read. */
-type Env = Readonly<Record<string, string | undefined>>;
+/**
+ * What a store spec's paths are resolved against: `~`, relative paths, and the default file
+ * and SQLite locations a bare `file` / `sqlite` selects (`settings.paths`).
+ */
+export type StoreLocations = Pick<FalaiPaths, 'home' | 'cwd' | 'pendingFile' | 'sqliteFile'>;
 
 const EXAMPLES =
   'Use file:<path>, sqlite:<path>, redis://host:port/db (rediss:// for TLS, ?prefix=name ' +
   'for a key prefix) or memory; e.g. FALAI_STORE=sqlite:~/.local/state/falai/pending.db.';
 
-function expandHome(path: string, env: Env): string {
-  const home = env.HOME || homedir();
-  if (path === '~') return home;
-  if (path.startsWith('~/')) return join(home, path.slice(2));
-  return path;
-}
-
-function localPath(raw: string, kind: 'file' | 'sqlite', spec: string, env: Env): string {
+function localPath(
+  raw: string,
+  kind: 'file' | 'sqlite',
+  spec: string,
+  where: StoreLocations,
+): string {
   const path = raw.trim();
   if (path === '') {
     throw new ConfigError(`Store "${spec}" has no path after "${kind}:". ${EXAMPLES}`);
   }
   if (kind === 'sqlite' && path === ':memory:') return path;
-  const expanded = expandHome(path, env);
-  return isAbsolute(expanded) ? expanded : resolve(expanded);
-}
-
-/**
- * The directory falai keeps state in when it is not running as the OpenClaw skill:
- * `$XDG_STATE_HOME/falai`, default `~/.local/state/falai` (XDG base directory spec).
- */
-export function defaultStateDir(env: Env = process.env): string {
-  const xdg = env.XDG_STATE_HOME?.trim();
-  const base = xdg && isAbsolute(xdg) ? xdg : join(env.HOME || homedir(), '.local', 'state');
-  return join(base, 'falai');
-}
-
-/**
- * The OpenClaw agent workspace: `OPENCLAW_WORKSPACE_DIR`, else `OPENCLAW_STATE_DIR/workspace`,
- * else `~/.openclaw-<OPENCLAW_PROFILE>/workspace`, else `~/.openclaw/workspace`
- * (one rule, shared with credentials: `openclawPaths`).
- */
-export function openclawWorkspaceDir(env: Env = process.env): string {
-  return openclawPaths(env).workspaceDir;
-}
-
-/**
- * The file store's default path. Chosen so that nothing is lost in the move from the seed:
- * 1. `FAL_PENDING_FILE`, exactly like the seed skill;
- * 2. when running as the OpenClaw skill (`FALAI_SKILL=openclaw`, set by the skill's wrapper),
- *    `fal-pending.json` in the OpenClaw workspace, the seed's file, migrated in place;
- * 3. otherwise `$XDG_STATE_HOME/falai/pending.json` (default `~/.local/state/falai/pending.json`),
- *    so a terminal user's state never lands inside an agent workspace.
- */
-export function defaultPendingFile(env: Env = process.env): string {
-  const explicit = env.FAL_PENDING_FILE?.trim();
-  if (explicit) return resolve(expandHome(explicit, env));
-  if (isOpenclawSkill(env)) {
-    return join(openclawWorkspaceDir(env), 'fal-pending.json');
-  }
-  return join(defaultStateDir(env), 'pending.json');
-}
-
-/** The SQLite store's default path: `pending.db` beside the default pending file. */
-export function defaultSqliteFile(env: Env = process.env): string {
-  const file = defaultPendingFile(env);
-  return file.replace(/(?:\.json)?$/i, '.db');
+  return expandPathFrom(path, where.home, where.cwd);
 }
 
 function parseRedis(spec: string): StoreSpec {
@@ -108,17 +65,18 @@ function parseRedis(spec: string): StoreSpec {
 }
 
 /**
- * Parses a store location as given in `FALAI_STORE`, `--store` or the config file.
+ * Parses a store location as given in `FALAI_STORE`, `--store` or the config file, its paths
+ * resolved against `where` (`settings.paths`; by default the process's, see `resolvePaths`).
  * A bare kind (`file`, `sqlite`, `redis`, `memory`) selects that store at its default place.
  * Throws `ConfigError` with the accepted forms when the text makes no sense.
  */
-export function parseStoreSpec(spec: string, env: Env = process.env): StoreSpec {
+export function parseStoreSpec(spec: string, where: StoreLocations = resolvePaths()): StoreSpec {
   const text = spec.trim();
   if (text === '') throw new ConfigError(`The store setting is empty. ${EXAMPLES}`);
   const lower = text.toLowerCase();
   if (lower === 'memory' || lower === 'memory:') return { kind: 'memory' };
-  if (lower === 'file') return { kind: 'file', path: defaultPendingFile(env) };
-  if (lower === 'sqlite') return { kind: 'sqlite', path: defaultSqliteFile(env) };
+  if (lower === 'file') return { kind: 'file', path: where.pendingFile };
+  if (lower === 'sqlite') return { kind: 'sqlite', path: where.sqliteFile };
   if (lower === 'redis') return { kind: 'redis', url: 'redis://127.0.0.1:6379' };
   if (lower.startsWith('redis://') || lower.startsWith('rediss://')) return parseRedis(text);
   if (lower.startsWith('file://')) {
@@ -128,12 +86,12 @@ export function parseStoreSpec(spec: string, env: Env = process.env): StoreSpec 
     } catch {
       throw new ConfigError(`Store "${text}" is not a valid file URL. ${EXAMPLES}`);
     }
-    return { kind: 'file', path: localPath(path, 'file', text, env) };
+    return { kind: 'file', path: localPath(path, 'file', text, where) };
   }
   if (lower.startsWith('file:'))
-    return { kind: 'file', path: localPath(text.slice(5), 'file', text, env) };
+    return { kind: 'file', path: localPath(text.slice(5), 'file', text, where) };
   if (lower.startsWith('sqlite:')) {
-    return { kind: 'sqlite', path: localPath(text.slice(7), 'sqlite', text, env) };
+    return { kind: 'sqlite', path: localPath(text.slice(7), 'sqlite', text, where) };
   }
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(text)?.[1];
   const hint = scheme

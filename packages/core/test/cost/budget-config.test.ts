@@ -6,6 +6,7 @@ import {
   configValue,
   displayConfig,
   readConfigFile,
+  resolvePaths,
   resolveSettings,
   setConfigValue,
   unsetConfigValue,
@@ -97,10 +98,10 @@ describe('budget keys of the config file', () => {
 
 describe('budgetCapsFor', () => {
   const now = new Date('2026-03-01T23:30:00Z');
-  const env = { HOME: '/home/me' };
+  const locations = resolvePaths({ HOME: '/home/me' });
 
   it('the daily cap of the store, per UTC day', () => {
-    expect(budgetCapsFor({ daily: 5 }, { env, now })).toEqual([
+    expect(budgetCapsFor({ daily: 5 }, { locations, now })).toEqual([
       {
         scope: 'daily:2026-03-01',
         window: { endsAt: '2026-03-02T00:00:00.000Z' },
@@ -108,7 +109,7 @@ describe('budgetCapsFor', () => {
         setting: 'budget.daily',
       },
     ]);
-    expect(budgetCapsFor({}, { env, now })).toEqual([]);
+    expect(budgetCapsFor({}, { locations, now })).toEqual([]);
   });
 
   it('a store-specific cap replaces budget.daily for that store only', () => {
@@ -120,7 +121,7 @@ describe('budgetCapsFor', () => {
       },
     };
     const caps = (store?: string) =>
-      budgetCapsFor(budget, { env, now, ...(store ? { store } : {}) }).map((cap) => [
+      budgetCapsFor(budget, { locations, now, ...(store ? { store } : {}) }).map((cap) => [
         cap.capUsd,
         cap.setting,
       ]);
@@ -135,8 +136,8 @@ describe('budgetCapsFor', () => {
 
   it('a key cap applies to that key only, in a scope that holds no part of the key', () => {
     const budget = { key: { abc123: { daily: 2 } } };
-    expect(budgetCapsFor(budget, { env, now, keyId: 'other' })).toEqual([]);
-    const [cap] = budgetCapsFor(budget, { env, now, keyId: 'abc123' });
+    expect(budgetCapsFor(budget, { locations, now, keyId: 'other' })).toEqual([]);
+    const [cap] = budgetCapsFor(budget, { locations, now, keyId: 'abc123' });
     expect(cap?.scope).toBe(`key:${keyScopeName('abc123')}:daily:2026-03-01`);
     expect(cap?.scope).not.toContain('abc123');
     expect(cap?.capUsd).toBe(2);

@@ -1,18 +1,15 @@
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  ConfigError,
-  defaultPendingFile,
-  defaultSqliteFile,
-  parseStoreSpec,
-  redactStoreLocation,
-} from '../../src/index.js';
+import { ConfigError, parseStoreSpec, redactStoreLocation, resolvePaths } from '../../src/index.js';
+
+/** The default file store of an environment, as settings resolve it. */
+const defaultPendingFile = (env: Record<string, string>) => resolvePaths(env).pendingFile;
 
 const home = '/home/me';
 
 describe('parseStoreSpec', () => {
   it('parses each kind', () => {
-    const env = { HOME: home };
+    const env = resolvePaths({ HOME: home });
     expect(parseStoreSpec('file:/tmp/p.json', env)).toEqual({ kind: 'file', path: '/tmp/p.json' });
     expect(parseStoreSpec('file:~/p.json', env)).toEqual({ kind: 'file', path: `${home}/p.json` });
     expect(parseStoreSpec('file:///var/x%20y.json', env)).toEqual({
@@ -38,7 +35,7 @@ describe('parseStoreSpec', () => {
   });
 
   it('a bare kind means that store at its default place', () => {
-    const env = { HOME: home };
+    const env = resolvePaths({ HOME: home });
     expect(parseStoreSpec('file', env)).toEqual({
       kind: 'file',
       path: `${home}/.local/state/falai/pending.json`,
@@ -52,7 +49,7 @@ describe('parseStoreSpec', () => {
 
   it('rejects nonsense with a ConfigError that shows the accepted forms', () => {
     for (const bad of ['', 'mysql://db/x', '/just/a/path', 'file:', 'redis://h:1/abc']) {
-      const run = () => parseStoreSpec(bad, { HOME: home });
+      const run = () => parseStoreSpec(bad, resolvePaths({ HOME: home }));
       expect(run).toThrow(ConfigError);
       expect(run).toThrow(/file:<path>|database after the port/);
     }
@@ -116,6 +113,8 @@ describe('defaultPendingFile', () => {
     expect(defaultPendingFile({ HOME: home, OPENCLAW_STATE_DIR: '/srv/oc' })).toBe(
       join(home, '.local/state/falai/pending.json'),
     );
-    expect(defaultSqliteFile({ HOME: home, XDG_STATE_HOME: '/xdg' })).toBe('/xdg/falai/pending.db');
+    expect(resolvePaths({ HOME: home, XDG_STATE_HOME: '/xdg' }).sqliteFile).toBe(
+      '/xdg/falai/pending.db',
+    );
   });
 });

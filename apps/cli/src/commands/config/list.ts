@@ -22,11 +22,10 @@ export default class ConfigList extends BaseCommand<typeof ConfigList> {
     for (const [name, value] of Object.entries(values)) {
       if (typeof value === 'string') values[name] = maskUrlPassword(value);
     }
-    const { defaultPendingFile } = await import('@falai/core');
     const label = (name: string) => settings.sources[name]?.label ?? 'default';
     const effective: ConfigListOutput['effective'] = {
       store: {
-        value: maskUrlPassword(settings.store ?? `file:${defaultPendingFile(process.env)}`),
+        value: maskUrlPassword(settings.store ?? `file:${settings.paths.pendingFile}`),
         source: label('store'),
       },
       outputDir: { value: settings.outputDir, source: label('outputDir') },
