@@ -92,4 +92,113 @@ describe('falai batch', () => {
     const list = await env.run(['batch', 'list', '--json']);
     expect(JSON.parse(list.stdout).batches.map((b: { batch: string }) => b.batch)).toContain(hash);
   });
+
+  it("plan prices the whole batch with fal's unit prices; run --max-cost submits only the rows that fit", async () => {
+    const rows = Array.from({ length: 6 }, (_, i) => `c${i},capped shot ${i}`).join('\n');
+    await writeFile(join(env.dir, 'capped.csv'), `id,prompt\n${rows}\n`);
+    const planned = await env.run([
+      'batch',
+      'plan',
+      'capped.csv',
+      '--model',
+      'fal-ai/nano-banana-pro',
+      '--json',
+    ]);
+    expect(planned.code, planned.stderr).toBe(0);
+    const plan = JSON.parse(planned.stdout) as {
+      plan: string;
+      hash: string;
+      cost: { usd: number | null; estimatedRows: number; basis?: string };
+    };
+    // The emulator's price list: $0.15 per image, one image a row.
+    expect(plan.cost).toMatchObject({ usd: 0.9, estimatedRows: 6 });
+    expect(plan.cost.basis).toContain('$0.15/images');
+    const human = await env.run([
+      'batch',
+      'plan',
+      'capped.csv',
+      '--model',
+      'fal-ai/nano-banana-pro',
+    ]);
+    expect(human.stdout).toContain('cost $0.90');
+
+    const prompts = () =>
+      (env.emulator?.log ?? [])
+        .filter((entry) => entry.kind === 'submit' && entry.status === 200)
+        .map((entry) => (entry.body as { prompt?: string }).prompt)
+        .filter((prompt) => prompt?.startsWith('capped shot'));
+    const run = await env.run([
+      'batch',
+      'run',
+      plan.plan,
+      '--max-cost',
+      '0.5',
+      '--concurrency',
+      '1',
+      '--manifest',
+      'capped.jsonl',
+      '--json',
+    ]);
+    // Not every row completed: the command's exit status for an unfinished batch.
+    expect(run.code, run.stderr).toBe(6);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      submitted: 3,
+      spentUsd: 0.45,
+      counts: { completed: 3, 'over-budget': 3 },
+    });
+    expect(prompts()).toEqual(['capped shot 0', 'capped shot 1', 'capped shot 2']);
+    const manifest = (await readFile(join(env.dir, 'capped.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { row: number; status: string; costUsd?: number });
+    expect(manifest.sort((a, b) => a.row - b.row).map((line) => line.status)).toEqual([
+      'completed',
+      'completed',
+      'completed',
+      'over-budget',
+      'over-budget',
+      'over-budget',
+    ]);
+    expect(manifest.filter((line) => line.costUsd === 0.15)).toHaveLength(3);
+
+    // A higher cap later: only the rows held back are submitted.
+    const rest = await env.run(['batch', 'run', plan.plan, '--max-cost', '1', '--json']);
+    expect(rest.code, rest.stderr).toBe(0);
+    expect(JSON.parse(rest.stdout)).toMatchObject({ submitted: 3, counts: { completed: 6 } });
+    expect(prompts()).toHaveLength(6);
+    expect(new Set(prompts()).size).toBe(6);
+  });
+
+  it("the config's daily budget applies to every row's submit", async () => {
+    const own = { XDG_CONFIG_HOME: join(env.dir, 'budget-config') };
+    const set = await env.run(['config', 'set', 'budget.daily', '0.30'], { env: own });
+    expect(set.code, set.stderr).toBe(0);
+    const rows = Array.from({ length: 4 }, (_, i) => JSON.stringify({ prompt: `daily ${i}` }));
+    await writeFile(join(env.dir, 'daily.jsonl'), `${rows.join('\n')}\n`);
+    const before = submits();
+    const run = await env.run(
+      [
+        'batch',
+        'run',
+        'daily.jsonl',
+        '--model',
+        'fal-ai/nano-banana-pro',
+        '--concurrency',
+        '1',
+        '--manifest',
+        'daily-manifest.jsonl',
+        '--json',
+      ],
+      { env: { ...own, FALAI_STORE: `file:${join(env.dir, 'daily-store.json')}` } },
+    );
+    expect(run.code, run.stderr).toBe(6);
+    expect(submits() - before).toBe(2);
+    const manifest = (await readFile(join(env.dir, 'daily-manifest.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { status: string; error?: { message: string } });
+    const over = manifest.filter((line) => line.status === 'over-budget');
+    expect(over).toHaveLength(2);
+    expect(over.map((line) => line.error?.message).join('\n')).toContain('budget.daily');
+  });
 });

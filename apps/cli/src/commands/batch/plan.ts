@@ -1,13 +1,14 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
+import { usdText } from '../../cost.js';
 
 /** `falai batch plan`: validate, price and hash a file of rows before anything is paid for. */
 export default class BatchPlan extends BaseCommand<typeof BatchPlan> {
   static override summary =
     'Plan a batch: validate every row, estimate the cost, write a hashed plan.';
   static override description =
-    "Each row of a JSONL or CSV file is an input, or fills {{column}} placeholders in --template (values typed by the model's fields). Every row is validated; each issue names its row and field. The plan (JSON) carries a sha256 of the endpoint and rows, so `falai batch run` runs exactly what was reviewed. An `id` column names rows in output names ({row.id}).";
+    "Each row of a JSONL or CSV file is an input, or fills {{column}} placeholders in --template (values typed by the model's fields). Every row is validated; each issue names its row and field. The whole batch is priced from fal's unit prices (the estimate every submit makes; cached), or the plan says why it cannot be. The plan (JSON) carries a sha256 of the endpoint and rows, so `falai batch run` runs exactly what was reviewed. An `id` column names rows in output names ({row.id}).";
   static override examples = [
     '<%= config.bin %> <%= command.id %> rows.csv --model fal-ai/nano-banana-pro --template input.json',
     '<%= config.bin %> <%= command.id %> rows.jsonl --model fal-ai/nano-banana-pro --json',
@@ -25,16 +26,25 @@ export default class BatchPlan extends BaseCommand<typeof BatchPlan> {
   };
 
   async run(): Promise<Record<string, unknown>> {
-    const { parseBatchRows, planBatch, rowFormatOf } = await import('@falai/core');
+    const { costEstimatorFor, parseBatchRows, planBatch, resolveCredentials, rowFormatOf } =
+      await import('@falai/core');
     const path = this.args.rows;
     const rows = await parseBatchRows(await readFile(path, 'utf8'), rowFormatOf(path));
     const template = this.flags.template
       ? (JSON.parse(await readFile(this.flags.template, 'utf8')) as Record<string, unknown>)
       : undefined;
+    const settings = await this.settings();
+    // The estimator every submit uses: fal's unit prices (cached), the key read only to ask.
+    const estimator = costEstimatorFor(settings, {
+      cacheDir: this.config.cacheDir,
+      credentials: async () => (await resolveCredentials(await this.credentialOptions())).key,
+      userAgent: `${this.config.name}/${this.config.version}`,
+    });
     const plan = await planBatch({
       endpointId: this.flags.model,
       rows,
       registry: await this.registry(),
+      estimator,
       ...(template ? { template } : {}),
       source: path,
       cwd: process.cwd(),
@@ -48,7 +58,7 @@ export default class BatchPlan extends BaseCommand<typeof BatchPlan> {
     const cost =
       plan.cost.usd === null
         ? `unknown (${plan.cost.reason ?? 'no estimate'})`
-        : `$${plan.cost.usd}`;
+        : `${usdText(plan.cost.usd)}${plan.cost.basis ? ` (${plan.cost.basis})` : ''}`;
     this.log(
       `${plan.rows.length} rows, ${plan.issues.length} issues, cost ${cost}, hash ${plan.hash.slice(0, 12)}; plan written to ${out}`,
     );

@@ -28,7 +28,10 @@ export default class BatchRun extends BaseCommand<typeof BatchRun> {
       default: 8,
       description: 'Rows in flight at fal.',
     }),
-    'max-cost': Flags.string({ description: 'Hard cap on the batch in US dollars.' }),
+    'max-cost': Flags.string({
+      description:
+        "Hard cap on the batch in US dollars: each row's estimate is reserved before its submit; submitting stops when the next row would pass it (the rest: over-budget).",
+    }),
     out: Flags.string({ char: 'o', description: 'Folder for the outputs (none: not downloaded).' }),
     name: Flags.string({ description: 'Output names, e.g. "{row.id}-{index}.{ext}".' }),
     manifest: Flags.string({
@@ -40,6 +43,21 @@ export default class BatchRun extends BaseCommand<typeof BatchRun> {
     const core = await import('@falai/core');
     const path = this.args.plan;
     const text = await readFile(path, 'utf8');
+    const [{ submitCost, usdText }, settings, store] = await Promise.all([
+      import('../../cost.js'),
+      this.settings(),
+      this.store(),
+    ]);
+    // Core's cost step as a submit sets it up (fal's unit prices, the config's budgets), with
+    // no per-row note: stderr carries the progress events.
+    const { cost } = await submitCost({
+      settings,
+      cacheDir: this.config.cacheDir,
+      key: async () => (await core.resolveCredentials(await this.credentialOptions())).key,
+      userAgent: `${this.config.name}/${this.config.version}`,
+      store,
+      note: () => {},
+    });
     let plan: Plan;
     if (/\.json$/i.test(path)) {
       plan = JSON.parse(text) as Plan;
@@ -58,7 +76,9 @@ export default class BatchRun extends BaseCommand<typeof BatchRun> {
         rows: await core.parseBatchRows(text, core.rowFormatOf(path)),
         registry: await this.registry(),
         ...(template ? { template } : {}),
+        ...(cost.estimator ? { estimator: cost.estimator } : {}),
         source: path,
+        cwd: process.cwd(),
       });
     }
     core.verifyPlan(plan);
@@ -68,6 +88,11 @@ export default class BatchRun extends BaseCommand<typeof BatchRun> {
       throw new core.InputError(
         `--max-cost ${this.flags['max-cost']}: give US dollars, e.g. --max-cost 12.50.`,
         [{ path: ['max-cost'], message: 'not a number', kind: 'type' }],
+      );
+    }
+    if (maxCost !== undefined && plan.cost.usd !== null && plan.cost.usd > maxCost) {
+      this.note(
+        `The batch is estimated at ${usdText(plan.cost.usd)}, above --max-cost ${usdText(maxCost)}: rows are submitted while the next one fits; the rest are marked over-budget.`,
       );
     }
     const manifestPath =
@@ -99,13 +124,15 @@ export default class BatchRun extends BaseCommand<typeof BatchRun> {
     try {
       summary = await core.runBatch({
         plan,
-        store: await this.store(),
+        store,
         client: await this.client(),
         registry: await this.registry(),
         concurrency: this.flags.concurrency,
         ...(maxCost === undefined ? {} : { maxCostUsd: maxCost }),
+        ...(cost.estimator ? { estimator: cost.estimator } : {}),
+        ...(cost.budgets ? { budgets: cost.budgets } : {}),
         ...(this.flags.out ? { outDir: this.flags.out } : {}),
-        settings: await this.settings(),
+        settings,
         ...(this.flags.name ? { name: this.flags.name } : {}),
         manifestPath,
         onProgress,
@@ -118,7 +145,7 @@ export default class BatchRun extends BaseCommand<typeof BatchRun> {
     }
     const { entries: _entries, ...rest } = summary;
     this.log(
-      `batch ${summary.batch.slice(0, 12)}: ${summary.counts.completed}/${summary.total} completed, ${summary.counts.failed} failed, ${summary.counts.unknown} unknown, ${summary.counts['over-budget']} over budget; ${summary.submitted} submitted now; manifest ${manifestPath}`,
+      `batch ${summary.batch.slice(0, 12)}: ${summary.counts.completed}/${summary.total} completed, ${summary.counts.failed} failed, ${summary.counts.unknown} unknown, ${summary.counts['over-budget']} over budget; ${summary.submitted} submitted now; ${usdText(summary.spentUsd)} spent; manifest ${manifestPath}`,
     );
     if (summary.counts.completed < summary.total) process.exitCode = 6;
     return rest;
