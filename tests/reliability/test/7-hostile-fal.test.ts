@@ -231,7 +231,7 @@ describe('a hostile fal server', () => {
   it('does not follow a redirect to another host (the answer would not be fal’s)', async () => {
     const other = await startHostileFal({ host: '127.0.0.2' });
     extra.push(other);
-    const away = (req: { url?: string }, res: Parameters<typeof redirect>[0]) =>
+    const away = (req: { url?: string | undefined }, res: Parameters<typeof redirect>[0]) =>
       redirect(res, `${other.origin}${req.url ?? '/'}`);
     await hostile({ on: { status: away, result: away, stream: away } });
     const id = randomUUID();
