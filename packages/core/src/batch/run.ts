@@ -2,55 +2,27 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { BudgetCap } from '../cost/budget.js';
-import { formatUsd } from '../cost/estimate.js';
 import type { CostEstimator } from '../cost/estimator.js';
-import { ApiError, InputError, toFalaiError } from '../errors/falai-error.js';
-import { fillNamePattern } from '../lifecycle/output-names.js';
-import { type SaveSettings, saveOutputs } from '../lifecycle/save.js';
-import { submitAndRecord } from '../lifecycle/submit.js';
-import type { SubmitCostOptions } from '../lifecycle/submit-cost.js';
-import { waitAndFinalise } from '../lifecycle/wait.js';
+import { InputError } from '../errors/falai-error.js';
+import type { SaveSettings } from '../lifecycle/save.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { FalClient } from '../queue/types.js';
-import { MAX_BUDGET_USD, MAX_RESERVATION_TTL_MS, requireBudgetLedger } from '../store/budget.js';
-import type { PendingRecord } from '../store/record.js';
+import { requireBudgetLedger } from '../store/budget.js';
 import type { PendingStore } from '../store/types.js';
-import { type BatchPlan, canonicalJson, type PlannedRow, verifyPlan } from './plan.js';
-
-/** Tags a batch puts on each request record it submits. */
-export const BATCH_TAGS = {
-  batch: 'falai.batch',
-  row: 'falai.batch.row',
-  index: 'falai.batch.index',
-} as const;
+import { type BatchPlan, type PlannedRow, verifyPlan } from './plan.js';
+import {
+  type BatchManifestEntry,
+  type BatchRowContext,
+  type BatchRowStatus,
+  type BatchRowWork,
+  batchCostStep,
+  batchRecords,
+  batchRowWork,
+  runBatchRow,
+} from './row.js';
 
 /** The default number of rows in flight at fal (submitted, not finished). */
 export const DEFAULT_BATCH_CONCURRENCY = 8;
-
-/** Where a row ended in this run. */
-export type BatchRowStatus =
-  | 'completed'
-  | 'failed'
-  /** Submitted by an earlier run or another worker and not found, or a submit fal may have taken. */
-  | 'unknown'
-  /** Not submitted: the next row would have passed `--max-cost`. */
-  | 'over-budget'
-  /** Not submitted: the run was stopped first. */
-  | 'not-submitted';
-
-/** One line of the results manifest. */
-export interface BatchManifestEntry {
-  readonly row: number;
-  readonly id?: string;
-  readonly key: string;
-  readonly requestId?: string;
-  readonly status: BatchRowStatus;
-  readonly outputs: readonly string[];
-  readonly costUsd?: number;
-  readonly error?: { readonly code: string; readonly message: string };
-  /** True when this run submitted the row (false: found done or pending from before). */
-  readonly submitted: boolean;
-}
 
 /** Progress of a run, as it goes. */
 export interface BatchProgress {
@@ -124,94 +96,6 @@ export interface BatchSummary {
   readonly entries: readonly BatchManifestEntry[];
 }
 
-/** A record's row tags, when it belongs to batch `hash`. */
-function rowOf(record: PendingRecord, hash: string): string | undefined {
-  return record.tags?.[BATCH_TAGS.batch] === hash ? record.tags[BATCH_TAGS.row] : undefined;
-}
-
-/** The records of a batch by row key, oldest first. */
-export async function batchRecords(
-  store: PendingStore,
-  plan: Pick<BatchPlan, 'hash' | 'endpointId'>,
-): Promise<Map<string, PendingRecord[]>> {
-  const byRow = new Map<string, PendingRecord[]>();
-  for (const record of await store.list({ endpointId: plan.endpointId })) {
-    const key = rowOf(record, plan.hash);
-    if (key === undefined) continue;
-    const list = byRow.get(key) ?? [];
-    list.push(record);
-    byRow.set(key, list);
-  }
-  return byRow;
-}
-
-/** A submit error that proves fal enqueued nothing: safe to submit the row again. */
-export function submitNotTaken(error: unknown): boolean {
-  if (!(error instanceof ApiError)) return false;
-  if (error.status === 429) return true;
-  return [502, 503, 504].includes(error.status) && error.requestId === undefined;
-}
-
-/** A fal-side failure worth a fresh submit on the next run (the platform, not the input). */
-export function failureRetryable(record: PendingRecord): boolean {
-  if (record.status === 'expired') return false;
-  if (record.status !== 'failed') return false;
-  const code = record.error?.code ?? '';
-  return (
-    !['INPUT_INVALID', 'MEDIA_INVALID', 'CONTENT_POLICY'].includes(code) &&
-    code !== 'REQUEST_CANCELLED'
-  );
-}
-
-/** Puts the batch and row tags on a record (one conditional-free update). */
-async function tagRecord(
-  store: PendingStore,
-  record: PendingRecord,
-  hash: string,
-  row: PlannedRow,
-): Promise<PendingRecord> {
-  if (rowOf(record, hash) === row.key) return record;
-  const tags = {
-    ...record.tags,
-    [BATCH_TAGS.batch]: hash,
-    [BATCH_TAGS.row]: row.key,
-    [BATCH_TAGS.index]: String(row.row),
-  };
-  const outcome = await store.update(record.requestId, { tags });
-  return outcome.kind === 'updated' ? outcome.record : { ...record, tags };
-}
-
-/**
- * A record of this endpoint whose stored input is the row's input and that belongs to no
- * batch: the request of a row whose process died between storing the record and tagging it.
- */
-async function untaggedRecordFor(
-  store: PendingStore,
-  endpointId: string,
-  row: PlannedRow,
-): Promise<PendingRecord | undefined> {
-  const wanted = canonicalJson(row.input);
-  for (const record of await store.list({ endpointId })) {
-    if (record.tags?.[BATCH_TAGS.batch] !== undefined) continue;
-    if ((record.input?.files.length ?? 0) > 0) continue;
-    if (record.input && canonicalJson(record.input.fields) === wanted) return record;
-  }
-  return undefined;
-}
-
-const claimScope = (hash: string) => `batch-claim:${hash}`;
-/** The ledger scope of a batch's `maxCostUsd`. */
-export const batchBudgetScope = (hash: string): string => `batch:${hash}`;
-const farWindow = () => ({ endsAt: Date.now() + MAX_RESERVATION_TTL_MS });
-
-function outputsOf(record: PendingRecord): string[] {
-  return (record.outputs ?? []).map((file) => file.path);
-}
-
-function costOf(record: PendingRecord): number | undefined {
-  return record.provenance?.cost?.amount;
-}
-
 /**
  * Runs a planned batch through the lifecycle: at most `concurrency` rows in flight at fal
  * (halved on a 429, grown back by one per finished row), each row claimed in the store's
@@ -224,7 +108,7 @@ function costOf(record: PendingRecord): number | undefined {
 export async function runBatch(options: RunBatchOptions): Promise<BatchSummary> {
   const { plan, store, client, registry } = options;
   verifyPlan(plan);
-  const ledger = requireBudgetLedger(store);
+  requireBudgetLedger(store);
   const max = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_BATCH_CONCURRENCY));
   const maxAttempts = options.maxAttempts ?? 3;
   if (options.maxCostUsd !== undefined && !options.estimator) {
@@ -235,23 +119,12 @@ export async function runBatch(options: RunBatchOptions): Promise<BatchSummary> 
   }
   // Core's cost step for every row's submit: estimate, then reserve in the config's budgets and
   // in the batch's own cap (released if the submit never happens, settled at finalise).
-  const batchCap: BudgetCap | undefined =
-    options.maxCostUsd === undefined
-      ? undefined
-      : {
-          scope: batchBudgetScope(plan.hash),
-          window: farWindow(),
-          capUsd: options.maxCostUsd,
-          setting: 'maxCostUsd',
-        };
-  const budgets = [...(options.budgets ?? []), ...(batchCap ? [batchCap] : [])];
-  const cost: SubmitCostOptions | undefined =
-    options.estimator || budgets.length > 0
-      ? {
-          ...(options.estimator ? { estimator: options.estimator } : {}),
-          ...(budgets.length > 0 ? { budgets } : {}),
-        }
-      : undefined;
+  const costStep = batchCostStep({
+    plan,
+    ...(options.maxCostUsd === undefined ? {} : { maxCostUsd: options.maxCostUsd }),
+    ...(options.estimator ? { estimator: options.estimator } : {}),
+    ...(options.budgets ? { budgets: options.budgets } : {}),
+  });
   const existing = await batchRecords(store, plan);
   const started = Date.now();
   let manifest: WriteStream | undefined;
@@ -300,189 +173,36 @@ export async function runBatch(options: RunBatchOptions): Promise<BatchSummary> 
     manifest?.write(`${JSON.stringify(entry)}\n`);
     progress('row', entry);
   };
-  const errorOf = (error: unknown) => {
-    const falai = toFalaiError(error);
-    return { code: falai.code, message: falai.message.split('\n')[0] ?? falai.code };
-  };
-
-  const save = async (
-    row: PlannedRow,
-    record: PendingRecord,
-    output: unknown,
-  ): Promise<string[]> => {
-    if (!options.outDir) return outputsOf(record);
-    if ((record.outputs?.length ?? 0) > 0) return outputsOf(record);
-    const pattern = options.name
-      ?.replaceAll('{row.id}', (row.id ?? `row${row.row}`).replace(/[/\\]/g, '_'))
-      .replaceAll('{row.n}', String(row.row))
-      .replaceAll('{key}', row.key.slice(0, 12));
-    const files = await saveOutputs({
-      store,
-      requestId: record.requestId,
-      result: output,
-      outDir: options.outDir,
-      settings: options.settings ?? {},
-      force: true,
-      ...(pattern
-        ? {
-            fileName: (index: number, count: number, ext: string) =>
-              fillNamePattern(pattern, {
-                requestId: record.requestId,
-                index,
-                count,
-                ext,
-                endpointId: plan.endpointId,
-                now: new Date(),
-              }),
-          }
-        : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-    return files.map((file) => file.path);
-  };
-
-  /** Waits for a recorded request and finishes its row. */
-  const follow = async (row: PlannedRow, record: PendingRecord, fresh: boolean) => {
-    const base = {
-      row: row.row,
-      ...(row.id ? { id: row.id } : {}),
-      key: row.key,
-      requestId: record.requestId,
-      submitted: fresh,
-    };
-    try {
-      const done = await waitAndFinalise({
-        client,
-        store,
-        endpointId: plan.endpointId,
-        requestId: record.requestId,
-        record,
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
-      const after = (await store.get(record.requestId)) ?? record;
-      const outputs = await save(row, after, done.output);
-      const cost = costOf((await store.get(record.requestId)) ?? after);
-      finish({
-        ...base,
-        status: 'completed',
-        outputs,
-        ...(cost === undefined ? {} : { costUsd: cost }),
-      });
-    } catch (error) {
-      if (options.signal?.aborted) throw error;
-      finish({ ...base, status: 'failed', outputs: [], error: errorOf(error) });
-    }
-  };
-
-  /** Claims, reserves and submits one row (attempt n); resolves when its row is finished. */
-  const submitRow = async (row: PlannedRow, attempt: number): Promise<void> => {
-    const base = { row: row.row, ...(row.id ? { id: row.id } : {}), key: row.key };
-    const requestKey = `${row.key}:${attempt}`;
-    const claim = await ledger.reserve({
-      scope: claimScope(plan.hash),
-      window: farWindow(),
-      amountUsd: 0,
-      capUsd: MAX_BUDGET_USD,
-      requestKey,
-      ttlMs: MAX_RESERVATION_TTL_MS,
-    });
-    if (claim.ok && claim.duplicate) {
-      // Claimed by an earlier run or another worker: its record may have appeared since, or
-      // been stored without its batch tags (a crash between the two writes).
-      const again =
-        (await batchRecords(store, plan)).get(row.key)?.at(-1) ??
-        (await untaggedRecordFor(store, plan.endpointId, row));
-      if (again) return follow(row, await tagRecord(store, again, plan.hash, row), false);
-      finish({
-        ...base,
-        status: 'unknown',
-        outputs: [],
-        submitted: false,
-        error: {
-          code: 'CLAIMED',
-          message: `row ${row.row} was claimed for submission by another run and has no record; it is not submitted again (a duplicate would be paid twice). Check fal's request history.`,
-        },
-      });
-      return;
-    }
-    let record: PendingRecord;
-    try {
-      const result = await submitAndRecord({
-        endpointId: plan.endpointId,
-        input: row.input,
-        registry,
-        client,
-        store,
-        signals: { replay: true, onInterrupt: () => {} },
-        ...(cost ? { cost } : {}),
-        ...(options.cwd ? { cwd: options.cwd } : {}),
-      });
-      record = await tagRecord(store, result.record, plan.hash, row);
+  // The row step (claim, submit and record, wait and finalise, save, entry), as the
+  // distributed worker runs it; the run adapts its concurrency to what the rows meet.
+  const context: BatchRowContext = {
+    plan,
+    store,
+    client,
+    registry,
+    costStep,
+    maxAttempts,
+    ...(options.outDir ? { outDir: options.outDir } : {}),
+    ...(options.settings ? { settings: options.settings } : {}),
+    ...(options.name ? { name: options.name } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+    onSubmitted: () => {
       submitted += 1;
       limit = Math.min(max, limit + 1 / Math.max(1, limit));
-    } catch (error) {
-      if (submitNotTaken(error)) {
-        if (error instanceof ApiError && error.status === 429) limit = Math.max(1, limit / 2);
-        await ledger.release(claim.ok ? claim.reservationId : '').catch(() => {});
-        if (attempt + 1 < maxAttempts && !options.signal?.aborted)
-          return submitRow(row, attempt + 1);
-        finish({ ...base, status: 'failed', outputs: [], submitted: false, error: errorOf(error) });
-        return;
-      }
-      const falai = toFalaiError(error);
-      if (falai.code === 'BUDGET_EXCEEDED' || falai.code === 'COST_UNKNOWN') {
-        // Refused by the cost step before anything was sent (its holds already released): the
-        // row stays unclaimed, so a later run with more budget submits it.
-        await ledger.release(claim.ok ? claim.reservationId : '').catch(() => {});
-        const over = falai.code === 'BUDGET_EXCEEDED';
-        if (over) stopSubmitting = true;
-        finish({
-          ...base,
-          status: over ? 'over-budget' : 'not-submitted',
-          outputs: [],
-          submitted: false,
-          error: { code: falai.code, message: budgetMessage(falai, batchCap) },
-        });
-        return;
-      }
-      finish({
-        ...base,
-        status: falai.code === 'INPUT_INVALID' ? 'failed' : 'unknown',
-        outputs: [],
-        submitted: false,
-        error: errorOf(error),
-      });
-      return;
-    }
-    await follow(row, record, true);
+    },
+    onRateLimited: () => {
+      limit = Math.max(1, limit / 2);
+    },
   };
 
   // What each row needs.
-  type Work =
-    | { row: PlannedRow; kind: 'follow'; record: PendingRecord }
-    | { row: PlannedRow; kind: 'submit'; attempt: number };
+  type Work = { row: PlannedRow; work: Exclude<BatchRowWork, { kind: 'done' }> };
   const work: Work[] = [];
   for (const row of plan.rows) {
-    const records = existing.get(row.key) ?? [];
-    const done = records.find((record) => record.status === 'completed');
-    const active = records.find(
-      (record) => record.status === 'queued' || record.status === 'running',
-    );
-    const last = records.at(-1);
-    if (done) work.push({ row, kind: 'follow', record: done });
-    else if (active) work.push({ row, kind: 'follow', record: active });
-    else if (last && !failureRetryable(last)) {
-      finish({
-        row: row.row,
-        ...(row.id ? { id: row.id } : {}),
-        key: row.key,
-        requestId: last.requestId,
-        status: last.status === 'failed' ? 'failed' : 'unknown',
-        outputs: [],
-        submitted: false,
-        ...(last.error ? { error: { code: last.error.code, message: last.error.message } } : {}),
-      });
-    } else work.push({ row, kind: 'submit', attempt: records.length });
+    const needed = batchRowWork(row, existing.get(row.key) ?? []);
+    if (needed.kind === 'done') finish(needed.entry);
+    else work.push({ row, work: needed });
   }
 
   progress('progress');
@@ -494,7 +214,7 @@ export async function runBatch(options: RunBatchOptions): Promise<BatchSummary> 
     while (next < work.length || inFlight.size > 0) {
       while (next < work.length && inFlight.size < Math.floor(limit) && !options.signal?.aborted) {
         const item = work[next++] as Work;
-        if (item.kind === 'submit' && stopSubmitting) {
+        if (item.work.kind === 'submit' && stopSubmitting) {
           finish({
             row: item.row.row,
             ...(item.row.id ? { id: item.row.id } : {}),
@@ -506,14 +226,15 @@ export async function runBatch(options: RunBatchOptions): Promise<BatchSummary> 
           continue;
         }
         running += 1;
-        const task = (
-          item.kind === 'follow'
-            ? follow(item.row, item.record, false)
-            : submitRow(item.row, item.attempt)
-        ).finally(() => {
-          running -= 1;
-          inFlight.delete(task);
-        });
+        const task = runBatchRow(context, item.row, item.work)
+          .then((entry) => {
+            if (entry.status === 'over-budget') stopSubmitting = true;
+            finish(entry);
+          })
+          .finally(() => {
+            running -= 1;
+            inFlight.delete(task);
+          });
         inFlight.add(task);
       }
       if (inFlight.size === 0) break;
@@ -547,22 +268,4 @@ export async function runBatch(options: RunBatchOptions): Promise<BatchSummary> 
     ...(options.manifestPath ? { manifestPath: options.manifestPath } : {}),
     entries,
   };
-}
-
-/**
- * The manifest's words for a row the cost step refused: the batch cap in the batch's terms,
- * a config budget (or an unknown cost) in core's own message.
- */
-function budgetMessage(error: ReturnType<typeof toFalaiError>, cap: BudgetCap | undefined): string {
-  const details = (error.details ?? {}) as {
-    scope?: unknown;
-    estimateUsd?: unknown;
-    spentUsd?: unknown;
-    reservedUsd?: unknown;
-  };
-  const money = (value: unknown) => formatUsd(typeof value === 'number' ? value : 0);
-  if (cap && details.scope === cap.scope) {
-    return `${money(details.estimateUsd)} more would pass the batch cap of ${formatUsd(cap.capUsd)} (${money(details.spentUsd)} spent, ${money(details.reservedUsd)} held by rows still running).`;
-  }
-  return error.message.split('\n')[0] ?? error.code;
 }

@@ -43,6 +43,11 @@ export interface RecoverOptions {
    * (its budget reservations are released). @default 900000 (15 minutes)
    */
   readonly intentGraceMs?: number;
+  /**
+   * Adopt only requests that answer one of `intents` (a batch worker resolving one row's lost
+   * submit), leaving every other unknown request to whoever is about to record it. @default false
+   */
+  readonly onlyIntents?: boolean;
   readonly signal?: AbortSignal;
   /** Test seam: the clock. @default () => new Date() */
   readonly now?: () => Date;
@@ -257,6 +262,7 @@ export async function recoverRequests(options: RecoverOptions): Promise<RecoverS
     // A lost submit is matched to a request the store lacks first: the same input sent again
     // later (and recorded) must not take its place.
     const intent = matchIntent(intents, new Set(used.keys()), item, hash);
+    if (!intent && options.onlyIntents) continue;
     if (intent) used.set(intent.id, item.requestId);
     const price = intent?.price ?? (await priceOf(item.endpointId));
     const record = adoptedRecord(item, hash, intent, price, now());
