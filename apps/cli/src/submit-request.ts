@@ -158,8 +158,10 @@ export async function submitRequest(options: SubmitRequestOptions): Promise<Subm
 export function submitOutput(
   request: Pick<
     SubmittedRequest,
-    'record' | 'statusUrl' | 'responseUrl' | 'cancelUrl' | 'warnings' | 'estimate'
-  >,
+    'record' | 'statusUrl' | 'responseUrl' | 'cancelUrl' | 'warnings'
+  > & {
+    readonly estimate?: EstimateResult | undefined;
+  },
   store: string,
 ): SubmitOutput {
   const { record } = request;

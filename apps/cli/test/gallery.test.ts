@@ -165,7 +165,7 @@ async function openBrowser(): Promise<{
   const { chromium } = await import('playwright-core');
   const profile = await mkdtemp(join(tmpdir(), 'falai-gallery-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
+    ...(CHROMIUM === undefined ? {} : { executablePath: CHROMIUM }),
     headless: true,
     viewport: { width: 1280, height: 900 },
     args: [

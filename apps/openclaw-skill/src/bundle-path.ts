@@ -10,11 +10,11 @@ import { basename, dirname, join, resolve } from 'node:path';
  * from the repo. Undefined lets the builder use its default.
  */
 export function findCliBundle(options: {
-  readonly flag?: string;
+  readonly flag?: string | undefined;
   /** The CLI package's root folder (oclif `config.root`). */
   readonly packageRoot: string;
   /** The running script, `process.argv[1]`. */
-  readonly scriptPath?: string;
+  readonly scriptPath?: string | undefined;
 }): string | undefined {
   if (options.flag) return resolve(options.flag);
   const candidates: string[] = [];
