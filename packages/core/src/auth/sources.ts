@@ -91,18 +91,18 @@ export function credentialSources(options: CredentialSourceOptions = {}): Creden
     {
       source: 'explicit option (--key)',
       fix: `pass --key ${KEY_FORMAT}`,
-      read: async () =>
-        nonEmpty(options.explicitKey)
-          ? { key: options.explicitKey?.trim(), result: 'found' }
-          : { result: 'not given' },
+      read: async () => {
+        const key = nonEmpty(options.explicitKey);
+        return key ? { key: key.trim(), result: 'found' } : { result: 'not given' };
+      },
     },
     {
       source: 'env FAL_KEY',
       fix: `export FAL_KEY=${KEY_FORMAT} (create a key at https://fal.ai/dashboard/keys)`,
-      read: async () =>
-        nonEmpty(env.FAL_KEY)
-          ? { key: env.FAL_KEY?.trim(), result: 'found' }
-          : { result: 'not set' },
+      read: async () => {
+        const key = nonEmpty(env.FAL_KEY);
+        return key ? { key: key.trim(), result: 'found' } : { result: 'not set' };
+      },
     },
     {
       source: 'env FAL_KEY_ID + FAL_KEY_SECRET',

@@ -39,22 +39,22 @@ export type OutputKind = (typeof OUTPUT_KINDS)[number];
 /** One input (or output) field. Recursive through `items` and `properties`. */
 export interface FieldSpec {
   readonly type: FieldType;
-  readonly description?: string;
-  readonly required?: boolean;
+  readonly description?: string | undefined;
+  readonly required?: boolean | undefined;
   readonly default?: unknown;
-  readonly enum?: readonly (string | number)[];
-  readonly minimum?: number;
-  readonly maximum?: number;
-  readonly minLength?: number;
-  readonly maxLength?: number;
-  readonly minItems?: number;
-  readonly maxItems?: number;
-  readonly items?: FieldSpec;
-  readonly properties?: Readonly<Record<string, FieldSpec>>;
+  readonly enum?: readonly (string | number)[] | undefined;
+  readonly minimum?: number | undefined;
+  readonly maximum?: number | undefined;
+  readonly minLength?: number | undefined;
+  readonly maxLength?: number | undefined;
+  readonly minItems?: number | undefined;
+  readonly maxItems?: number | undefined;
+  readonly items?: FieldSpec | undefined;
+  readonly properties?: Readonly<Record<string, FieldSpec>> | undefined;
   /** For `file` fields: what the file must be. */
-  readonly media?: MediaKind;
+  readonly media?: MediaKind | undefined;
   /** For `file` fields: accepted formats as file-type extensions (`jpg`, `png`, `mp4`, `mov`). */
-  readonly formats?: readonly string[];
+  readonly formats?: readonly string[] | undefined;
   /** Example value shown by `model-info`. */
   readonly example?: unknown;
 }

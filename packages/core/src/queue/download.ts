@@ -146,7 +146,7 @@ interface Plan {
   bytes?: Buffer;
   /** The expected extension: sniffed for data, the declared type's for URLs. */
   ext: string;
-  kept?: OutputFile;
+  kept?: OutputFile | undefined;
 }
 
 /**

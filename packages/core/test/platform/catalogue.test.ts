@@ -125,7 +125,7 @@ describe('schemas (expand=openapi-3.0)', () => {
     const definition = convertOpenApi(model?.openapi as object);
     const builtIn = createModelRegistry().get('fal-ai/nano-banana-pro/edit');
     expect(builtIn).toBeDefined();
-    const required = (input: Record<string, { required?: boolean }>) =>
+    const required = (input: Record<string, { required?: boolean | undefined }>) =>
       Object.entries(input)
         .filter(([, field]) => field.required)
         .map(([name]) => name)
