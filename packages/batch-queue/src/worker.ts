@@ -1,0 +1,323 @@
+import { hostname } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
+import {
+  AbortedError,
+  type ApiError,
+  type BatchManifestEntry,
+  type BatchPlan,
+  type BatchRowContext,
+  type BudgetCap,
+  batchCostStep,
+  type CostEstimator,
+  type FalClient,
+  type LostSubmit,
+  type ModelRegistry,
+  type PendingStore,
+  type PlannedRow,
+  type PlatformClient,
+  recoverRequests,
+  runBatchRow,
+  type SaveSettings,
+  toFalaiError,
+} from '@falai/core';
+import { type Job, WaitingError, Worker } from 'bullmq';
+import { type QueuedBatch, readQueuedBatch } from './batch.js';
+import { ROW_JOB_ATTEMPTS, type RowJobData } from './enqueue.js';
+import { redisIntentJournal } from './intents.js';
+import {
+  type BatchQueueConnection,
+  batchKeys,
+  openRedis,
+  QUEUE_NAME,
+  queuePrefix,
+} from './keys.js';
+
+/** Options of {@link startBatchWorker}. */
+export interface BatchWorkerOptions {
+  readonly connection: BatchQueueConnection;
+  /** The store every worker of the batch shares (its claims, records and budget ledger). */
+  readonly store: PendingStore;
+  readonly client: FalClient;
+  readonly registry: ModelRegistry;
+  /**
+   * fal's Platform API, whose request history finds the request of a row whose worker died
+   * between fal's answer and the stored record (or whose POST's answer was lost). Without it
+   * such a row ends `unknown` (never submitted twice).
+   */
+  readonly platform?: PlatformClient;
+  /** Prices each row (needed by a batch with a `maxCostUsd`). */
+  readonly estimator?: CostEstimator;
+  /** This host's budget caps (the config's), reserved by every row beside the batch's cap. */
+  readonly budgets?: readonly BudgetCap[];
+  /** Rows this worker runs at once (the queue's global limit bounds all workers). @default 8 */
+  readonly concurrency?: number;
+  /** Download limits of the outputs. */
+  readonly settings?: SaveSettings;
+  /** Outputs go here instead of the batch's own folder. */
+  readonly outDir?: string;
+  /** Where relative paths start (the batch's output folder, input files). */
+  readonly cwd?: string;
+  /**
+   * How long a worker that stopped answering (killed, frozen, cut off) holds its rows before
+   * another worker takes them over: BullMQ's lock duration, renewed at half of it while the
+   * worker lives. @default 30000
+   */
+  readonly stallTimeoutMs?: number;
+  /**
+   * How long after a noted submit fal's request history must show it before the row counts as
+   * never sent (and is submitted by the worker that took it over). @default 120000
+   */
+  readonly lostSubmitGraceMs?: number;
+  /** Times a row may be taken from a dead worker before its job fails for good. @default 20 */
+  readonly maxStalledCount?: number;
+  /** Each row this worker finished. */
+  readonly onRow?: (event: { readonly batch: string; readonly entry: BatchManifestEntry }) => void;
+  /** Errors of the queue itself (connection trouble), not of rows. */
+  readonly onError?: (error: Error) => void;
+}
+
+/** A running worker. */
+export interface BatchWorker {
+  /** Rows this worker finished so far. */
+  readonly finished: number;
+  /**
+   * Stops taking rows and hands back the rows in flight (each waits for a submit already on
+   * its way to be recorded, then goes back to the queue for any worker): nothing is lost.
+   */
+  close(): Promise<void>;
+  /** Resolves once closed. */
+  readonly closed: Promise<void>;
+}
+
+/** The abort reason of a row whose worker lost it to another (its lock expired). */
+class RowLost extends AbortedError {
+  constructor(row: number) {
+    super(
+      'ABORTED',
+      `This worker lost row ${row} to another worker (its lock expired, e.g. the process was frozen): it does not submit it.`,
+    );
+  }
+}
+
+/**
+ * Runs rows of every batch enqueued under the connection's prefix through core's row step
+ * (`runBatchRow`: claim → submit and record → wait and finalise → save outputs → entry), with
+ * BullMQ's queue-level global concurrency limit shared by all workers and stalled-job recovery
+ * (a SIGKILLed worker's rows are taken over once its lock expires).
+ *
+ * Exactly one submit per row, across workers that may be killed at any moment:
+ * - the row's claim (`batch-claim:<hash>` in the store's ledger) and its record live in the
+ *   shared store; a row taken over finds its record (tags `falai.batch` / `falai.batch.row`)
+ *   and waits for it instead of submitting;
+ * - before its POST a worker notes the submit in the row's intent journal in Redis and then
+ *   checks, atomically on the server, that it still holds the row's BullMQ lock (extending it:
+ *   the fence). A worker that took the row over owns the lock, so the one before it can no
+ *   longer pass the fence; if it finds a note and no record, the request is looked for in
+ *   fal's request history (core's `recoverRequests`, by endpoint, input hash and time) and
+ *   adopted when found; with no note, nothing was sent and nothing can be any more, so the
+ *   row is submitted.
+ *
+ * The one window left: a worker that passed the fence and then stood still (frozen, not
+ * killed) for longer than both the stall timeout and `lostSubmitGraceMs` before its POST left,
+ * while fal's history never showed the request in that time. Then the worker that took the
+ * row over submits it too (the first POST, arriving that late, would be a duplicate). A
+ * killed worker cannot send late, so SIGKILL never causes a duplicate.
+ */
+export async function startBatchWorker(options: BatchWorkerOptions): Promise<BatchWorker> {
+  const { connection, store } = options;
+  const lockDuration = Math.max(1000, options.stallTimeoutMs ?? 30_000);
+  const grace = Math.max(0, options.lostSubmitGraceMs ?? 120_000);
+  const redis = openRedis(connection);
+  const batches = new Map<string, Promise<QueuedBatch | undefined>>();
+  const batchOf = (hash: string) => {
+    let found = batches.get(hash);
+    if (!found) {
+      found = readQueuedBatch(redis, connection, hash);
+      found.catch(() => batches.delete(hash));
+      batches.set(hash, found);
+    }
+    return found;
+  };
+  let closing = false;
+  let finished = 0;
+
+  /** Where a lost submit of `row` went: its note, fal's history, or nowhere. */
+  const resolveLost = async (
+    plan: BatchPlan,
+    row: PlannedRow,
+    signal: AbortSignal,
+  ): Promise<LostSubmit> => {
+    const journal = redisIntentJournal(redis, batchKeys(connection, plan.hash).intents(row.key));
+    for (;;) {
+      const notes = (await journal.list()).filter((note) => note.endpointId === plan.endpointId);
+      // No note: whoever claimed the row never got to its POST, and cannot any more (the fence).
+      if (notes.length === 0) return { kind: 'not-sent' };
+      if (!options.platform) {
+        return {
+          kind: 'unknown',
+          reason:
+            "its submit may have reached fal and no Platform API client was given to look in fal's request history",
+        };
+      }
+      const oldest = Math.min(...notes.map((note) => Date.parse(note.at)));
+      const summary = await recoverRequests({
+        store,
+        platform: options.platform,
+        intents: journal,
+        endpointIds: [plan.endpointId],
+        since: new Date(oldest - 5 * 60 * 1000),
+        onlyIntents: true,
+        intentGraceMs: grace,
+        maxScanned: 50_000,
+        signal,
+      });
+      for (const report of summary.intents) {
+        if (report.outcome !== 'found' || !report.requestId) continue;
+        const record = await store.get(report.requestId);
+        if (record) return { kind: 'found', record };
+      }
+      if (summary.intents.every((report) => report.outcome === 'not-sent')) {
+        return { kind: 'not-sent' };
+      }
+      // Not in fal's history yet: wait for it, or for the grace period to pass.
+      await delay(Math.min(2000, Math.max(200, grace / 4)), undefined, { signal });
+    }
+  };
+
+  const processRow = async (
+    job: Job<RowJobData, BatchManifestEntry>,
+    token: string | undefined,
+    jobSignal: AbortSignal | undefined,
+  ): Promise<BatchManifestEntry> => {
+    const controller = new AbortController();
+    const stop = () => controller.abort(jobSignal?.reason);
+    if (jobSignal?.aborted) stop();
+    jobSignal?.addEventListener('abort', stop, { once: true });
+    const { batch, index } = job.data;
+    try {
+      const queued = await batchOf(batch);
+      const row = queued?.plan.rows[index];
+      if (!queued || !row) {
+        throw new AbortedError(
+          'ABORTED',
+          `Row ${index} of batch ${String(batch).slice(0, 12)} is not in the queue's plan.`,
+        );
+      }
+      const { plan } = queued;
+      // The fence: just before the POST, this worker must still hold the row's lock.
+      const fenced: FalClient = Object.assign(Object.create(options.client) as FalClient, {
+        submit: async (...args: Parameters<FalClient['submit']>) => {
+          const held = token ? await job.extendLock(token, lockDuration) : 0;
+          if (held !== 1) {
+            const lost = new RowLost(row.row);
+            controller.abort(lost);
+            throw lost;
+          }
+          return options.client.submit(...args);
+        },
+      });
+      const context: BatchRowContext = {
+        plan,
+        store,
+        client: fenced,
+        registry: options.registry,
+        costStep: batchCostStep({
+          plan,
+          ...(queued.maxCostUsd === undefined ? {} : { maxCostUsd: queued.maxCostUsd }),
+          ...(options.estimator ? { estimator: options.estimator } : {}),
+          ...(options.budgets ? { budgets: options.budgets } : {}),
+        }),
+        ...((options.outDir ?? queued.outDir) ? { outDir: options.outDir ?? queued.outDir } : {}),
+        ...(options.settings ? { settings: options.settings } : {}),
+        ...(queued.name ? { name: queued.name } : {}),
+        signal: controller.signal,
+        abortSubmits: true,
+        ...(options.cwd ? { cwd: options.cwd } : {}),
+        intents: (item) =>
+          redisIntentJournal(redis, batchKeys(connection, plan.hash).intents(item.key)),
+        resolveLost: (item) => resolveLost(plan, item, controller.signal),
+        onRateLimited: async (error: ApiError) => {
+          // fal refused the submit (nothing taken): this row waits as fal asks, then tries again.
+          const asked = (error as ApiError & { retryAfterMs?: number }).retryAfterMs;
+          const wait = Math.min(60_000, Math.max(500, asked ?? 1000));
+          await delay(wait, undefined, { signal: controller.signal }).catch(() => undefined);
+        },
+      };
+      const entry = await runBatchRow(context, row, { kind: 'submit', attempt: 0 });
+      await redis.hset(batchKeys(connection, batch).entries, row.key, JSON.stringify(entry));
+      finished += 1;
+      options.onRow?.({ batch, entry });
+      return entry;
+    } catch (error) {
+      if (controller.signal.aborted) {
+        // Handed back (this worker is stopping) or lost (another worker has it): either way
+        // the row is not finished here. A stopping worker still holds the lock and gives the
+        // job back at once; a lost one leaves it to its new owner.
+        if (closing && !(controller.signal.reason instanceof RowLost) && token) {
+          await job.moveToWait(token).catch(() => undefined);
+        }
+        throw new WaitingError();
+      }
+      if (job.attemptsMade + 1 < (job.opts.attempts ?? ROW_JOB_ATTEMPTS)) throw error;
+      // The last try: the row is accounted for as unknown, with why.
+      const falai = toFalaiError(error);
+      const queued = await batchOf(batch).catch(() => undefined);
+      const row = queued?.plan.rows[index];
+      const entry: BatchManifestEntry = {
+        row: row?.row ?? index + 1,
+        ...(row?.id ? { id: row.id } : {}),
+        key: row?.key ?? String(job.id),
+        status: 'unknown',
+        outputs: [],
+        submitted: false,
+        error: { code: falai.code, message: falai.message.split('\n')[0] ?? falai.code },
+      };
+      if (row) {
+        await redis.hset(batchKeys(connection, batch).entries, row.key, JSON.stringify(entry));
+      }
+      return entry;
+    } finally {
+      jobSignal?.removeEventListener('abort', stop);
+    }
+  };
+
+  const worker = new Worker<RowJobData, BatchManifestEntry>(QUEUE_NAME, processRow, {
+    connection: redis,
+    prefix: queuePrefix(connection),
+    concurrency: Math.max(1, Math.floor(options.concurrency ?? 8)),
+    lockDuration,
+    stalledInterval: Math.max(500, Math.floor(lockDuration / 2)),
+    maxStalledCount: options.maxStalledCount ?? 20,
+    name: `${hostname()}:${process.pid}`,
+    autorun: false,
+  });
+  worker.on('error', (error) => options.onError?.(error));
+  // A lock that could not be renewed belongs to someone else by now: stop that row here.
+  worker.on('lockRenewalFailed', (ids: string[]) => {
+    for (const id of ids) worker.cancelJob(id, 'lock lost');
+  });
+  const running = worker.run();
+  await worker.waitUntilReady();
+  let closed: Promise<void> | undefined;
+  const close = () => {
+    closed ??= (async () => {
+      closing = true;
+      worker.cancelAllJobs('worker stopping');
+      await worker.close();
+      await running.catch(() => undefined);
+      redis.disconnect();
+    })();
+    return closed;
+  };
+  const done = running.then(
+    () => close(),
+    () => close(),
+  );
+  return {
+    get finished() {
+      return finished;
+    },
+    close,
+    closed: done,
+  };
+}

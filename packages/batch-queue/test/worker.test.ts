@@ -1,0 +1,236 @@
+import {
+  batchClaimScope,
+  inputHash,
+  MAX_BUDGET_USD,
+  MAX_RESERVATION_TTL_MS,
+  type PendingStore,
+} from '@falai/core';
+import type { Emulator } from '@falai/emulator';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import {
+  type BatchQueueConnection,
+  batchKeys,
+  enqueueBatch,
+  QUEUE_NAME,
+  queuePrefix,
+  readBatchProgress,
+  redisIntentJournal,
+  startBatchWorker,
+  watchBatch,
+} from '../src/index.js';
+import {
+  clientFor,
+  deletePrefix,
+  describeWithRedis,
+  ENDPOINT,
+  jobsPerPrompt,
+  planOf,
+  platformFor,
+  REDIS_URL,
+  registry,
+  startFal,
+  storeFor,
+  testConnection,
+} from './helpers.js';
+
+describeWithRedis('batch queue: workers sharing a batch through Redis', () => {
+  let emulator: Emulator;
+  const cleanup: (() => Promise<unknown>)[] = [];
+  const prefixes: string[] = [];
+
+  beforeAll(async () => {
+    emulator = await startFal();
+  });
+  afterEach(async () => {
+    emulator.clearFaults();
+    while (cleanup.length > 0)
+      await cleanup
+        .pop()?.()
+        .catch(() => undefined);
+  });
+  afterAll(async () => {
+    await emulator.close();
+    for (const prefix of prefixes) await deletePrefix(prefix);
+  });
+
+  const setup = (label: string) => {
+    const connection = testConnection(label);
+    prefixes.push(connection.prefix as string);
+    const store = storeFor(connection);
+    cleanup.push(() => store.close());
+    return { connection, store };
+  };
+
+  const worker = async (
+    connection: BatchQueueConnection,
+    store: PendingStore,
+    extra: Partial<Parameters<typeof startBatchWorker>[0]> = {},
+  ) => {
+    const started = await startBatchWorker({
+      connection,
+      store,
+      client: clientFor(emulator),
+      registry,
+      platform: platformFor(emulator),
+      concurrency: 4,
+      stallTimeoutMs: 2000,
+      lostSubmitGraceMs: 1500,
+      ...extra,
+    });
+    cleanup.push(() => started.close());
+    return started;
+  };
+
+  it('two workers run every row once within the global limit; enqueueing again adds nothing', async () => {
+    const { connection, store } = setup('share');
+    const plan = await planOf('share', 40);
+    emulator.resetStats();
+    const first = await enqueueBatch({ plan, connection, concurrency: 3 });
+    expect(first).toMatchObject({ total: 40, queued: 40, completed: 0 });
+    // The same batch again while nothing ran: same job ids, nothing new in the queue.
+    await enqueueBatch({ plan, connection, concurrency: 3 });
+    const redis = new Redis(REDIS_URL);
+    cleanup.push(async () => redis.disconnect());
+    const queue = new Queue(QUEUE_NAME, { connection: redis, prefix: queuePrefix(connection) });
+    cleanup.push(() => queue.close());
+    expect(await queue.getWaitingCount()).toBe(40);
+
+    // Two rows at once per worker, four together: only the queue's limit keeps it to 3.
+    const a = await worker(connection, store, { concurrency: 2 });
+    const b = await worker(connection, store, { concurrency: 2 });
+    const { progress, entries } = await watchBatch({
+      connection,
+      batch: plan.hash,
+      intervalMs: 200,
+    });
+    expect(progress).toMatchObject({ total: 40, finished: 40, lost: 0 });
+    expect(entries.map((entry) => entry.status)).toEqual(Array(40).fill('completed'));
+    expect(new Set(entries.map((entry) => entry.row))).toEqual(
+      new Set(plan.rows.map((row) => row.row)),
+    );
+    expect(a.finished + b.finished).toBe(40);
+    expect(a.finished).toBeGreaterThan(0);
+    expect(b.finished).toBeGreaterThan(0);
+    const perPrompt = jobsPerPrompt(emulator);
+    for (let i = 0; i < 40; i += 1) expect(perPrompt.get(`share ${i}`)).toBe(1);
+    const peak = Math.max(...Object.values(emulator.stats.peakRunning));
+    expect(peak).toBeLessThanOrEqual(3);
+    expect(peak).toBeGreaterThan(1);
+    // Every record carries its batch and row from the submit on.
+    const records = await store.list({ endpointId: ENDPOINT });
+    expect(records.filter((record) => record.tags?.['falai.batch'] === plan.hash)).toHaveLength(40);
+
+    // A finished batch enqueued again queues nothing and submits nothing.
+    const again = await enqueueBatch({ plan, connection });
+    expect(again).toMatchObject({ queued: 0, completed: 40 });
+    expect(
+      emulator
+        .jobs()
+        .filter((job) => String((job.input as { prompt: string }).prompt).startsWith('share ')),
+    ).toHaveLength(40);
+  });
+
+  it('a submit whose answer was lost is found in fal’s history, never sent twice', async () => {
+    const { connection, store } = setup('lost');
+    const plan = await planOf('lost', 6);
+    // fal accepts these submits and the connection drops before the answer.
+    emulator.inject({ match: { kind: 'submit' }, action: { type: 'drop-after-accept' }, times: 3 });
+    await enqueueBatch({ plan, connection, concurrency: 2 });
+    await worker(connection, store);
+    const { entries } = await watchBatch({ connection, batch: plan.hash, intervalMs: 200 });
+    expect(entries.map((entry) => entry.status)).toEqual(Array(6).fill('completed'));
+    const perPrompt = jobsPerPrompt(emulator);
+    for (let i = 0; i < 6; i += 1) expect(perPrompt.get(`lost ${i}`)).toBe(1);
+    const adopted = (await store.list()).filter(
+      (record) => record.tags?.recoveredFrom === 'lost-submit',
+    );
+    expect(adopted).toHaveLength(3);
+    for (const record of adopted) expect(record.tags?.['falai.batch']).toBe(plan.hash);
+    // Every note was resolved.
+    const redis = new Redis(REDIS_URL);
+    cleanup.push(async () => redis.disconnect());
+    for (const row of plan.rows) {
+      expect(await redis.hlen(batchKeys(connection, plan.hash).intents(row.key))).toBe(0);
+    }
+  });
+
+  it('a row claimed by a worker that died after its POST is adopted; one that died before it is sent once', async () => {
+    const { connection, store } = setup('died');
+    const plan = await planOf('died', 3);
+    const [afterPost, beforePost] = plan.rows;
+    if (!afterPost || !beforePost) throw new Error('plan too short');
+    const ledger = store.budget;
+    if (!ledger) throw new Error('no ledger');
+    const redis = new Redis(REDIS_URL);
+    cleanup.push(async () => redis.disconnect());
+    // A worker claimed both rows and noted their submits; it POSTed the first and died before
+    // recording it, and died before the POST of the second.
+    for (const row of [afterPost, beforePost]) {
+      await ledger.reserve({
+        scope: batchClaimScope(plan.hash),
+        window: { endsAt: Date.now() + MAX_RESERVATION_TTL_MS },
+        amountUsd: 0,
+        capUsd: MAX_BUDGET_USD,
+        requestKey: `${row.key}:0`,
+      });
+      await redisIntentJournal(redis, batchKeys(connection, plan.hash).intents(row.key)).record({
+        endpointId: ENDPOINT,
+        inputHash: inputHash(row.input),
+        at: new Date().toISOString(),
+        store: store.location,
+        reservations: [],
+      });
+    }
+    const paid = await clientFor(emulator).submit(ENDPOINT, afterPost.input);
+
+    await enqueueBatch({ plan, connection, concurrency: 2 });
+    await worker(connection, store);
+    const { entries } = await watchBatch({ connection, batch: plan.hash, intervalMs: 200 });
+    expect(entries.map((entry) => entry.status)).toEqual(['completed', 'completed', 'completed']);
+    expect(entries[0]?.requestId).toBe(paid.requestId);
+    const perPrompt = jobsPerPrompt(emulator);
+    expect(perPrompt.get('died 0')).toBe(1);
+    expect(perPrompt.get('died 1')).toBe(1);
+    expect(perPrompt.get('died 2')).toBe(1);
+  });
+
+  it('a closing worker hands its rows back; another finishes them, each submitted once', async () => {
+    const { connection, store } = setup('handback');
+    const slow = await startFal({ defaultLatency: { queueMs: 0, runMs: 1500 } });
+    cleanup.push(() => slow.close());
+    const plan = await planOf('handback', 6);
+    await enqueueBatch({ plan, connection, concurrency: 6 });
+    const first = await startBatchWorker({
+      connection,
+      store,
+      client: clientFor(slow),
+      registry,
+      platform: platformFor(slow),
+      concurrency: 6,
+      stallTimeoutMs: 30_000,
+    });
+    // Wait until its rows are at fal, then stop it.
+    while (slow.jobs().length < 6) await new Promise((resolve) => setTimeout(resolve, 50));
+    await first.close();
+    expect(first.finished).toBe(0);
+    const before = await readBatchProgress(connection, plan.hash);
+    expect(before).toMatchObject({ finished: 0, running: 0, queued: 6 });
+    // A stall timeout of 30 s: only a hand-back (not stall recovery) lets this finish soon.
+    const second = await startBatchWorker({
+      connection,
+      store,
+      client: clientFor(slow),
+      registry,
+      platform: platformFor(slow),
+      concurrency: 6,
+      stallTimeoutMs: 30_000,
+    });
+    cleanup.push(() => second.close());
+    const { entries } = await watchBatch({ connection, batch: plan.hash, intervalMs: 200 });
+    expect(entries.map((entry) => entry.status)).toEqual(Array(6).fill('completed'));
+    expect(entries.every((entry) => entry.submitted === false)).toBe(true);
+    expect(slow.jobs()).toHaveLength(6);
+  });
+});
