@@ -37,15 +37,53 @@ export interface CriticalSection {
 
 type Listener = (...args: unknown[]) => void;
 
+/** The sections open now, innermost (most recently opened) last. */
+const open: { arrived: (signal: DeferredSignal) => void }[] = [];
+/** While any section is open: our one listener per signal and the program's, set aside. */
+let held: { name: DeferredSignal; ours: Listener; others: Listener[] }[] | undefined;
+
+/**
+ * Opens a section: the first one sets the program's listeners aside behind one listener that
+ * hands each signal to the innermost open section; later ones (nested, or running at the same
+ * time, e.g. a batch's concurrent submits) only join the list, so listeners never pile up.
+ */
+function enter(section: (typeof open)[number]): void {
+  if (open.length === 0) {
+    held = DEFERRED_SIGNALS.map((name) => {
+      const ours = () => open.at(-1)?.arrived(name);
+      process.on(name, ours);
+      const others = process.rawListeners(name).filter((listener) => listener !== ours);
+      for (const other of others) process.removeListener(name, other as Listener);
+      return { name, ours, others: others as Listener[] };
+    });
+  }
+  open.push(section);
+}
+
+/** Closes a section; the last one puts the program's listeners back. */
+function leave(section: (typeof open)[number]): void {
+  const index = open.lastIndexOf(section);
+  if (index >= 0) open.splice(index, 1);
+  if (open.length > 0 || !held) return;
+  for (const { name, ours, others } of held) {
+    for (const other of others) process.on(name, other);
+    process.removeListener(name, ours);
+  }
+  held = undefined;
+}
+
 /**
  * Runs `fn` with SIGINT and SIGTERM held back: a signal that arrives meanwhile does not end
  * the process, nor reach the program's own handlers; it is remembered, reported through
  * `onSignal`, and (by default) raised again once `fn` has settled. For a step that must not
  * be cut in half, e.g. between paying for a request and writing down its id.
  *
- * The program's listeners are set aside for the duration and put back afterwards (ours is
- * added before any is removed, so the process never falls back to the default action in
- * between). Sections nest: an inner one holds the signal for the outer one.
+ * The program's listeners are set aside while any section is open and put back when the last
+ * one closes (ours is added before any is removed, so the process never falls back to the
+ * default action in between). A signal goes to the innermost open section, and one raised
+ * again at the end of a section reaches the next open one: sections nest (an inner one holds
+ * the signal for the outer one), and sections running at the same time pass it on until the
+ * last one ends, then the program gets it.
  */
 export async function criticalSection<T>(
   fn: (section: CriticalSection) => Promise<T>,
@@ -79,20 +117,12 @@ export async function criticalSection<T>(
       waiter.resolve(first);
     }
   };
-  const taken = DEFERRED_SIGNALS.map((name) => {
-    const ours = () => arrived(name);
-    process.on(name, ours);
-    const others = process.rawListeners(name).filter((listener) => listener !== ours);
-    for (const other of others) process.removeListener(name, other as Listener);
-    return { name, ours, others };
-  });
+  const entry = { arrived };
+  enter(entry);
   try {
     return await fn(section);
   } finally {
-    for (const { name, ours, others } of taken) {
-      for (const other of others) process.on(name, other as Listener);
-      process.removeListener(name, ours);
-    }
+    leave(entry);
     if (first !== undefined && options.replay !== false) process.kill(process.pid, first);
   }
 }

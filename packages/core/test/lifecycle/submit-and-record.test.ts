@@ -242,6 +242,15 @@ describe('submitAndRecord', () => {
   });
 });
 
+/** A promise and the function that resolves it (Promise.withResolvers is Node 22+). */
+function gate(): { promise: Promise<void>; resolve: () => void } {
+  let resolve: () => void = () => undefined;
+  const promise = new Promise<void>((done) => {
+    resolve = done;
+  });
+  return { promise, resolve };
+}
+
 describe('criticalSection', () => {
   it("sets the program's listeners aside and puts them back, in nested sections too", async () => {
     const mine = () => undefined;
@@ -258,6 +267,59 @@ describe('criticalSection', () => {
       expect(process.listenerCount('SIGTERM')).toBe(before);
     } finally {
       process.removeListener('SIGTERM', mine);
+    }
+  });
+
+  it('sections open at the same time share one listener and leave none behind', async () => {
+    const mine = () => undefined;
+    process.on('SIGINT', mine);
+    try {
+      const before = process.listenerCount('SIGINT');
+      const gates = Array.from({ length: 20 }, () => gate());
+      // Opened one after another, closed in another order (as a batch's submits finish).
+      const sections = gates.map((gate) =>
+        criticalSection(async () => {
+          expect(process.listenerCount('SIGINT')).toBe(1);
+          await gate.promise;
+        }),
+      );
+      for (const index of [3, 0, 19, 7, 1, 2, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18])
+        gates[index]?.resolve();
+      await Promise.all(sections);
+      expect(process.listeners('SIGINT')).toEqual([mine]);
+      expect(process.listenerCount('SIGINT')).toBe(before);
+    } finally {
+      process.removeListener('SIGINT', mine);
+    }
+  });
+
+  it('a signal held by concurrent sections reaches the program once, after the last one', async () => {
+    const program: string[] = [];
+    const mine = (signal: string) => program.push(signal);
+    process.on('SIGINT', mine);
+    try {
+      const first = gate();
+      const second = gate();
+      const seen: string[] = [];
+      const a = criticalSection(async () => first.promise, {
+        onSignal: () => seen.push('a'),
+      });
+      const b = criticalSection(async () => second.promise, {
+        onSignal: () => seen.push('b'),
+      });
+      process.kill(process.pid, 'SIGINT');
+      await until(() => seen.length > 0);
+      // The innermost (latest) section holds it; the older one closes meanwhile, untouched.
+      expect(seen).toEqual(['b']);
+      first.resolve();
+      await a;
+      second.resolve();
+      await b;
+      await until(() => program.length > 0);
+      expect(program).toEqual(['SIGINT']);
+      expect(seen).toEqual(['b']);
+    } finally {
+      process.removeListener('SIGINT', mine);
     }
   });
 
