@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BatchProgress, BatchPlan as Plan } from '@falai/core';
@@ -102,6 +103,8 @@ export default class BatchRun extends BaseCommand<typeof BatchRun> {
         : `batch-${plan.hash.slice(0, 12)}.jsonl`);
     const tty = process.stderr.isTTY === true && !this.jsonEnabled();
     const controller = new AbortController();
+    // Every row in flight waits on this signal: as many listeners as rows, not a leak.
+    setMaxListeners(0, controller.signal);
     const stop = () => controller.abort();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
