@@ -27,7 +27,7 @@ export async function submitCost(options: {
     cacheDir: options.cacheDir,
     credentials: options.key,
     userAgent: options.userAgent,
-    ...(options.maxCostUsd === undefined ? {} : { maxCostUsd: options.maxCostUsd }),
+    maxCostUsd: options.maxCostUsd,
     maxCostLabel: '--max-cost',
     onEstimate: (result) => options.note(estimateLine(result)),
   });

@@ -64,8 +64,8 @@ export default class Poll extends BaseCommand<typeof Poll> {
         client,
         concurrency: this.flags.concurrency,
         watch: this.flags.watch,
-        ...(this.flags.interval === undefined ? {} : { intervalMs: this.flags.interval }),
-        ...(this.flags.timeout === undefined ? {} : { timeoutMs: this.flags.timeout }),
+        intervalMs: this.flags.interval,
+        timeoutMs: this.flags.timeout,
         signal: stop.signal,
         ...(this.flags.download
           ? {

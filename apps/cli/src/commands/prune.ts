@@ -39,7 +39,7 @@ export default class Prune extends BaseCommand<typeof Prune> {
       this.flags['older-than'] ?? (retentionDays > 0 ? retentionDays * 86_400_000 : Date.now());
     const { removed, kept } = await pruneRequests(store, {
       olderThanMs,
-      ...(this.flags.stuck === undefined ? {} : { stuckMs: this.flags.stuck }),
+      stuckMs: this.flags.stuck,
       includeUndownloaded: this.flags['include-undownloaded'],
       dryRun,
     });

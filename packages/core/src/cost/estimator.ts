@@ -28,7 +28,7 @@ export interface CostEstimatorOptions {
    */
   readonly cacheDir?: string;
   /** @default DEFAULT_PRICE_TTL_MS (24 h) */
-  readonly ttlMs?: number;
+  readonly ttlMs?: number | undefined;
   /** Test seam: the clock. @default Date.now */
   readonly now?: () => number;
 }
@@ -256,7 +256,7 @@ export function costEstimatorFor(
   return createCostEstimator({
     apiUrl: settings.apiUrl,
     ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
-    ...(options.ttlMs === undefined ? {} : { ttlMs: options.ttlMs }),
+    ttlMs: options.ttlMs,
     platform: async () => {
       const { createPlatformClient } = await import('../platform/client.js');
       return createPlatformClient({

@@ -99,9 +99,9 @@ export interface RequestExpectation {
 /** Where a request is while waiting, for {@link progressEstimate}. */
 export interface WaitState {
   readonly state: 'submitted' | 'queued' | 'running' | 'completed';
-  readonly queuePosition?: number;
+  readonly queuePosition?: number | undefined;
   /** Since it was first seen running (ms), while running. */
-  readonly runningForMs?: number;
+  readonly runningForMs?: number | undefined;
   /** Since the wait began (ms). */
   readonly waitedMs: number;
 }
@@ -239,8 +239,8 @@ export class ProgressTracker {
     return progressEstimate(
       {
         state: this.#state,
-        ...(this.#position === undefined ? {} : { queuePosition: this.#position }),
-        ...(this.#runningSince === undefined ? {} : { runningForMs: at - this.#runningSince }),
+        queuePosition: this.#position,
+        runningForMs: this.#runningSince === undefined ? undefined : at - this.#runningSince,
         waitedMs: at - this.#started,
       },
       trend,

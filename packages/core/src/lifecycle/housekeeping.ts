@@ -44,7 +44,7 @@ export interface PruneOptions {
   /** Only finished records submitted longer ago than this many ms. @default 0 (all) */
   readonly olderThanMs?: number;
   /** Also queued or running records submitted longer ago than this many ms ("stuck"). */
-  readonly stuckMs?: number;
+  readonly stuckMs?: number | undefined;
   /** Also completed records whose outputs were never downloaded. @default false */
   readonly includeUndownloaded?: boolean;
   /** Decide only; remove nothing. @default false */

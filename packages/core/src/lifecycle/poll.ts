@@ -81,9 +81,9 @@ export interface PollRequestsOptions {
   /** Keep passing until nothing checkable is pending. @default false */
   readonly watch?: boolean;
   /** Pause between passes with `watch`. @default 2000 */
-  readonly intervalMs?: number;
+  readonly intervalMs?: number | undefined;
   /** With `watch`, stop after this long even if requests are pending. */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
   /** With `watch`, how long a failing store is retried. @default POLL_STORE_RETRY_MS */
   readonly storeRetryMs?: number;
   /**

@@ -96,7 +96,7 @@ interface Original {
   readonly requestId: string;
   readonly endpointId: string;
   readonly input: Record<string, unknown>;
-  readonly seed?: string;
+  readonly seed?: string | undefined;
   readonly from: 'store' | 'file';
 }
 
@@ -116,7 +116,7 @@ async function originalOf(options: RerunOptions): Promise<Original> {
       requestId: provenance.requestId,
       endpointId: provenance.endpointId,
       input: inputFromProvenance(provenance.input ?? {}),
-      ...(provenance.seed === undefined ? {} : { seed: provenance.seed }),
+      seed: provenance.seed,
       from: 'file',
     };
   }
@@ -139,7 +139,7 @@ async function originalOf(options: RerunOptions): Promise<Original> {
     requestId: record.requestId,
     endpointId: record.endpointId,
     input: inputFromSummary(record.input),
-    ...(seed === undefined ? {} : { seed }),
+    seed,
     from: 'store',
   };
 }

@@ -24,7 +24,7 @@ export interface SubmitCostOptions {
    * Refuse (`BUDGET_EXCEEDED`, nothing sent) when the estimate is above this many US dollars,
    * and (`COST_UNKNOWN`) when no estimate can be made.
    */
-  readonly maxCostUsd?: number;
+  readonly maxCostUsd?: number | undefined;
   /** How `maxCostUsd` is called in messages. @default 'maxCostUsd' (the CLI: `--max-cost`) */
   readonly maxCostLabel?: string;
   /**
@@ -161,13 +161,13 @@ export function unknownOutcomeError(error: FalaiError, endpointId: string): Fala
 /** Options of {@link submitCostOptions}. */
 export interface SubmitCostSettingsOptions {
   /** falai's cache folder, where prices are cached. @default `settings.paths.cacheDir` */
-  readonly cacheDir?: string;
+  readonly cacheDir?: string | undefined;
   /** The key in use (read only to price a request, or when a per-key cap is set). */
   readonly credentials: () => Promise<string>;
   readonly userAgent?: string;
   /** Estimate before submitting. @default true */
   readonly estimate?: boolean;
-  readonly maxCostUsd?: number;
+  readonly maxCostUsd?: number | undefined;
   readonly maxCostLabel?: string;
   readonly onEstimate?: (estimate: EstimateResult) => void;
   /** @default new Date() */
@@ -205,7 +205,7 @@ export async function submitCostOptions(
             ...(options.userAgent ? { userAgent: options.userAgent } : {}),
           }),
         }),
-    ...(options.maxCostUsd === undefined ? {} : { maxCostUsd: options.maxCostUsd }),
+    maxCostUsd: options.maxCostUsd,
     ...(options.maxCostLabel ? { maxCostLabel: options.maxCostLabel } : {}),
     ...(budgets.length > 0 ? { budgets } : {}),
     ...(options.onEstimate ? { onEstimate: options.onEstimate } : {}),

@@ -194,7 +194,7 @@ export async function submitAndRecord(
   if (options.validate !== false) {
     const report = await registry.validate(endpointId, input, {
       checkMedia: true,
-      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+      cwd: options.cwd,
       ...options.validation,
       ...(options.forceInput === undefined ? {} : { force: options.forceInput }),
       strict: options.strict ?? false,
@@ -202,10 +202,7 @@ export async function submitAndRecord(
     for (const note of report.notes) warnings.push(note);
     for (const warning of report.warnings) warnings.push(warning.message);
     // Throws an InputError whose message is the seed-like block ("❌ Validation failed: …").
-    assertValid(
-      report,
-      options.validationOverride === undefined ? {} : { override: options.validationOverride },
-    );
+    assertValid(report, { override: options.validationOverride });
     const block = formatValidationReport(report);
     if (block) options.onNote?.(block);
   }

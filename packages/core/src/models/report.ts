@@ -39,7 +39,7 @@ export interface AssertValidOptions {
    * `--force-input`). When every issue is one the definition alone decides (unknown field,
    * type, range…), the message ends by naming it, and `details.override` holds it.
    */
-  readonly override?: string;
+  readonly override?: string | undefined;
 }
 
 /**

@@ -16,7 +16,7 @@ export interface ValidateOptions {
   /** Read local files and data URIs to check type, format and limits (default true). */
   readonly checkMedia?: boolean;
   /** Where relative paths start (default `process.cwd()`). */
-  readonly cwd?: string;
+  readonly cwd?: string | undefined;
   /**
    * Send what only the model definition objects to: unknown fields, wrong types, values
    * out of range or not in the list, lengths and item counts and prompt references become
