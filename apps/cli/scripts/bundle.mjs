@@ -131,6 +131,10 @@ const NEVER_LOADED = {
   typescript: "oclif's TypeScript support, for development mode only (a missing one is caught)",
   'ts-node': "oclif's TypeScript support, for development mode only",
   semver: "oclif's Node-version check, skipped by bin/run.js (a missing one is caught)",
+  // BullMQ (falai batch worker) loads these only for backends falai never asks for: it is
+  // always given an ioredis client.
+  pg: "BullMQ's PostgreSQL backend",
+  '@valkey/valkey-glide': "BullMQ's Valkey GLIDE client",
 };
 const NEVER_LOADED_RE = new RegExp(`^(${Object.keys(NEVER_LOADED).join('|')})(/|$)`);
 

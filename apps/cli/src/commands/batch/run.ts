@@ -1,7 +1,13 @@
 import { setMaxListeners } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BatchProgress, BatchPlan as Plan } from '@falai/core';
+import type {
+  BatchProgress,
+  FalaiSettings,
+  PendingStore,
+  BatchPlan as Plan,
+  SubmitCostOptions,
+} from '@falai/core';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 
@@ -37,6 +43,21 @@ export default class BatchRun extends BaseCommand<typeof BatchRun> {
     name: Flags.string({ description: 'Output names, e.g. "{row.id}-{index}.{ext}".' }),
     manifest: Flags.string({
       description: 'The results manifest (default <out>/manifest.jsonl or batch-<hash>.jsonl).',
+    }),
+    distributed: Flags.boolean({
+      description:
+        'Run on many machines: enqueue the rows on the Redis store (--store redis://…) for `falai batch worker` on any host; --concurrency is then the limit for all workers together. Progress is followed here until the batch completes.',
+    }),
+    work: Flags.boolean({
+      default: true,
+      allowNo: true,
+      description:
+        'With --distributed: also work on rows here (--no-work: only enqueue and follow).',
+    }),
+    detach: Flags.boolean({
+      dependsOn: ['distributed'],
+      description:
+        'With --distributed: enqueue and return at once (follow with falai batch status).',
     }),
   };
 
@@ -108,6 +129,22 @@ export default class BatchRun extends BaseCommand<typeof BatchRun> {
     const stop = () => controller.abort();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    if (this.flags.distributed) {
+      try {
+        return await this.runDistributed(plan, {
+          settings,
+          store,
+          cost,
+          maxCost,
+          manifestPath,
+          tty,
+          signal: controller.signal,
+        });
+      } finally {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+      }
+    }
     const onProgress = (event: BatchProgress) => {
       if (this.flags.quiet) return;
       if (tty) {
@@ -152,5 +189,75 @@ export default class BatchRun extends BaseCommand<typeof BatchRun> {
     );
     if (summary.counts.completed < summary.total) process.exitCode = 6;
     return rest;
+  }
+
+  /** `--distributed`: enqueue on the store's Redis, work here too (unless --no-work), follow. */
+  private async runDistributed(
+    plan: Plan,
+    state: {
+      readonly settings: FalaiSettings;
+      readonly store: PendingStore;
+      readonly cost: SubmitCostOptions;
+      readonly maxCost: number | undefined;
+      readonly manifestPath: string;
+      readonly tty: boolean;
+      readonly signal: AbortSignal;
+    },
+  ): Promise<Record<string, unknown>> {
+    const [core, { runDistributed }, { usdText }] = await Promise.all([
+      import('@falai/core'),
+      import('../../batch-distributed.js'),
+      import('../../cost.js'),
+    ]);
+    const started = Date.now();
+    const result = await runDistributed({
+      plan,
+      store: state.store,
+      client: await this.client(),
+      registry: await this.registry(),
+      settings: state.settings,
+      cost: state.cost,
+      key: async () => (await core.resolveCredentials(await this.credentialOptions())).key,
+      userAgent: `${this.config.name}/${this.config.version}`,
+      concurrency: this.flags.concurrency,
+      ...(state.maxCost === undefined ? {} : { maxCostUsd: state.maxCost }),
+      ...(this.flags.out ? { outDir: this.flags.out } : {}),
+      ...(this.flags.name ? { name: this.flags.name } : {}),
+      manifestPath: state.manifestPath,
+      work: this.flags.work,
+      detach: this.flags.detach,
+      signal: state.signal,
+      onProgress: (progress) => {
+        if (this.flags.quiet) return;
+        const failed = progress.finished - progress.counts.completed + progress.lost;
+        const seconds = (Date.now() - started) / 1000;
+        const rate = seconds > 0 ? Math.round((progress.finished / seconds) * 100) / 100 : 0;
+        const left = progress.total - progress.finished - progress.lost;
+        const eta = rate > 0 ? Math.round(left / rate) : undefined;
+        if (state.tty) {
+          process.stderr.write(
+            `\r${progress.counts.completed} done / ${progress.running} running / ${progress.queued} queued / ${failed} failed, $${progress.spentUsd}, ${rate}/s${eta === undefined ? '' : `, ETA ${eta}s`} (all workers)   `,
+          );
+        } else {
+          process.stderr.write(
+            `${JSON.stringify({ type: 'progress', distributed: true, total: progress.total, done: progress.counts.completed, failed, running: progress.running, queued: progress.queued, lost: progress.lost, spentUsd: progress.spentUsd, rate, ...(eta === undefined ? {} : { etaSeconds: eta }), ...(progress.globalConcurrency ? { concurrency: progress.globalConcurrency } : {}) })}\n`,
+          );
+        }
+      },
+    });
+    if (state.tty && !this.flags.quiet) process.stderr.write('\n');
+    const short = plan.hash.slice(0, 12);
+    if (result.detached) {
+      this.log(
+        `batch ${short}: ${result.queued} of ${result.total} rows queued for the workers (falai batch worker on any host); follow with falai batch status ${short}.`,
+      );
+      return { ...result };
+    }
+    const counts = result.counts;
+    this.log(
+      `batch ${short}: ${counts?.completed ?? 0}/${result.total} completed, ${counts?.failed ?? 0} failed, ${counts?.unknown ?? 0} unknown, ${counts?.['over-budget'] ?? 0} over budget${result.lost ? `, ${result.lost} lost by workers` : ''}; ${usdText(result.spentUsd ?? 0)} spent; manifest ${state.manifestPath}`,
+    );
+    if ((counts?.completed ?? 0) < result.total) process.exitCode = 6;
+    return { ...result };
   }
 }
