@@ -148,6 +148,9 @@ describeWithRedis('batch queue: workers sharing a batch through Redis', () => {
     );
     expect(adopted).toHaveLength(3);
     for (const record of adopted) expect(record.tags?.['falai.batch']).toBe(plan.hash);
+    // Only the rows' own requests were adopted, not every request fal's history holds (the
+    // other tests' requests are there too, unknown to this store).
+    expect(await store.list()).toHaveLength(6);
     // Every note was resolved.
     const redis = new Redis(REDIS_URL);
     cleanup.push(async () => redis.disconnect());
