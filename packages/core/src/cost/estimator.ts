@@ -108,7 +108,11 @@ export function createCostEstimator(options: CostEstimatorOptions): CostEstimato
     if (!cache) return undefined;
     const prices = await cache.readPrices();
     const price = Object.hasOwn(prices, endpointId) ? prices[endpointId] : undefined;
-    return price ? { endpointId, ...price } : undefined;
+    if (!price) return undefined;
+    // Kept in memory too: a batch prices thousands of rows, and the file is read once.
+    const entry = { endpointId, ...price };
+    memory.set(endpointId, entry);
+    return entry;
   };
 
   const price: CostEstimator['price'] = async (endpointId, priceOptions = {}) => {
@@ -169,9 +173,11 @@ export function createCostEstimator(options: CostEstimatorOptions): CostEstimato
     endpointId: string,
     signal?: AbortSignal,
   ): Promise<{ cost: number; notes: string[] } | { cost: null; reason: string }> => {
-    const held =
-      memoryHistory.get(endpointId) ??
-      (cache ? (await cache.readHistoryCosts())[endpointId] : undefined);
+    let held = memoryHistory.get(endpointId);
+    if (!held && cache) {
+      held = (await cache.readHistoryCosts())[endpointId];
+      if (held) memoryHistory.set(endpointId, held);
+    }
     if (held && fresh(held.fetchedAt)) return { cost: held.costPerCall, notes: [] };
     try {
       const answer = await (await platform()).estimateCost(

@@ -135,6 +135,25 @@ describe('the price cache', () => {
     expect(platformCalls(emulator, '/models/pricing/estimate')).toHaveLength(1);
   });
 
+  it('reads the cache file once per estimator: a batch of rows does not read it per row', async () => {
+    const cacheDir = join(dir, 'once');
+    const endpointId = 'fal-ai/nano-banana-pro';
+    await estimatorAt(cacheDir).estimate({ endpointId, input: { prompt: 'x' } });
+    const estimator = estimatorAt(cacheDir);
+    emulator.clearLog();
+    expect(
+      (await estimator.estimate({ endpointId, input: { prompt: 'row 1' } })).estimate?.usd,
+    ).toBe(0.15);
+    // The file is gone (another process cleared the cache): still priced, still no call.
+    await rm(join(cacheDir, 'catalogue'), { recursive: true, force: true });
+    const next = await estimator.estimate({
+      endpointId,
+      input: { prompt: 'row 2', num_images: 2 },
+    });
+    expect(next.estimate?.usd).toBe(0.3);
+    expect(platformCalls(emulator)).toHaveLength(0);
+  });
+
   it('falls back to a stale cached price, saying so, when fal cannot be asked', async () => {
     const cacheDir = join(dir, 'stale');
     let now = Date.parse('2026-03-01T10:00:00Z');
