@@ -10,8 +10,9 @@ import {
 } from '../../src/lifecycle/index.js';
 
 /**
- * Type tests of the endpoint-typed API, checked by `tsc --noEmit` (pnpm typecheck): built-in
- * endpoints take and give their model's types, any other id plain objects.
+ * Type tests of the endpoint-typed API, run by vitest's typecheck mode with the unit tests (and
+ * checked by pnpm typecheck): built-in endpoints take and give their model's types, any other
+ * id plain objects.
  */
 const falai = createFalai();
 
