@@ -37,12 +37,12 @@ export interface RecordCostTags {
 
 /** Tags for a new record: the estimate, its unit price, reservations and the input hash. */
 export function costTags(init: {
-  readonly estimate?: CostEstimate | null;
+  readonly estimate?: CostEstimate | null | undefined;
   /** The estimate in US dollars, when there is no `estimate` object (a noted submit's). */
-  readonly estimateUsd?: number;
-  readonly price?: Pick<UnitPrice, 'unitPrice' | 'unit' | 'currency'>;
+  readonly estimateUsd?: number | undefined;
+  readonly price?: Pick<UnitPrice, 'unitPrice' | 'unit' | 'currency'> | undefined;
   readonly reservations?: readonly string[];
-  readonly inputHash?: string;
+  readonly inputHash?: string | undefined;
   readonly source?: string;
 }): Record<string, string> {
   const tags: Record<string, string> = {};

@@ -189,10 +189,10 @@ function adoptedRecord(
   });
   const tags = {
     ...costTags({
-      ...(intent?.estimateUsd !== undefined ? { estimateUsd: intent.estimateUsd } : {}),
-      ...(price ? { price } : {}),
+      estimateUsd: intent?.estimateUsd,
+      price,
       reservations: intent?.reservations ?? [],
-      ...(hash ? { inputHash: hash } : {}),
+      inputHash: hash,
       source: 'recovered',
     }),
     recoveredAt: now.toISOString(),

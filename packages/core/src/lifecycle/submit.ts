@@ -331,7 +331,7 @@ async function submitPrepared(
         submitAttempts: submitted.attempts ?? 1,
       });
       const tags = costTags({
-        ...(estimate ? { estimate } : {}),
+        estimate,
         reservations,
         inputHash: hash,
       });

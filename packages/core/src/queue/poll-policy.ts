@@ -24,7 +24,7 @@ export const DEFAULT_POLL_POLICY: PollPolicy = Object.freeze({
 
 /** Where a poller is: the last delay it used (undefined before the first poll). */
 export interface PollState {
-  readonly previousDelayMs?: number;
+  readonly previousDelayMs?: number | undefined;
   /** True when the last poll saw a different state than the one before. */
   readonly changed: boolean;
 }

@@ -116,7 +116,7 @@ export async function waitForRequest(
       if (status.state === 'completed') return await finish(status);
       changed = before !== undefined && before !== status.state;
       previousDelayMs = nextPollDelay(policy, {
-        ...(previousDelayMs !== undefined ? { previousDelayMs } : {}),
+        previousDelayMs,
         changed,
       });
       await sleep(previousDelayMs, signal);
