@@ -10,6 +10,7 @@ import {
   batchCostStep,
   type CostEstimator,
   type FalClient,
+  inputHash,
   type LostSubmit,
   type ModelRegistry,
   type PendingStore,
@@ -89,6 +90,9 @@ export interface BatchWorker {
   readonly closed: Promise<void>;
 }
 
+/** How long a worker keeps a batch's plan and settings before reading them again. */
+const BATCH_CACHE_MS = 10_000;
+
 /** The abort reason of a row whose worker lost it to another (its lock expired). */
 class RowLost extends AbortedError {
   constructor(row: number) {
@@ -109,9 +113,9 @@ class RowLost extends AbortedError {
  * - the row's claim (`batch-claim:<hash>` in the store's ledger) and its record live in the
  *   shared store; a row taken over finds its record (tags `falai.batch` / `falai.batch.row`)
  *   and waits for it instead of submitting;
- * - before its POST a worker notes the submit in the row's intent journal in Redis and then
- *   checks, atomically on the server, that it still holds the row's BullMQ lock (extending it:
- *   the fence). A worker that took the row over owns the lock, so the one before it can no
+ * - before its POST a worker notes the submit in the row's intent journal in Redis (nothing
+ *   is sent unnoted) and then checks, atomically on the server, that it still holds the row's
+ *   BullMQ lock (extending it: the fence). A worker that took the row over owns the lock, so the one before it can no
  *   longer pass the fence; if it finds a note and no record, the request is looked for in
  *   fal's request history (core's `recoverRequests`, by endpoint, input hash and time) and
  *   adopted when found; with no note, nothing was sent and nothing can be any more, so the
@@ -121,22 +125,26 @@ class RowLost extends AbortedError {
  * killed) for longer than both the stall timeout and `lostSubmitGraceMs` before its POST left,
  * while fal's history never showed the request in that time. Then the worker that took the
  * row over submits it too (the first POST, arriving that late, would be a duplicate). A
- * killed worker cannot send late, so SIGKILL never causes a duplicate.
+ * killed worker cannot send late, so SIGKILL never causes a duplicate. Redis must keep what it
+ * acknowledged (a failover to a replica that missed the lock or the note can let two send).
  */
 export async function startBatchWorker(options: BatchWorkerOptions): Promise<BatchWorker> {
   const { connection, store } = options;
   const lockDuration = Math.max(1000, options.stallTimeoutMs ?? 30_000);
   const grace = Math.max(0, options.lostSubmitGraceMs ?? 120_000);
   const redis = openRedis(connection);
-  const batches = new Map<string, Promise<QueuedBatch | undefined>>();
+  // Plans are read once in a while, not per row: a batch enqueued again (new --max-cost, new
+  // output folder) reaches every worker within BATCH_CACHE_MS.
+  const batches = new Map<string, { at: number; batch: Promise<QueuedBatch | undefined> }>();
   const batchOf = (hash: string) => {
     let found = batches.get(hash);
-    if (!found) {
-      found = readQueuedBatch(redis, connection, hash);
-      found.catch(() => batches.delete(hash));
+    if (!found || Date.now() - found.at > BATCH_CACHE_MS) {
+      const batch = readQueuedBatch(redis, connection, hash);
+      batch.catch(() => batches.delete(hash));
+      found = { at: Date.now(), batch };
       batches.set(hash, found);
     }
-    return found;
+    return found.batch;
   };
   let closing = false;
   let finished = 0;
@@ -204,9 +212,21 @@ export async function startBatchWorker(options: BatchWorkerOptions): Promise<Bat
         );
       }
       const { plan } = queued;
-      // The fence: just before the POST, this worker must still hold the row's lock.
+      // The fence: just before the POST, the row's note must be in Redis (core's submit step
+      // goes on without one when it cannot write it; here nothing is sent unnoted) and this
+      // worker must still hold the row's lock.
+      const notes = batchKeys(connection, plan.hash).intents(row.key);
       const fenced: FalClient = Object.assign(Object.create(options.client) as FalClient, {
         submit: async (...args: Parameters<FalClient['submit']>) => {
+          if ((await redis.hlen(notes)) === 0) {
+            await redisIntentJournal(redis, notes).record({
+              endpointId: args[0],
+              inputHash: inputHash(args[1]),
+              at: new Date().toISOString(),
+              store: store.location,
+              reservations: [],
+            });
+          }
           const held = token ? await job.extendLock(token, lockDuration) : 0;
           if (held !== 1) {
             const lost = new RowLost(row.row);
