@@ -37,8 +37,17 @@ export interface CriticalSection {
 
 type Listener = (...args: unknown[]) => void;
 
+/** An open section, as the shared listener sees it. */
+interface OpenSection {
+  /** Opening order: a section opened after a signal arrived never holds that signal. */
+  readonly sequence: number;
+  /** Takes a signal; `since` is the last opening before it first arrived. */
+  receive(signal: DeferredSignal, since: number): void;
+}
+
 /** The sections open now, innermost (most recently opened) last. */
-const open: { arrived: (signal: DeferredSignal) => void }[] = [];
+const open: OpenSection[] = [];
+let opened = 0;
 /** While any section is open: our one listener per signal and the program's, set aside. */
 let held: { name: DeferredSignal; ours: Listener; others: Listener[] }[] | undefined;
 
@@ -47,21 +56,23 @@ let held: { name: DeferredSignal; ours: Listener; others: Listener[] }[] | undef
  * hands each signal to the innermost open section; later ones (nested, or running at the same
  * time, e.g. a batch's concurrent submits) only join the list, so listeners never pile up.
  */
-function enter(section: (typeof open)[number]): void {
+function enter(make: (sequence: number) => OpenSection): OpenSection {
   if (open.length === 0) {
     held = DEFERRED_SIGNALS.map((name) => {
-      const ours = () => open.at(-1)?.arrived(name);
+      const ours = () => open.at(-1)?.receive(name, opened);
       process.on(name, ours);
       const others = process.rawListeners(name).filter((listener) => listener !== ours);
       for (const other of others) process.removeListener(name, other as Listener);
       return { name, ours, others: others as Listener[] };
     });
   }
+  const section = make(++opened);
   open.push(section);
+  return section;
 }
 
 /** Closes a section; the last one puts the program's listeners back. */
-function leave(section: (typeof open)[number]): void {
+function leave(section: OpenSection): void {
   const index = open.lastIndexOf(section);
   if (index >= 0) open.splice(index, 1);
   if (open.length > 0 || !held) return;
@@ -73,6 +84,42 @@ function leave(section: (typeof open)[number]): void {
 }
 
 /**
+ * Passes on a signal a section held back, once it has ended: to the innermost section that was
+ * already open when the signal arrived (it was holding the step it guards too), else to the
+ * program — raised again when no section is open, or given to the program's own listeners at
+ * once when sections opened since are still open (they never saw it and must not hold it, or a
+ * steady stream of new sections would keep it from the program forever). A program without a
+ * handler of its own would end at once, mid-section: the open sections hold it instead.
+ */
+function passOn(signal: DeferredSignal, since: number): void {
+  const older = open.findLast((section) => section.sequence <= since);
+  if (older) {
+    older.receive(signal, since);
+    return;
+  }
+  const aside = held?.find((entry) => entry.name === signal);
+  if (!aside) {
+    process.kill(process.pid, signal);
+    return;
+  }
+  if (aside.others.length === 0) {
+    // No handler of the program's: its default is to end the process, which would cut the
+    // open sections in half; they hold it instead, as the first one did.
+    open.at(-1)?.receive(signal, opened);
+    return;
+  }
+  for (const listener of [...aside.others]) {
+    // A `once` listener (its wrapper carries `listener`) is spent by this call: not put back.
+    if ('listener' in listener) aside.others.splice(aside.others.indexOf(listener), 1);
+    try {
+      listener.call(process, signal);
+    } catch {
+      // As with an emitted event, one listener's error must not stop the others.
+    }
+  }
+}
+
+/**
  * Runs `fn` with SIGINT and SIGTERM held back: a signal that arrives meanwhile does not end
  * the process, nor reach the program's own handlers; it is remembered, reported through
  * `onSignal`, and (by default) raised again once `fn` has settled. For a step that must not
@@ -80,16 +127,17 @@ function leave(section: (typeof open)[number]): void {
  *
  * The program's listeners are set aside while any section is open and put back when the last
  * one closes (ours is added before any is removed, so the process never falls back to the
- * default action in between). A signal goes to the innermost open section, and one raised
- * again at the end of a section reaches the next open one: sections nest (an inner one holds
- * the signal for the outer one), and sections running at the same time pass it on until the
- * last one ends, then the program gets it.
+ * default action in between). A signal goes to the innermost open section; raised again at its
+ * end, it goes to the next section that was open when it arrived, then to the program: sections
+ * nest (an inner one holds the signal for the outer one), and of sections running at the same
+ * time (a batch's submits) only those already open hold it back, never ones opened later.
  */
 export async function criticalSection<T>(
   fn: (section: CriticalSection) => Promise<T>,
   options: CriticalSectionOptions = {},
 ): Promise<T> {
   let first: DeferredSignal | undefined;
+  let since = 0;
   let count = 0;
   const waiters: { count: number; resolve: (signal: DeferredSignal) => void }[] = [];
   const section: CriticalSection = {
@@ -117,12 +165,17 @@ export async function criticalSection<T>(
       waiter.resolve(first);
     }
   };
-  const entry = { arrived };
-  enter(entry);
+  const entry = enter((sequence) => ({
+    sequence,
+    receive(signal, at) {
+      if (first === undefined) since = at;
+      arrived(signal);
+    },
+  }));
   try {
     return await fn(section);
   } finally {
     leave(entry);
-    if (first !== undefined && options.replay !== false) process.kill(process.pid, first);
+    if (first !== undefined && options.replay !== false) passOn(first, since);
   }
 }

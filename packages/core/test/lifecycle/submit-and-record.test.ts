@@ -323,6 +323,31 @@ describe('criticalSection', () => {
     }
   });
 
+  it('sections opened after a signal never hold it: the program gets it once those open then end', async () => {
+    const program: string[] = [];
+    const mine = (signal: string) => program.push(signal);
+    process.once('SIGINT', mine);
+    try {
+      const early = gate();
+      const late = gate();
+      const a = criticalSection(async () => early.promise);
+      process.kill(process.pid, 'SIGINT');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      // Opened after the signal, still open when the only section that saw it ends.
+      const b = criticalSection(async () => late.promise);
+      early.resolve();
+      await a;
+      await until(() => program.length > 0);
+      expect(program).toEqual(['SIGINT']);
+      late.resolve();
+      await b;
+      // The program's `once` listener was spent, not put back.
+      expect(process.listeners('SIGINT')).not.toContain(mine);
+    } finally {
+      process.removeListener('SIGINT', mine);
+    }
+  });
+
   it('an inner section hands its signal to the outer one', async () => {
     const outer: string[] = [];
     await criticalSection(
