@@ -5,12 +5,19 @@ import type {
   ModelCatalogue,
   ModelRegistry,
   PendingStore,
+  Redactor,
   RequestExpectation,
 } from '@falai/core';
-import { FalaiError, SIGNAL_EXIT_CODES, stringifyJsonExact, toFalaiError } from '@falai/core';
+import {
+  environmentRedactor,
+  FalaiError,
+  SIGNAL_EXIT_CODES,
+  stringifyJsonExact,
+  toFalaiError,
+} from '@falai/core';
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
 import { exitCodeFor } from './exit-codes.js';
-import { escapeJsonText, maskUrlPassword, redactSecrets, sanitise } from './output.js';
+import { escapeJsonText, maskUrlPassword, sanitise } from './output.js';
 import { openStore } from './store.js';
 
 /** The flags every falai command accepts (shown under GLOBAL in help). */
@@ -68,6 +75,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected flags!: CommandFlags<T>;
   protected args!: CommandArgs<T>;
+  /**
+   * This command's redactor: the keys of its environment, `--key`, and every key resolved
+   * with its settings (they carry this redactor). Everything it prints goes through it, and
+   * its store is given it.
+   */
+  protected readonly redactor: Redactor = environmentRedactor(process.env);
 
   #settings?: Promise<FalaiSettings>;
   #store?: Promise<PendingStore>;
@@ -87,6 +100,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     });
     this.flags = flags as CommandFlags<T>;
     this.args = args as CommandArgs<T>;
+    const key = (this.flags as { key?: string }).key;
+    if (key) this.redactor.add(key);
   }
 
   /** True when output is for a human on a terminal (spinners, colours, prompts). */
@@ -97,7 +112,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** An informational line on stderr; silent under `--json` and `--quiet`. Sanitised. */
   protected note(message: string): void {
     if (this.jsonEnabled() || this.flags?.quiet) return;
-    process.stderr.write(`${sanitise(message)}\n`);
+    process.stderr.write(`${sanitise(message, this.redactor)}\n`);
   }
 
   /**
@@ -106,7 +121,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    * escapes, no key).
    */
   override log(message = '', ...args: unknown[]): void {
-    super.log(typeof message === 'string' ? sanitise(message) : message, ...args);
+    super.log(typeof message === 'string' ? sanitise(message, this.redactor) : message, ...args);
   }
 
   /** Settings resolved once: flags > env > config file > defaults, each with its source. */
@@ -117,7 +132,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       if (this.flags?.['base-url']) flags.baseUrl = this.flags['base-url'];
       if (this.flags?.store) flags.store = this.flags.store;
       if (this.flags?.config) flags.configPath = this.flags.config;
-      return resolveSettings({ env: process.env, cwd: process.cwd(), flags });
+      return resolveSettings({
+        env: process.env,
+        cwd: process.cwd(),
+        flags,
+        redactor: this.redactor,
+      });
     })();
     return this.#settings;
   }
@@ -153,6 +173,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     );
     return submitRequest({
       ...submitOptions(args, flags),
+      redactor: this.redactor,
       registry,
       client,
       store,
@@ -303,7 +324,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       super.logJson(json);
       return;
     }
-    process.stdout.write(`${jsonText(json)}\n`);
+    process.stdout.write(`${jsonText(json, this.redactor)}\n`);
   }
 
   override async finally(error: Error | undefined): Promise<void> {
@@ -322,9 +343,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (this.jsonEnabled()) {
       this.logJson({ error: falai.toJSON() });
     } else {
-      process.stderr.write(`Error: ${sanitise(falai.message)}\n`);
+      process.stderr.write(`Error: ${sanitise(falai.message, this.redactor)}\n`);
       if (process.env.FALAI_DEBUG === '1' && error.stack)
-        process.stderr.write(`${sanitise(error.stack)}\n`);
+        process.stderr.write(`${sanitise(error.stack, this.redactor)}\n`);
     }
     // Stopped on a second signal while the store was still busy (another process's lock):
     // the id is printed; waiting for the store to close would only wait for that lock.
@@ -343,10 +364,10 @@ function interruptSignal(error: FalaiError): DeferredSignal | undefined {
 
 /**
  * A `--json` document as text: `JSON.stringify`, or exact JSON when a value is a bigint (a
- * 64-bit seed); then FAL_KEY and URL passwords redacted, and C1 controls escaped (which
- * parses to the same value).
+ * 64-bit seed); then the keys `redactor` holds and URL passwords redacted, and C1 controls
+ * escaped (which parses to the same value).
  */
-export function jsonText(json: unknown): string {
+export function jsonText(json: unknown, redactor: Redactor): string {
   let text: string;
   try {
     text = JSON.stringify(json, null, 2);
@@ -354,7 +375,7 @@ export function jsonText(json: unknown): string {
     if (!(error instanceof TypeError)) throw error;
     text = stringifyJsonExact(json, 2);
   }
-  return escapeJsonText(maskUrlPassword(redactSecrets(text)));
+  return escapeJsonText(maskUrlPassword(redactor.redact(text)));
 }
 
 /** oclif's own parse errors (unknown flag, missing arg) become one-line `USAGE` errors. */

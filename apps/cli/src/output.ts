@@ -1,5 +1,4 @@
-import type { OutputFile, PendingRecord } from '@falai/core';
-import { knownSecrets, unquoteKey } from '@falai/core';
+import type { OutputFile, PendingRecord, Redactor } from '@falai/core';
 
 /** Human rendering helpers. Never used under `--json`. */
 
@@ -60,33 +59,24 @@ const CONTROL_CHARACTERS =
 /** Userinfo passwords in URLs (`redis://user:secret@host`). */
 const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s"\\:/?#@]*:)([^\s"\\/?#@]+)@/gi;
 
-/** What a secret is replaced with in anything falai prints. */
-export const REDACTED = '[redacted]';
-
 /**
  * The one function every print path uses for text that may hold something from outside
  * (fal's ids, logs and error messages, file contents, user input): terminal escapes and
- * control characters go (tabs and newlines stay unless `singleLine`), FAL_KEY in any form
+ * control characters go (tabs and newlines stay unless `singleLine`), every key `redactor`
+ * holds (the command's: its environment's keys and every key it resolved), in any form,
  * becomes `[redacted]`, and URL passwords become `****`.
  */
-export function sanitise(text: string, options: { singleLine?: boolean } = {}): string {
-  let out = maskUrlPassword(redactSecrets(text))
+export function sanitise(
+  text: string,
+  redactor: Redactor,
+  options: { singleLine?: boolean } = {},
+): string {
+  let out = maskUrlPassword(redactor.redact(text))
     .replace(/\r\n/g, '\n')
     .replace(ESCAPE_SEQUENCES, '')
     .replace(CONTROL_CHARACTERS, '');
   if (options.singleLine) out = out.replace(/[\n\t]+/g, ' ');
   return out;
-}
-
-/**
- * Removes every FAL_KEY this process knows (from the environment or any other source), its
- * key id and its secret half, whether written plainly or URL-encoded (any mix of `%XX`
- * escapes, in either case), from text that is about to be printed. Safe on JSON text: the
- * replacement holds no character JSON escapes.
- */
-export function redactSecrets(text: string): string {
-  const pattern = secretPattern();
-  return pattern ? text.replace(pattern, REDACTED) : text;
 }
 
 /** Replaces the password in `scheme://user:password@host` URLs with `****`. */
@@ -103,55 +93,4 @@ export function escapeJsonText(json: string): string {
     /[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
     (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
-}
-
-let cachedPattern: { key: string; pattern: RegExp | undefined } | undefined;
-
-/** One regular expression for every known secret, rebuilt when a new one becomes known. */
-function secretPattern(): RegExp | undefined {
-  const secrets = new Set<string>();
-  for (const name of ['FAL_KEY', 'FAL_KEY_SECRET', 'FAL_ADMIN_KEY']) {
-    // Without a pair of surrounding quotes (`FAL_KEY='"id:secret"'`, as credentials read it):
-    // a quote left on the key id would be redacted with it and break the JSON around it.
-    const value = process.env[name] === undefined ? '' : unquoteKey(process.env[name]).key;
-    if (value) secrets.add(value);
-  }
-  for (const known of knownSecrets()) secrets.add(known);
-  for (const secret of [...secrets]) {
-    const colon = secret.indexOf(':');
-    if (colon < 0) continue;
-    secrets.add(secret.slice(0, colon));
-    secrets.add(secret.slice(colon + 1));
-  }
-  // Short values (a key id like `a1b2`) are never treated as secrets, so words stay intact.
-  const parts = [...secrets]
-    .filter((secret) => secret.length >= 8)
-    .sort((a, b) => b.length - a.length);
-  const key = parts.join('\n');
-  if (cachedPattern?.key !== key) {
-    cachedPattern = {
-      key,
-      pattern: parts.length === 0 ? undefined : new RegExp(parts.map(encodedForms).join('|'), 'g'),
-    };
-  }
-  if (cachedPattern.pattern) cachedPattern.pattern.lastIndex = 0;
-  return cachedPattern.pattern;
-}
-
-/** A pattern matching `secret` with any of its characters written as itself or `%XX`. */
-function encodedForms(secret: string): string {
-  let out = '';
-  for (const char of secret) {
-    const literal = char.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
-    const bytes = [...Buffer.from(char, 'utf8')].map((byte) => `%${hexDigits(byte)}`).join('');
-    out += `(?:${literal}|${bytes})`;
-  }
-  return out;
-}
-
-/** The two hex digits of a byte, each in either case (`%2f` and `%2F` are the same). */
-function hexDigits(byte: number): string {
-  return [...byte.toString(16).padStart(2, '0')]
-    .map((digit) => (/[a-f]/.test(digit) ? `[${digit}${digit.toUpperCase()}]` : digit))
-    .join('');
 }

@@ -1,4 +1,4 @@
-import type { WaitProgress } from '@falai/core';
+import type { Redactor, WaitProgress } from '@falai/core';
 import { sanitise, seconds } from './output.js';
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
@@ -17,6 +17,8 @@ export class ProgressLine {
   constructor(
     private readonly requestId: string,
     private readonly tty: boolean,
+    /** The command's redactor: everything fal said goes through it. */
+    private readonly redactor: Redactor,
     private readonly stream: NodeJS.WriteStream = process.stderr,
     /** One more part of the line: the ETA, or the queue's trend (see core's ProgressTracker). */
     private readonly describe?: () => string,
@@ -33,7 +35,7 @@ export class ProgressLine {
     if (progress.newLogs.length > 0) {
       this.#clear();
       for (const line of progress.newLogs) {
-        this.stream.write(`  │ ${sanitise(line.message, { singleLine: true })}\n`);
+        this.stream.write(`  │ ${sanitise(line.message, this.redactor, { singleLine: true })}\n`);
       }
     }
     this.#draw();
@@ -60,7 +62,7 @@ export class ProgressLine {
         : ` · queue position ${this.#last.queuePosition}`;
     const elapsed = seconds(Date.now() - this.#started);
     const extra = this.describe?.();
-    const line = `${frame} ${this.requestId} ${state}${position} · ${elapsed}${extra ? ` · ${sanitise(extra, { singleLine: true })}` : ''}`;
+    const line = `${frame} ${this.requestId} ${state}${position} · ${elapsed}${extra ? ` · ${sanitise(extra, this.redactor, { singleLine: true })}` : ''}`;
     this.stream.write(`\r\x1b[2K${fitWidth(line, this.stream.columns)}`);
   }
 }

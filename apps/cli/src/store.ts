@@ -26,12 +26,13 @@ export const CLI_STORE_DRIVERS: StoreDrivers = {
  */
 export async function openStore(
   spec: string | undefined,
-  settings: Pick<FalaiSettings, 'paths'>,
+  settings: Pick<FalaiSettings, 'paths' | 'redactor'>,
   options: { readonly onWarning?: (message: string) => void } = {},
 ): Promise<PendingStore> {
   const core = await import('@falai/core');
   return core.openStore(spec, {
     locations: settings.paths,
+    redactor: settings.redactor,
     drivers: CLI_STORE_DRIVERS,
     ...(options.onWarning ? { onWarning: options.onWarning } : {}),
   });

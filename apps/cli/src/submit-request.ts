@@ -4,6 +4,7 @@ import type {
   ModelRegistry,
   PendingRecord,
   PendingStore,
+  Redactor,
   SubmitCostOptions,
   SubmitIntentJournal,
   SubmitOutput,
@@ -14,6 +15,8 @@ import { sanitise } from './output.js';
 
 export interface SubmitRequestOptions {
   readonly endpointId: string;
+  /** The command's redactor: what is printed on an interrupt goes through it. */
+  readonly redactor: Redactor;
   readonly inputArg?: string | undefined;
   readonly sets?: readonly string[] | undefined;
   readonly strict?: boolean;
@@ -121,7 +124,8 @@ export async function submitRequest(options: SubmitRequestOptions): Promise<Subm
     ...(options.intents ? { intents: options.intents } : {}),
     signals: {
       replay: false,
-      onInterrupt: (event) => process.stderr.write(`${sanitise(event.message)}\n`),
+      onInterrupt: (event) =>
+        process.stderr.write(`${sanitise(event.message, options.redactor)}\n`),
     },
   });
   const { record, submitted } = done;

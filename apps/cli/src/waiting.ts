@@ -3,6 +3,7 @@ import type {
   Deadline,
   FalClient,
   PendingStore,
+  Redactor,
   RequestExpectation,
   RequestTarget,
 } from '@falai/core';
@@ -33,6 +34,8 @@ export async function waitFor(options: {
   readonly signal?: AbortSignal;
   /** What fal expects of the request (duration estimate, analytics), for the ETA. */
   readonly expectation?: () => Promise<RequestExpectation>;
+  /** The command's redactor, for everything printed while waiting. */
+  readonly redactor: Redactor;
 }): Promise<CompletedRequest> {
   const { target, tty, logs } = options;
   // The ETA and the queue's trend (congested vs likely stalled): core's tracker, fed below.
@@ -45,8 +48,9 @@ export async function waitFor(options: {
   }
   let saidTrend: string | undefined;
   const progress = new ProgressLine(
-    sanitise(target.requestId, { singleLine: true }),
+    sanitise(target.requestId, options.redactor, { singleLine: true }),
     tty,
+    options.redactor,
     process.stderr,
     () => tracker.estimate().text,
   );
@@ -67,7 +71,9 @@ export async function waitFor(options: {
         const trend = tracker.estimate();
         if (!tty && logs && trend.trend !== saidTrend) {
           if (trend.trend === 'congested' || trend.trend === 'stalled')
-            process.stderr.write(`  ${sanitise(trend.text, { singleLine: true })}\n`);
+            process.stderr.write(
+              `  ${sanitise(trend.text, options.redactor, { singleLine: true })}\n`,
+            );
           saidTrend = trend.trend;
         }
       },

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import {
   ACTIVE_STATUSES,
   type CostEstimator,
+  environmentRedactor,
   type Falai,
   FalaiError,
   type Job,
@@ -9,6 +10,7 @@ import {
   type ModelRegistry,
   type OutputFile,
   type PendingRecord,
+  type Redactor,
   type RequestStatus,
   readCostTags,
   toFalaiError,
@@ -54,7 +56,12 @@ export interface FalaiMcpOptions {
   readonly inlineImageMaxBytes?: number;
   /** Offer `generate` as an MCP task to clients that support tasks. @default true */
   readonly tasks?: boolean;
-  /** Where the key is looked for when redacting results. @default process.env */
+  /**
+   * Keeps keys out of every result and error (`settings.redactor`, which also learns the keys
+   * the lifecycle resolves with those settings). @default the keys of `env`
+   */
+  readonly redactor?: Redactor;
+  /** Where keys are looked for when no `redactor` is given. @default process.env */
   readonly env?: NodeJS.ProcessEnv;
   /** The server's version in `initialize`. @default '0.0.0' */
   readonly version?: string;
@@ -112,7 +119,7 @@ export class McpContext {
   readonly maxWaitMs: number;
   readonly inlineImageMaxBytes: number;
   readonly tasks: boolean;
-  readonly env: NodeJS.ProcessEnv;
+  readonly redactor: Redactor;
   readonly version: string;
 
   /** One background wait per request in this process (generate, result, tasks share it). */
@@ -133,7 +140,7 @@ export class McpContext {
     this.maxWaitMs = Math.max(options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS, this.waitMs);
     this.inlineImageMaxBytes = options.inlineImageMaxBytes ?? DEFAULT_INLINE_IMAGE_MAX_BYTES;
     this.tasks = options.tasks ?? true;
-    this.env = options.env ?? process.env;
+    this.redactor = options.redactor ?? environmentRedactor(options.env);
     this.version = options.version ?? '0.0.0';
   }
 

@@ -21,7 +21,6 @@ export {
   McpContext,
 } from './context.js';
 export { type InlineImage, inlineImages } from './images.js';
-export { redactText, redactValue } from './redact.js';
 export { createFalaiMcp, type FalaiMcp } from './server.js';
 export { FalaiTaskStore } from './tasks.js';
 export type { ToolDefinition, ToolOutcome } from './tools.js';

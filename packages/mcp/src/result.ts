@@ -1,7 +1,6 @@
-import { toFalaiError } from '@falai/core';
+import { type Redactor, toFalaiError } from '@falai/core';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { toPlainJson } from './context.js';
-import { redactValue } from './redact.js';
 import type { ToolOutcome } from './tools.js';
 
 /** Largest `details` of an error shown in the message (serialised). */
@@ -12,7 +11,7 @@ const MAX_DETAILS_JSON = 4096;
  * JSON text (for clients that show only text), then any images; `structuredContent` for
  * clients that read it. Every string is redacted: no key reaches a client.
  */
-export function toCallToolResult(outcome: ToolOutcome, env: NodeJS.ProcessEnv): CallToolResult {
+export function toCallToolResult(outcome: ToolOutcome, redactor: Redactor): CallToolResult {
   const structured = toPlainJson(outcome.structured) as Record<string, unknown>;
   const result: CallToolResult = {
     content: [
@@ -26,7 +25,7 @@ export function toCallToolResult(outcome: ToolOutcome, env: NodeJS.ProcessEnv): 
     structuredContent: structured,
     ...(outcome.isError ? { isError: true } : {}),
   };
-  return redactValue(result, env);
+  return redactor.redactValue(result);
 }
 
 /**
@@ -34,7 +33,7 @@ export function toCallToolResult(outcome: ToolOutcome, env: NodeJS.ProcessEnv): 
  * code and its message, which says how to fix the problem (the same hints as the CLI), and
  * small details such as the validation issues. Redacted like every result.
  */
-export function toolError(error: unknown, env: NodeJS.ProcessEnv): CallToolResult {
+export function toolError(error: unknown, redactor: Redactor): CallToolResult {
   const falai = toFalaiError(error);
   let text = `${falai.code}: ${falai.message}`;
   if (falai.details !== undefined) {
@@ -42,5 +41,5 @@ export function toolError(error: unknown, env: NodeJS.ProcessEnv): CallToolResul
     if (details !== undefined && details.length <= MAX_DETAILS_JSON)
       text += `\n\nDetails: ${details}`;
   }
-  return redactValue({ content: [{ type: 'text', text }], isError: true }, env);
+  return redactor.redactValue({ content: [{ type: 'text', text }], isError: true });
 }

@@ -9,7 +9,6 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { type FalaiMcpOptions, McpContext } from './context.js';
-import { redactText } from './redact.js';
 import { toCallToolResult, toolError } from './result.js';
 import { FalaiTaskStore } from './tasks.js';
 import { createTools, submitGenerate, type ToolCall, type ToolDefinition } from './tools.js';
@@ -89,7 +88,7 @@ export function createFalaiMcp(options: FalaiMcpOptions): FalaiMcp {
                     params: {
                       progressToken: token,
                       progress: step,
-                      message: redactText(message, context.env),
+                      message: context.redactor.redact(message),
                     },
                   })
                   .catch(() => undefined);
@@ -115,7 +114,7 @@ export function createFalaiMcp(options: FalaiMcpOptions): FalaiMcp {
           const falai = toFalaiError(error);
           throw new McpError(
             ErrorCode.InvalidParams,
-            redactText(`${falai.code}: ${falai.message}`, context.env),
+            context.redactor.redact(`${falai.code}: ${falai.message}`),
           );
         }
       }
@@ -123,8 +122,8 @@ export function createFalaiMcp(options: FalaiMcpOptions): FalaiMcp {
         Promise.resolve()
           .then(() => tool.run(request.params.arguments, call))
           .then(
-            (outcome) => toCallToolResult(outcome, context.env),
-            (error: unknown) => toolError(error, context.env),
+            (outcome) => toCallToolResult(outcome, context.redactor),
+            (error: unknown) => toolError(error, context.redactor),
           ),
       );
     });

@@ -5,7 +5,6 @@ import type {
 } from '@modelcontextprotocol/sdk/experimental/tasks/interfaces.js';
 import type { Request, RequestId, Result, Task } from '@modelcontextprotocol/sdk/types.js';
 import { FOLLOW_MAX_MS, type McpContext } from './context.js';
-import { redactValue } from './redact.js';
 import { toCallToolResult } from './result.js';
 import { jobOutcome } from './tools.js';
 
@@ -71,7 +70,7 @@ export class FalaiTaskStore implements TaskStore {
       inline: true,
       saveWithinMs: FOLLOW_MAX_MS,
     });
-    return toCallToolResult(outcome, this.#ctx.env);
+    return toCallToolResult(outcome, this.#ctx.redactor);
   }
 
   async updateTaskStatus(taskId: string, status: Task['status']): Promise<void> {
@@ -100,7 +99,7 @@ export class FalaiTaskStore implements TaskStore {
 
   /** The task of a record, redacted like every result (its status message is fal's text). */
   async #taskOf(record: PendingRecord): Promise<Task> {
-    return redactValue(await this.#taskOfRecord(record), this.#ctx.env);
+    return this.#ctx.redactor.redactValue(await this.#taskOfRecord(record));
   }
 
   async #taskOfRecord(record: PendingRecord): Promise<Task> {

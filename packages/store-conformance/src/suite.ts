@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import {
   assertKeyFormat,
+  createRedactor,
   FalaiError,
   MAX_RECORD_BYTES,
   type PendingRecord,
   type PendingStore,
+  type Redactor,
   type RequestStatus,
   recordBytes,
   StoreError,
@@ -17,8 +19,11 @@ import { fullRecord, minimalRecord, randomId } from './fixtures.js';
 export interface StoreConformanceOptions {
   /** Shown in the test names, e.g. `file`. */
   readonly name: string;
-  /** A fresh, empty, isolated store; called before every test. */
-  readonly create: () => Promise<PendingStore>;
+  /**
+   * A fresh, empty, isolated store; called before every test. Pass `redactor`, when given, to
+   * the store's `redactor` option (without one the store keeps the environment's keys out).
+   */
+  readonly create: (options?: { readonly redactor?: Redactor }) => Promise<PendingStore>;
   /** Opens the same backing data again (after `previous` was closed), for durability tests. */
   readonly reopen?: (previous: PendingStore) => Promise<PendingStore>;
   /**
@@ -563,8 +568,12 @@ export function describeStoreConformance(options: StoreConformanceOptions): void
         delete process.env.FAL_KEY;
         const secret = randomBytes(16).toString('hex');
         const key = `falai-config-${randomBytes(8).toString('hex')}:${secret}`;
-        // What the credential resolver does with every key it reads, whatever the source.
-        assertKeyFormat(key, 'openclaw.json skills.entries.falai.apiKey');
+        // The store is given its owner's redactor; the credential resolver adds every key it
+        // reads to that redactor, whatever the source, after the store was opened.
+        const redactor = createRedactor();
+        store = await options.create({ redactor });
+        opened.push(store);
+        assertKeyFormat(key, 'openclaw.json skills.entries.falai.apiKey', redactor);
         try {
           const base = fullRecord();
           await store.put({

@@ -3,6 +3,6 @@ import { describeStoreConformance } from '../src/index.js';
 
 describeStoreConformance({
   name: 'memory (reference)',
-  create: async () => createMemoryStore(),
+  create: async (options) => createMemoryStore(options),
   persistsNothing: 'a map in this process',
 });

@@ -9,6 +9,7 @@ import {
   type BudgetScopeSnapshot,
   corruptError,
   createBookLedger,
+  type Redactor,
   type StoreContext,
   StoreError,
 } from '@falai/core';
@@ -224,6 +225,8 @@ export type BudgetCommitPoint = 'budget-append' | 'budget-rewrite';
 
 /** How the file store's budget ledger is set up. */
 export interface FileBudgetOptions {
+  /** The store's redactor: a scope or request key holding one of its keys is refused. */
+  readonly redactor: Redactor;
   /** The store file's real path (symlinks resolved). */
   readonly target: () => Promise<string>;
   /** The store file as the user named it (for messages). */
@@ -447,7 +450,7 @@ export function createFileBudget(options: FileBudgetOptions): {
   const ledger = createBookLedger((operation, decide) => {
     options.guard(operation);
     return commits.enqueue({ operation, decide }) as Promise<never>;
-  });
+  }, options.redactor);
 
   return {
     ledger,

@@ -18,7 +18,9 @@ import {
   planUpdate,
   prepareRecordForWrite,
   StoreError,
+  type StoreRedactorOption,
   searchRecords,
+  storeRedactor,
   type UpdateCondition,
   type UpdateOutcome,
 } from '@falai/core';
@@ -56,7 +58,7 @@ import type { HeldLock } from './lock.js';
 export type CommitPoint = 'snapshot' | 'journal' | BudgetCommitPoint;
 
 /** Options of `createFileStore`. */
-export interface FileStoreOptions {
+export interface FileStoreOptions extends StoreRedactorOption {
   /**
    * The JSON file. Use `settings.paths.pendingFile` (`resolveSettings` of `@falai/core`) for
    * the default (`FAL_PENDING_FILE`, the OpenClaw workspace's `fal-pending.json`, or
@@ -181,6 +183,7 @@ const MAX_APPEND_BYTES = 1024 * 1024;
  */
 export function createFileStore(options: FileStoreOptions): FileStore {
   const path = options.path;
+  const redactor = storeRedactor(options);
   const lockStaleMs = Math.max(2_000, options.lockStaleMs ?? 10_000);
   const lockTimeoutMs = options.lockTimeoutMs ?? 30_000;
   const fsync = options.fsync ?? true;
@@ -337,7 +340,7 @@ export function createFileStore(options: FileStoreOptions): FileStore {
       checkWritable(state.info, target);
       const now = new Date();
       await backupFile(target, now).catch((error) => fail('back up the seed file', error));
-      const { records, warnings } = migrateSeedPending(state.seed, { now });
+      const { records, warnings } = migrateSeedPending(state.seed, { now, redactor });
       for (const warning of warnings) options.onWarning?.(`${path}: ${warning}`);
       base = new Map(records.map((record) => [record.requestId, entryOf(record)]));
       mustCompact = true;
@@ -518,6 +521,7 @@ export function createFileStore(options: FileStoreOptions): FileStore {
   const copy = (entry: Entry): PendingRecord => parseJsonExact(entry.json) as PendingRecord;
   const context = (operation: string) => ({ store: 'file', operation, location: path });
   const budget = createFileBudget({
+    redactor,
     target: targetOf,
     path,
     lockStaleMs,
@@ -536,7 +540,7 @@ export function createFileStore(options: FileStoreOptions): FileStore {
     budget: budget.ledger,
 
     async put(record: PendingRecord): Promise<void> {
-      const valid = prepareRecordForWrite(record, context('put'));
+      const valid = prepareRecordForWrite(record, context('put'), redactor);
       const entry = entryOf(valid);
       await mutate('put', (table) => {
         table.set(valid.requestId, entry);
@@ -545,7 +549,9 @@ export function createFileStore(options: FileStoreOptions): FileStore {
     },
 
     async putMany(records: readonly PendingRecord[]): Promise<void> {
-      const valid = records.map((record) => entryOf(prepareRecordForWrite(record, context('put'))));
+      const valid = records.map((record) =>
+        entryOf(prepareRecordForWrite(record, context('put'), redactor)),
+      );
       await mutate('put', (table) => {
         for (const entry of valid) table.set(entry.record.requestId, entry);
         return { result: undefined, changed: valid.length > 0 };
@@ -584,7 +590,7 @@ export function createFileStore(options: FileStoreOptions): FileStore {
       condition?: UpdateCondition,
     ): Promise<UpdateOutcome> {
       return mutate<UpdateOutcome>('update', (table) => {
-        const outcome = planUpdate(table.get(requestId)?.record, patch, condition);
+        const outcome = planUpdate(table.get(requestId)?.record, patch, condition, redactor);
         if (outcome.kind !== 'updated') return { result: outcome, changed: false };
         table.set(requestId, entryOf(outcome.record));
         return { result: outcome, changed: true };

@@ -23,7 +23,8 @@ async function rawBytes(path: string): Promise<string> {
 
 describeStoreConformance({
   name: 'file',
-  create: async () => createFileStore({ path: join(dir, randomId('s'), 'pending.json') }),
+  create: async (options) =>
+    createFileStore({ path: join(dir, randomId('s'), 'pending.json'), ...options }),
   reopen: async (previous) => createFileStore({ path: previous.location }),
   rawBytes: (store) => rawBytes(store.location),
   corrupt: async (store) => {

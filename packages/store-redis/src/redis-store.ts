@@ -28,7 +28,9 @@ import {
   recordToJson,
   redactStoreLocation,
   StoreError,
+  type StoreRedactorOption,
   statusList,
+  storeRedactor,
   type UpdateCondition,
   type UpdateOutcome,
 } from '@falai/core';
@@ -49,7 +51,7 @@ import {
 } from './scripts.js';
 
 /** Options of `createRedisStore`. */
-export interface RedisStoreOptions {
+export interface RedisStoreOptions extends StoreRedactorOption {
   /**
    * Where Redis is: `redis://[user:password@]host:port/db`, `rediss://` for TLS.
    * Ignored when `client` is given.
@@ -175,6 +177,7 @@ const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
 export function createRedisStore(options: RedisStoreOptions = {}): PendingStore {
   const prefix = options.prefix ?? 'falai';
   checkPrefix(prefix);
+  const redactor = storeRedactor(options);
   const split = splitUrl(options.url ?? 'redis://127.0.0.1:6379');
   const url = split.url;
   const connectTimeoutMs = options.connectTimeoutMs ?? split.connect ?? 5_000;
@@ -385,7 +388,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): PendingStore 
   /** Every decision is one Lua script; reservation expiry uses the server's clock. */
   const budget: BudgetLedger = {
     async reserve(request): Promise<BudgetReserveOutcome> {
-      const input = normaliseBudgetReserve(request);
+      const input = normaliseBudgetReserve(request, redactor);
       const reply = (await run('reserve', BUDGET_RESERVE, budgetKeys(input.scope), [
         input.requestKey,
         input.amountMicros,
@@ -417,7 +420,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): PendingStore 
     },
 
     async settle(reservationId, actualUsd): Promise<BudgetSettleOutcome> {
-      const input = normaliseBudgetSettle(reservationId, actualUsd);
+      const input = normaliseBudgetSettle(reservationId, actualUsd, redactor);
       const [previous, spent, reserved] = (await run(
         'settle',
         BUDGET_SETTLE,
@@ -432,13 +435,13 @@ export function createRedisStore(options: RedisStoreOptions = {}): PendingStore 
     },
 
     async release(reservationId): Promise<boolean> {
-      const ref = parseBudgetReservationId(reservationId, 'release');
+      const ref = parseBudgetReservationId(reservationId, redactor, 'release');
       const n = await run('release', BUDGET_RELEASE, budgetKeys(ref.scope), [ref.requestKey]);
       return Number(n) === 1;
     },
 
     async usage(scope) {
-      const name = checkBudgetScope(scope, 'usage');
+      const name = checkBudgetScope(scope, redactor, 'usage');
       const [spent, reserved] = (await run('usage', BUDGET_USAGE, budgetKeys(name), [])) as [
         unknown,
         unknown,
@@ -462,7 +465,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): PendingStore 
     budget,
 
     async put(record: PendingRecord): Promise<void> {
-      await write(prepareRecordForWrite(record, context('put')), 'put');
+      await write(prepareRecordForWrite(record, context('put'), redactor), 'put');
     },
 
     async get(requestId: string): Promise<PendingRecord | undefined> {
@@ -531,7 +534,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): PendingStore 
         const current = await read(requestId, 'update');
         if (!current) return { kind: 'missing' };
         if (statuses?.length === 0) return { kind: 'conflict', current: current.record };
-        const planned = planUpdate(current.record, patch, undefined);
+        const planned = planUpdate(current.record, patch, undefined, redactor);
         if (planned.kind !== 'updated') return planned;
         const next = planned.record;
         const reply = (await run(

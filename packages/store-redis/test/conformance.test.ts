@@ -1,4 +1,9 @@
-import { BUDGET_RETENTION_MS, type BudgetLedger, type PendingStore } from '@falai/core';
+import {
+  BUDGET_RETENTION_MS,
+  type BudgetLedger,
+  type PendingStore,
+  type Redactor,
+} from '@falai/core';
 import { describeStoreConformance, minimalRecord } from '@falai/store-conformance';
 import { afterAll, expect, it } from 'vitest';
 import { createRedisStore, redisKeys } from '../src/index.js';
@@ -22,11 +27,12 @@ describeWithRedis('redis store', () => {
     admin.disconnect();
   });
 
-  const open = (prefix: string, retentionSeconds?: number) => {
+  const open = (prefix: string, retentionSeconds?: number, redactor?: Redactor) => {
     const store = createRedisStore({
       url: REDIS_URL,
       prefix,
       ...(retentionSeconds === undefined ? {} : { retentionSeconds }),
+      ...(redactor ? { redactor } : {}),
     });
     prefixes.set(store, prefix);
     return store;
@@ -35,7 +41,7 @@ describeWithRedis('redis store', () => {
 
   describeStoreConformance({
     name: 'redis',
-    create: async () => open(`${root}-${++counter}`),
+    create: async (options) => open(`${root}-${++counter}`, undefined, options?.redactor),
     reopen: async (previous) => open(prefixOf(previous)),
     rawBytes: (store) => dumpPrefix(admin, prefixOf(store)),
     corrupt: async (store, requestId) => {

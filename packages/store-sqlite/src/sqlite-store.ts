@@ -29,7 +29,9 @@ import {
   prepareRecordForWrite,
   recordToJson,
   StoreError,
+  type StoreRedactorOption,
   statusList,
+  storeRedactor,
   type UpdateCondition,
   type UpdateOutcome,
 } from '@falai/core';
@@ -38,7 +40,7 @@ import { HISTORY_OBJECTS, historySql } from './history.js';
 import { FALAI_APPLICATION_ID, FALAI_TABLES, MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 
 /** Options of `createSqliteStore`. */
-export interface SqliteStoreOptions {
+export interface SqliteStoreOptions extends StoreRedactorOption {
   /** The database file, or `:memory:` for a private in-memory database. */
   readonly path: string;
   /**
@@ -72,6 +74,7 @@ interface BudgetRow {
  */
 export function createSqliteStore(options: SqliteStoreOptions): PendingStore {
   const path = options.path;
+  const redactor = storeRedactor(options);
   const busyTimeoutMs = options.busyTimeoutMs ?? 5_000;
   const migrations = MIGRATIONS;
   let db: Database | undefined;
@@ -326,28 +329,28 @@ export function createSqliteStore(options: SqliteStoreOptions): PendingStore {
 
   const budget: BudgetLedger = {
     async reserve(request) {
-      const input = normaliseBudgetReserve(request);
+      const input = normaliseBudgetReserve(request, redactor);
       return budgetTransaction('reserve', input.scope, input.requestKey, (view, now) => {
         const plan = planBudgetReserve(view, input, now);
         return { result: plan.outcome, ...(plan.change ? { change: plan.change } : {}) };
       });
     },
     async settle(reservationId, actualUsd) {
-      const input = normaliseBudgetSettle(reservationId, actualUsd);
+      const input = normaliseBudgetSettle(reservationId, actualUsd, redactor);
       return budgetTransaction('settle', input.scope, input.requestKey, (view, now) => {
         const plan = planBudgetSettle(view, input, now);
         return { result: plan.outcome, change: plan.change };
       });
     },
     async release(reservationId) {
-      const ref = parseBudgetReservationId(reservationId, 'release');
+      const ref = parseBudgetReservationId(reservationId, redactor, 'release');
       return budgetTransaction('release', ref.scope, ref.requestKey, (view, now) => {
         const plan = planBudgetRelease(view, ref, now);
         return { result: plan.released, ...(plan.change ? { change: plan.change } : {}) };
       });
     },
     async usage(scope) {
-      const name = checkBudgetScope(scope, 'usage');
+      const name = checkBudgetScope(scope, redactor, 'usage');
       return budgetTransaction('usage', name, undefined, (view) => ({
         result: budgetUsageOf(view),
       }));
@@ -366,7 +369,7 @@ export function createSqliteStore(options: SqliteStoreOptions): PendingStore {
     budget,
 
     async put(record: PendingRecord): Promise<void> {
-      const valid = prepareRecordForWrite(record, context('put'));
+      const valid = prepareRecordForWrite(record, context('put'), redactor);
       open('put');
       try {
         write(valid);
@@ -443,7 +446,7 @@ export function createSqliteStore(options: SqliteStoreOptions): PendingStore {
       condition?: UpdateCondition,
     ): Promise<UpdateOutcome> {
       return atomically<UpdateOutcome>('update', requestId, (current) => {
-        const outcome = planUpdate(current, patch, condition);
+        const outcome = planUpdate(current, patch, condition, redactor);
         return outcome.kind === 'updated'
           ? { result: outcome, write: outcome.record }
           : { result: outcome };

@@ -33,7 +33,8 @@ function damageRow(path: string, requestId: string, json: string): void {
 
 describeStoreConformance({
   name: 'sqlite (file)',
-  create: async () => createSqliteStore({ path: join(dir, randomId('db'), 'pending.db') }),
+  create: async (options) =>
+    createSqliteStore({ path: join(dir, randomId('db'), 'pending.db'), ...options }),
   reopen: async (previous) => createSqliteStore({ path: previous.location }),
   rawBytes: (store) => rawBytes(store.location),
   corrupt: async (store, requestId) => {
@@ -65,6 +66,6 @@ describeStoreConformance({
 
 describeStoreConformance({
   name: 'sqlite (:memory:)',
-  create: async () => createSqliteStore({ path: ':memory:' }),
+  create: async (options) => createSqliteStore({ path: ':memory:', ...options }),
   persistsNothing: 'a private in-memory database',
 });

@@ -122,6 +122,7 @@ Outputs are saved in --output-dir (else FALAI_OUTPUT_DIR or the config file's ou
       waitMs: flags.wait,
       maxWaitMs: Math.max(flags['max-wait'], flags.wait),
       tasks: flags.tasks,
+      redactor: this.redactor,
       version: this.config.version,
     });
 

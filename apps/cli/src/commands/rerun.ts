@@ -44,10 +44,10 @@ export default class Rerun extends BaseCommand<typeof Rerun> {
       store,
       ...cost,
       cwd: process.cwd(),
-      onNote: (line) => this.note(sanitise(line)),
+      onNote: (line) => this.note(sanitise(line, this.redactor)),
       signals: {
         replay: false,
-        onInterrupt: (event) => process.stderr.write(`${sanitise(event.message)}\n`),
+        onInterrupt: (event) => process.stderr.write(`${sanitise(event.message, this.redactor)}\n`),
       },
     });
     const { record, submitted } = done;

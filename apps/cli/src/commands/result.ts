@@ -30,7 +30,7 @@ export default class Result extends BaseCommand<typeof Result> {
       requestId: target.requestId,
       ...(target.record ? { record: target.record } : {}),
     });
-    this.log(jsonText(fetched.output));
+    this.log(jsonText(fetched.output, this.redactor));
     const outputs = fetched.fromStore ? target.record?.outputs : undefined;
     return {
       requestId: target.requestId,

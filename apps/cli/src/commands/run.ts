@@ -76,6 +76,7 @@ export default class Run extends BaseCommand<typeof Run> {
         tty: this.interactive && !this.flags.quiet,
         logs: this.flags.logs && !this.jsonEnabled(),
         signal: controller.signal,
+        redactor: this.redactor,
         expectation: () => this.expectation(endpointId),
       });
     } catch (error) {
@@ -104,7 +105,7 @@ export default class Run extends BaseCommand<typeof Run> {
           ...(deadline ? { deadline } : {}),
         });
     if (outputs.length > 0) for (const file of outputs) this.log(file.path);
-    else this.log(jsonText(outcome.output));
+    else this.log(jsonText(outcome.output, this.redactor));
     return {
       requestId,
       endpointId,

@@ -40,7 +40,8 @@ export default class Status extends BaseCommand<typeof Status> {
     const position =
       report.queuePosition === undefined ? '' : ` (queue position ${report.queuePosition})`;
     this.log(`${requestId}  ${report.status}${position}`);
-    for (const line of logs) this.log(`  ${sanitise(line.message, { singleLine: true })}`);
+    for (const line of logs)
+      this.log(`  ${sanitise(line.message, this.redactor, { singleLine: true })}`);
     if (report.status === 'cancelled')
       this.note(`The request was cancelled (${report.error?.message ?? 'no reason given'}).`);
     else if (report.status === 'failed')

@@ -50,6 +50,7 @@ export default class Wait extends BaseCommand<typeof Wait> {
         tty: this.interactive && !this.flags.quiet,
         logs: this.flags.logs && !this.jsonEnabled(),
         signal: controller.signal,
+        redactor: this.redactor,
         expectation: () => this.expectation(target.endpointId),
       });
     } catch (error) {
@@ -94,7 +95,7 @@ export default class Wait extends BaseCommand<typeof Wait> {
     } else if (this.flags.quiet) {
       for (const ref of findOutputFiles(outcome.output)) this.log(ref.url);
     } else {
-      this.log(jsonText(outcome.output));
+      this.log(jsonText(outcome.output, this.redactor));
     }
     return {
       requestId: target.requestId,

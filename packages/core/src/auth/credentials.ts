@@ -1,8 +1,8 @@
 import type { FalaiSettings } from '../config/settings.js';
 import { AuthError, type CredentialSourceAttempt } from '../errors/index.js';
 import { maskKey } from '../redact/mask.js';
+import type { Redactor } from '../redact/redactor.js';
 import { UNQUOTED_NOTE, unquoteKey } from './quotes.js';
-import { rememberSecret } from './secrets.js';
 import { type CredentialSourceOptions, credentialSources } from './sources.js';
 
 /** A FAL_KEY and where it came from. Serialising or inspecting it shows only the mask. */
@@ -56,8 +56,12 @@ class Credentials implements ResolvedCredentials {
  * Wraps a key as {@link ResolvedCredentials} after checking its shape. A pair of quotes
  * around it (as `.env` files write values) is removed first, and `note` says so.
  */
-export function makeCredentials(key: string, source: string): ResolvedCredentials {
-  assertKeyFormat(key, source);
+export function makeCredentials(
+  key: string,
+  source: string,
+  redactor?: Redactor,
+): ResolvedCredentials {
+  assertKeyFormat(key, source, redactor);
   const { key: clean, unquoted } = unquoteKey(key);
   return new Credentials(clean, source, unquoted ? UNQUOTED_NOTE : undefined);
 }
@@ -66,14 +70,14 @@ export function makeCredentials(key: string, source: string): ResolvedCredential
  * Rejects keys without the `:` between id and secret, or with spaces or quotes in them,
  * before any request is sent; fal would answer 401 "Invalid Key Authorization header
  * format" anyway. One pair of surrounding quotes is allowed (and removed by
- * {@link makeCredentials}).
+ * {@link makeCredentials}). The key is added to `redactor` first.
  */
-export function assertKeyFormat(key: string, source: string): void {
-  // Remembered even when malformed: a mistyped key is still a secret. A quoted key is
-  // remembered without its quotes (the bare key covers the quoted text too), so that
-  // redaction never swallows a quote character next to the key id.
+export function assertKeyFormat(key: string, source: string, redactor?: Redactor): void {
+  // Added even when malformed: a mistyped key is still a secret. A quoted key is added
+  // without its quotes (the bare key covers the quoted text too), so that redaction never
+  // swallows a quote character next to the key id.
   const { key: clean } = unquoteKey(key);
-  rememberSecret(clean);
+  redactor?.add(clean);
   const colon = clean.indexOf(':');
   const quoted = /["'`]/.test(clean);
   if (colon <= 0 || colon === clean.length - 1 || /\s/.test(clean) || quoted) {
@@ -86,7 +90,13 @@ export function assertKeyFormat(key: string, source: string): void {
 }
 
 /** Options of {@link resolveCredentials}. */
-export type ResolveCredentialsOptions = CredentialSourceOptions;
+export interface ResolveCredentialsOptions extends CredentialSourceOptions {
+  /**
+   * Where the key found (and any malformed one) is added, so whatever prints or stores with
+   * it never shows the key. @default `settings.redactor`, when settings are given
+   */
+  readonly redactor?: Redactor;
+}
 
 /**
  * Finds the FAL_KEY: the first source holding one wins. Throws AUTH_MISSING listing
@@ -97,9 +107,10 @@ export async function resolveCredentials(
   options: ResolveCredentialsOptions = {},
 ): Promise<ResolvedCredentials> {
   const attempts: CredentialSourceAttempt[] = [];
+  const redactor = options.redactor ?? options.settings?.redactor;
   for (const candidate of credentialSources(options)) {
     const reading = await candidate.read();
-    if (reading.key !== undefined) return makeCredentials(reading.key, candidate.source);
+    if (reading.key !== undefined) return makeCredentials(reading.key, candidate.source, redactor);
     attempts.push({ source: candidate.source, result: reading.result, fix: candidate.fix });
   }
   const lines = attempts.map(
@@ -124,16 +135,17 @@ export function keyGetter(
   label: string,
 ): () => Promise<string> {
   const given = credentials;
+  const redactor = settings?.redactor;
   if (typeof given === 'string') {
     return async () => {
-      assertKeyFormat(given, `${label} option`);
+      assertKeyFormat(given, `${label} option`, redactor);
       return given.trim();
     };
   }
   if (typeof given === 'function') {
     return async () => {
       const key = await given();
-      assertKeyFormat(key, `${label} function`);
+      assertKeyFormat(key, `${label} function`, redactor);
       return key.trim();
     };
   }
@@ -178,7 +190,11 @@ export async function describeCredentialSources(
     }
     let valid = true;
     try {
-      assertKeyFormat(reading.key, candidate.source);
+      assertKeyFormat(
+        reading.key,
+        candidate.source,
+        options.redactor ?? options.settings?.redactor,
+      );
     } catch {
       valid = false;
     }

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { ConfigError } from '../errors/index.js';
+import { createRedactor, type Redactor } from '../redact/redactor.js';
 import type { BudgetConfig } from './budget.js';
 import { type FalaiConfigFile, readConfigFile } from './config-file.js';
 import {
@@ -51,6 +52,23 @@ export interface SettingSource {
   readonly kind: 'flag' | 'env' | 'config' | 'default';
   /** Human label: `flag --base-url`, `env FALAI_QUEUE_URL`, `config file /x/config.json`, `default`. */
   readonly label: string;
+}
+
+/** Environment variables whose values are keys: never printed, stored or answered. */
+const SECRET_VARIABLES = ['FAL_KEY', 'FAL_KEY_SECRET', 'FAL_ADMIN_KEY'] as const;
+
+/**
+ * A new redactor holding the keys of an environment (`FAL_KEY`, `FAL_KEY_SECRET`,
+ * `FAL_ADMIN_KEY`, the process's by default), read at each use; keys added later (every key
+ * `resolveCredentials` reads) are kept by this redactor only. What stores, the CLI and
+ * servers use when they are given no redactor of their own.
+ */
+export function environmentRedactor(env: EnvLike = processEnvironment()): Redactor {
+  return createRedactor([], () =>
+    SECRET_VARIABLES.map((name) => env[name]).filter(
+      (value): value is string => value !== undefined,
+    ),
+  );
 }
 
 /** Where falai keeps and finds things on this machine, resolved from the environment once. */
@@ -109,6 +127,11 @@ export interface FalaiSettings {
   /** Home, state, cache and default store locations. */
   readonly paths: FalaiPaths;
   /**
+   * The keys of these settings' environment and config file, and every key resolved with
+   * them (`resolveCredentials({ settings })` adds it): pass it to what prints or stores.
+   */
+  readonly redactor: Redactor;
+  /**
    * Days finished requests stay in the store for `falai history`; `falai prune` removes older
    * ones. `0` keeps them (prune removes finished ones only when given an age). `FALAI_HISTORY_RETENTION_DAYS`, else the config
    * file's `historyRetentionDays`. @default 30
@@ -133,6 +156,8 @@ export interface FalaiSettings {
 /** Options of {@link resolveSettings}; everything defaults to the current process. */
 export interface ResolveSettingsOptions {
   readonly env?: EnvLike;
+  /** The redactor the settings carry. @default `environmentRedactor(env)` */
+  readonly redactor?: Redactor;
   readonly cwd?: string;
   readonly flags?: {
     readonly baseUrl?: string;
@@ -198,6 +223,8 @@ export async function resolveSettings(
   sources.configDir = sourceOf(location.dirSource);
 
   const file: FalaiConfigFile = await readConfigFile(configPath);
+  const redactor = options.redactor ?? environmentRedactor(env);
+  if (file.key) redactor.add(file.key);
   const fileSource: SettingSource = { kind: 'config', label: `config file ${configPath}` };
   const envSource = (name: string): SettingSource => ({ kind: 'env', label: `env ${name}` });
   const flagSource = (name: string): SettingSource => ({ kind: 'flag', label: `flag --${name}` });
@@ -306,6 +333,7 @@ export async function resolveSettings(
     configDir: location.configDir,
     openclaw: Object.freeze({ ...openclaw }),
     paths: resolvePaths(env, cwd),
+    redactor,
     sources: Object.freeze(sources),
   };
   return Object.freeze(settings);

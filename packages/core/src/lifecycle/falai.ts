@@ -266,18 +266,24 @@ export function createFalai(options: FalaiOptions = {}): Falai {
   let registryPromise: Promise<ModelRegistry> | undefined;
 
   const settings = (): Promise<FalaiSettings> => {
-    settingsPromise ??= options.settings
-      ? Promise.resolve(options.settings)
-      : resolveSettings({
-          ...env,
-          cwd: cwd(),
-          flags: {
-            ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
-            ...(typeof options.store === 'string' ? { store: options.store } : {}),
-            ...(options.configPath ? { configPath: options.configPath } : {}),
-            ...(options.outputDir ? { outputDir: options.outputDir } : {}),
-          },
-        });
+    settingsPromise ??= (
+      options.settings
+        ? Promise.resolve(options.settings)
+        : resolveSettings({
+            ...env,
+            cwd: cwd(),
+            flags: {
+              ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
+              ...(typeof options.store === 'string' ? { store: options.store } : {}),
+              ...(options.configPath ? { configPath: options.configPath } : {}),
+              ...(options.outputDir ? { outputDir: options.outputDir } : {}),
+            },
+          })
+    ).then((resolved) => {
+      // The key given here is one of the keys these settings keep out of records and output.
+      if (options.key) resolved.redactor.add(options.key);
+      return resolved;
+    });
     // A failed resolution is not kept: the caller may fix the setting and try again.
     settingsPromise.catch(() => {
       settingsPromise = undefined;
@@ -322,6 +328,7 @@ export function createFalai(options: FalaiOptions = {}): Falai {
     const openOptions: OpenStoreOptions = {
       ...env,
       locations: resolved.paths,
+      redactor: resolved.redactor,
       ...(options.storeDrivers ? { drivers: options.storeDrivers } : {}),
     };
     const store = await openStore(resolved.store, openOptions);

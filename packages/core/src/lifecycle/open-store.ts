@@ -5,25 +5,30 @@ import type { EnvLike } from '../config/paths.js';
 import { processEnvironment } from '../config/settings.js';
 import { StoreError } from '../errors/falai-error.js';
 import { createMemoryStore } from '../store/memory.js';
+import type { StoreRedactorOption } from '../store/ops.js';
 import { parseStoreSpec, type StoreLocations, type StoreSpec } from '../store/spec.js';
 import type { PendingStore } from '../store/types.js';
 
 /** What `@falai/store-file` exports that opening a file store needs. */
 export interface FileStoreModule {
-  createFileStore(options: {
-    readonly path: string;
-    readonly onWarning?: (message: string) => void;
-  }): PendingStore;
+  createFileStore(
+    options: {
+      readonly path: string;
+      readonly onWarning?: (message: string) => void;
+    } & StoreRedactorOption,
+  ): PendingStore;
   /** Test hooks the file store reads from the environment (optional). */
   testHooksFromEnv?(env: EnvLike): Record<string, unknown>;
 }
 /** What `@falai/store-sqlite` exports that opening a SQLite store needs. */
 export interface SqliteStoreModule {
-  createSqliteStore(options: { readonly path: string }): PendingStore;
+  createSqliteStore(options: { readonly path: string } & StoreRedactorOption): PendingStore;
 }
 /** What `@falai/store-redis` exports that opening a Redis store needs. */
 export interface RedisStoreModule {
-  createRedisStore(options: { readonly url: string; readonly prefix?: string }): PendingStore;
+  createRedisStore(
+    options: { readonly url: string; readonly prefix?: string } & StoreRedactorOption,
+  ): PendingStore;
 }
 
 /**
@@ -39,8 +44,8 @@ export interface StoreDrivers {
   readonly redis?: () => Promise<RedisStoreModule>;
 }
 
-/** Options of {@link openStore}. */
-export interface OpenStoreOptions {
+/** Options of {@link openStore}; `redactor` (`settings.redactor`) goes to the store. */
+export interface OpenStoreOptions extends StoreRedactorOption {
   /**
    * Where a spec's paths are resolved and the default file store lives (`settings.paths`).
    * @default the process's (`resolvePaths()`)
@@ -82,13 +87,15 @@ export async function openStore(
   const parsed: StoreSpec =
     typeof spec === 'object' ? spec : parseStoreSpec(spec ?? 'file', options.locations);
   const drivers = options.drivers ?? {};
+  const redactor = options.redactor === undefined ? {} : { redactor: options.redactor };
   switch (parsed.kind) {
     case 'memory':
-      return createMemoryStore();
+      return createMemoryStore(redactor);
     case 'file': {
       const module = await loadDriver('file', drivers.file);
       return module.createFileStore({
         path: parsed.path,
+        ...redactor,
         onWarning:
           options.onWarning ??
           ((message) => process.stderr.write(`Warning: seed file migration: ${message}\n`)),
@@ -97,12 +104,13 @@ export async function openStore(
     }
     case 'sqlite': {
       const module = await loadDriver('sqlite', drivers.sqlite);
-      return module.createSqliteStore({ path: parsed.path });
+      return module.createSqliteStore({ path: parsed.path, ...redactor });
     }
     case 'redis': {
       const module = await loadDriver('redis', drivers.redis);
       return module.createRedisStore({
         url: parsed.url,
+        ...redactor,
         ...(parsed.prefix === undefined ? {} : { prefix: parsed.prefix }),
       });
     }

@@ -4,13 +4,18 @@ import { AbortedError, FalaiError } from '../errors/falai-error.js';
 import { buildProvenance, recordProvenanceOf } from '../provenance/build.js';
 import { embedProvenance } from '../provenance/file.js';
 import { type DownloadOutputsOptions, downloadOutputs } from '../queue/download.js';
+import type { Redactor } from '../redact/redactor.js';
 import { OMITTED_KEY, omittedDataUris } from '../store/output-summary.js';
 import type { OutputFile, RecordProvenance } from '../store/record.js';
 import type { PendingStore } from '../store/types.js';
 import type { Deadline } from './wait.js';
 
-/** What a save reads from the settings: the download limits. */
-export type SaveSettings = Pick<FalaiSettings, 'downloadIdleTimeoutMs' | 'downloadMaxBytes'>;
+/**
+ * What a save reads from the settings: the download limits, and the redactor that keeps keys
+ * out of the provenance written into the files (default: the process environment's keys).
+ */
+export type SaveSettings = Pick<FalaiSettings, 'downloadIdleTimeoutMs' | 'downloadMaxBytes'> &
+  Partial<Pick<FalaiSettings, 'redactor'>>;
 
 /** Options of {@link saveOutputs}. */
 export interface SaveOutputsOptions
@@ -79,7 +84,14 @@ export async function saveOutputs(options: SaveOutputsOptions): Promise<OutputFi
   for (const file of inline) options.onKept?.(file);
   outputs.unshift(...inline);
   if (outputs.length === 0) return outputs;
-  const provenance = await embedOutputProvenance(store, requestId, options.result, outputs, kept);
+  const provenance = await embedOutputProvenance(
+    store,
+    requestId,
+    options.result,
+    outputs,
+    kept,
+    options.settings.redactor,
+  );
   const saved = await withSizesOnDisk(outputs);
   if (options.record !== false) {
     await store.update(requestId, { outputs: saved, ...(provenance ? { provenance } : {}) });
@@ -99,12 +111,18 @@ async function embedOutputProvenance(
   result: unknown,
   outputs: readonly OutputFile[],
   alreadySaved: ReadonlySet<string>,
+  redactor: Redactor | undefined,
 ): Promise<RecordProvenance | undefined> {
   const record = await store.get(requestId);
   if (!record) return undefined;
   let kept: RecordProvenance | undefined;
   for (const [index, file] of outputs.entries()) {
-    const provenance = buildProvenance({ record, result, output: { index, url: file.url } });
+    const provenance = buildProvenance({
+      record,
+      result,
+      output: { index, url: file.url },
+      ...(redactor ? { redactor } : {}),
+    });
     kept ??= recordProvenanceOf(provenance);
     if (!alreadySaved.has(file.path)) await embedProvenance(file.path, provenance);
   }

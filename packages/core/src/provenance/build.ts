@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
+import { environmentRedactor } from '../config/settings.js';
 import { stringifyJsonExact } from '../json/exact.js';
 import { falaiUserAgent } from '../queue/client.js';
-import { scrubSecrets } from '../store/ops.js';
+import type { Redactor } from '../redact/redactor.js';
 import { describeDataUri, OMITTED_KEY, summariseOutput } from '../store/output-summary.js';
 import {
   type Cost,
@@ -38,8 +39,8 @@ export interface BuildProvenanceOptions {
   readonly output?: { readonly index: number; readonly url?: string };
   /** @default the version of @falai/core (or `record.provenance.falaiVersion`) */
   readonly falaiVersion?: string;
-  /** Where FAL_KEY may be found, for redaction. @default process.env */
-  readonly env?: NodeJS.ProcessEnv;
+  /** The keys kept out of it (the caller's). @default the process environment's keys */
+  readonly redactor?: Redactor;
 }
 
 /** A field placeholder the input summary holds for a file: `<file image_urls.0>`. */
@@ -244,7 +245,7 @@ export function buildProvenance(options: BuildProvenanceOptions): Provenance {
       : {}),
     falaiVersion: options.falaiVersion ?? stored?.falaiVersion ?? falaiVersion(),
   };
-  return boundProvenance(scrubSecrets(provenance, options.env));
+  return boundProvenance((options.redactor ?? environmentRedactor()).scrub(provenance));
 }
 
 /**

@@ -23,3 +23,17 @@ export function redactKey(text: string, key: string | undefined): string {
   if (secret.length >= 4) out = out.split(secret).join('…');
   return out;
 }
+
+/**
+ * A key as a `.env` file or a shell line may hold it: `FAL_KEY='"id:secret"'` keeps the
+ * double quotes in the value, and fal refuses such a key only later, at the first paid call.
+ * One matching pair of surrounding quotes (`"`, `'` or a backtick) and the whitespace around
+ * and inside it are removed; a value with quotes anywhere else is left as it is (and then
+ * refused as malformed).
+ */
+export function unquoteKey(raw: string): { readonly key: string; readonly unquoted: boolean } {
+  const trimmed = raw.trim();
+  const match = /^(["'`])([^"'`]*)\1$/.exec(trimmed);
+  if (!match) return { key: trimmed, unquoted: false };
+  return { key: (match[2] ?? '').trim(), unquoted: true };
+}

@@ -1,5 +1,5 @@
-import { knownSecrets, secretsFromEnv } from '../auth/secrets.js';
 import { StoreError } from '../errors/falai-error.js';
+import type { Redactor } from '../redact/redactor.js';
 
 /**
  * The budget ledger: a hard cap on spend, shared by every process (and, with Redis, every
@@ -190,7 +190,12 @@ function instantMs(value: BudgetInstant, operation: string): number {
 /** Characters a scope or request key may not hold (control characters). */
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
-function checkName(value: unknown, what: 'scope' | 'requestKey', operation: string): string {
+function checkName(
+  value: unknown,
+  what: 'scope' | 'requestKey',
+  operation: string,
+  redactor: Redactor,
+): string {
   if (typeof value !== 'string' || value === '' || value.length > MAX_BUDGET_NAME_LENGTH) {
     throw budgetError(
       operation,
@@ -201,8 +206,7 @@ function checkName(value: unknown, what: 'scope' | 'requestKey', operation: stri
   if (CONTROL.test(value)) {
     throw budgetError(operation, `A budget ${what} may not contain control characters.`);
   }
-  const secrets = [...secretsFromEnv(), ...knownSecrets()];
-  if (secrets.some((secret) => value.includes(secret))) {
+  if (redactor.secrets().some((secret) => value.includes(secret))) {
     throw budgetError(
       operation,
       `A budget ${what} contains a FAL key; use a masked key id (e.g. the part before ":" ` +
@@ -212,9 +216,12 @@ function checkName(value: unknown, what: 'scope' | 'requestKey', operation: stri
   return value;
 }
 
-/** Checks a scope name for `usage` (and every other operation). */
-export function checkBudgetScope(scope: unknown, operation = 'usage'): string {
-  return checkName(scope, 'scope', operation);
+/**
+ * Checks a scope name for `usage` (and every other operation); one holding a key `redactor`
+ * holds (the store's) is refused.
+ */
+export function checkBudgetScope(scope: unknown, redactor: Redactor, operation = 'usage'): string {
+  return checkName(scope, 'scope', operation, redactor);
 }
 
 const ID_PREFIX = 'bgt1.';
@@ -240,6 +247,7 @@ export interface BudgetReservationRef {
 /** Decodes a reservation id; `STORE_ERROR` when it is not one. */
 export function parseBudgetReservationId(
   reservationId: unknown,
+  redactor: Redactor,
   operation = 'settle',
 ): BudgetReservationRef {
   const bad = () =>
@@ -269,8 +277,8 @@ export function parseBudgetReservationId(
     throw bad();
   }
   return {
-    scope: checkName(value[0], 'scope', operation),
-    requestKey: checkName(value[1], 'requestKey', operation),
+    scope: checkName(value[0], 'scope', operation, redactor),
+    requestKey: checkName(value[1], 'requestKey', operation, redactor),
     endsAtMs: value[2],
   };
 }
@@ -283,8 +291,14 @@ export interface BudgetReserveInput extends BudgetReservationRef {
   readonly ttlMs: number;
 }
 
-/** Checks and converts a reserve request; `STORE_ERROR` says what is wrong. */
-export function normaliseBudgetReserve(request: BudgetReserveRequest): BudgetReserveInput {
+/**
+ * Checks and converts a reserve request; `STORE_ERROR` says what is wrong (a scope or request
+ * key holding a key `redactor` holds, among others).
+ */
+export function normaliseBudgetReserve(
+  request: BudgetReserveRequest,
+  redactor: Redactor,
+): BudgetReserveInput {
   const operation = 'reserve';
   if (typeof request !== 'object' || request === null) {
     throw budgetError(
@@ -292,8 +306,8 @@ export function normaliseBudgetReserve(request: BudgetReserveRequest): BudgetRes
       'reserve() needs { scope, window, amountUsd, capUsd, requestKey }.',
     );
   }
-  const scope = checkName(request.scope, 'scope', operation);
-  const requestKey = checkName(request.requestKey, 'requestKey', operation);
+  const scope = checkName(request.scope, 'scope', operation, redactor);
+  const requestKey = checkName(request.requestKey, 'requestKey', operation, redactor);
   const endsAtMs = instantMs(request.window?.endsAt as BudgetInstant, operation);
   const ttlMs = request.ttlMs ?? DEFAULT_RESERVATION_TTL_MS;
   if (!Number.isFinite(ttlMs) || ttlMs <= 0 || ttlMs > MAX_RESERVATION_TTL_MS) {
@@ -320,8 +334,12 @@ export interface BudgetSettleInput extends BudgetReservationRef {
 }
 
 /** Checks and converts a settle call. */
-export function normaliseBudgetSettle(reservationId: string, actualUsd: number): BudgetSettleInput {
-  const ref = parseBudgetReservationId(reservationId, 'settle');
+export function normaliseBudgetSettle(
+  reservationId: string,
+  actualUsd: number,
+  redactor: Redactor,
+): BudgetSettleInput {
+  const ref = parseBudgetReservationId(reservationId, redactor, 'settle');
   return { ...ref, actualMicros: toMicroUsd(actualUsd, 'actualUsd', 'settle') };
 }
 
@@ -583,32 +601,38 @@ export type BudgetBookTransaction = <T>(
   decide: (book: BudgetBook, now: number) => { result: T; changes: readonly BudgetChange[] },
 ) => Promise<T>;
 
-/** A {@link BudgetLedger} over a book kept by `transact` (the memory and file stores). */
-export function createBookLedger(transact: BudgetBookTransaction): BudgetLedger {
+/**
+ * A {@link BudgetLedger} over a book kept by `transact` (the memory and file stores), refusing
+ * names that hold a key `redactor` holds (the store's).
+ */
+export function createBookLedger(
+  transact: BudgetBookTransaction,
+  redactor: Redactor,
+): BudgetLedger {
   return {
     async reserve(request) {
-      const input = normaliseBudgetReserve(request);
+      const input = normaliseBudgetReserve(request, redactor);
       return transact('reserve', (book, now) => {
         const plan = planBudgetReserve(book.view(input.scope, input.requestKey, now), input, now);
         return { result: plan.outcome, changes: plan.change ? [plan.change] : [] };
       });
     },
     async settle(reservationId, actualUsd) {
-      const input = normaliseBudgetSettle(reservationId, actualUsd);
+      const input = normaliseBudgetSettle(reservationId, actualUsd, redactor);
       return transact('settle', (book, now) => {
         const plan = planBudgetSettle(book.view(input.scope, input.requestKey, now), input, now);
         return { result: plan.outcome, changes: [plan.change] };
       });
     },
     async release(reservationId) {
-      const ref = parseBudgetReservationId(reservationId, 'release');
+      const ref = parseBudgetReservationId(reservationId, redactor, 'release');
       return transact('release', (book, now) => {
         const plan = planBudgetRelease(book.view(ref.scope, ref.requestKey, now), ref, now);
         return { result: plan.released, changes: plan.change ? [plan.change] : [] };
       });
     },
     async usage(scope) {
-      const name = checkBudgetScope(scope, 'usage');
+      const name = checkBudgetScope(scope, redactor, 'usage');
       return transact('usage', (book, now) => ({
         result: budgetUsageOf(book.view(name, undefined, now)),
         changes: [],

@@ -7,6 +7,8 @@ import {
   planUpdate,
   prepareRecordForWrite,
   type StoreContext,
+  type StoreRedactorOption,
+  storeRedactor,
 } from './ops.js';
 import type { PendingPatch, PendingRecord } from './record.js';
 import { type HistoryQuery, searchRecords } from './search.js';
@@ -25,7 +27,8 @@ import {
  * behaviour the conformance suite expects of every durable store, and serves tests and
  * one-shot runs (`--store memory`) that must not touch disk.
  */
-export function createMemoryStore(): PendingStore {
+export function createMemoryStore(options: StoreRedactorOption = {}): PendingStore {
+  const redactor = storeRedactor(options);
   const records = new Map<string, PendingRecord>();
   let closed = false;
 
@@ -51,7 +54,7 @@ export function createMemoryStore(): PendingStore {
     const { result, changes } = decide(book, now);
     for (const change of changes) book.apply(change);
     return result;
-  });
+  }, redactor);
 
   return {
     kind: 'memory',
@@ -61,7 +64,7 @@ export function createMemoryStore(): PendingStore {
 
     async put(record: PendingRecord): Promise<void> {
       open('put');
-      const valid = prepareRecordForWrite(record, context('put'));
+      const valid = prepareRecordForWrite(record, context('put'), redactor);
       records.set(valid.requestId, copy(valid));
     },
 
@@ -90,7 +93,7 @@ export function createMemoryStore(): PendingStore {
       condition?: UpdateCondition,
     ): Promise<UpdateOutcome> {
       open('update');
-      const outcome = planUpdate(records.get(requestId), patch, condition);
+      const outcome = planUpdate(records.get(requestId), patch, condition, redactor);
       if (outcome.kind === 'updated') {
         records.set(requestId, copy(outcome.record));
         return { kind: 'updated', record: copy(outcome.record) };

@@ -1,7 +1,8 @@
 import * as v from 'valibot';
-import { knownSecrets, secretsFromEnv } from '../auth/secrets.js';
+import { environmentRedactor } from '../config/settings.js';
 import { StoreError } from '../errors/falai-error.js';
-import { parseJsonExact, stringifyJsonExact } from '../json/exact.js';
+import { parseJsonExact } from '../json/exact.js';
+import { jsonOf, type Redactor } from '../redact/redactor.js';
 import {
   applyPatch,
   type Lease,
@@ -15,6 +16,22 @@ import {
   type UpdateCondition,
   type UpdateOutcome,
 } from './types.js';
+
+/** The option every store takes for the keys it must never write. */
+export interface StoreRedactorOption {
+  /**
+   * The keys this store never writes: they become `[redacted]` in records, and a budget name
+   * holding one is refused. Pass the redactor of your settings (`settings.redactor`), which
+   * also learns every key `resolveCredentials` reads. @default the process environment's keys
+   * (`environmentRedactor()`)
+   */
+  readonly redactor?: Redactor;
+}
+
+/** The redactor of a store's options: the one given, else the process environment's keys. */
+export function storeRedactor(options: StoreRedactorOption): Redactor {
+  return options.redactor ?? environmentRedactor();
+}
 
 /** Where a store operation happens, so errors can name the store and the place. */
 export interface StoreContext {
@@ -35,76 +52,6 @@ function describeIssues(error: unknown): string {
       .join('; ');
   }
   return error instanceof Error ? error.message : String(error);
-}
-
-/** What a secret is replaced with when it turns up inside a record. */
-export const REDACTED_SECRET = '[redacted]';
-
-export { secretsFromEnv };
-
-function scrubValue(value: unknown, secrets: readonly string[]): unknown {
-  if (typeof value === 'string') {
-    let out = value;
-    for (const secret of secrets) {
-      if (out.includes(secret)) out = out.split(secret).join(REDACTED_SECRET);
-    }
-    return out;
-  }
-  if (Array.isArray(value)) return value.map((item) => scrubValue(item, secrets));
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) {
-      // defineProperty, so a `__proto__` key (JSON.parse makes it an own key) stays a key.
-      Object.defineProperty(out, scrubValue(key, secrets) as string, {
-        value: scrubValue(item, secrets),
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    }
-    return out;
-  }
-  return value;
-}
-
-/**
- * Replaces every occurrence of each of `secrets`, as it is and URL-encoded (`id%3Asecret`, as
- * a URL or fal's echo carries it), with `[redacted]`, in strings and object keys at any depth.
- * Returns `value` itself when its JSON holds none of them (the usual case: no walk, no copy).
- * Empty strings in `secrets` are ignored.
- */
-export function scrubWith<T>(value: T, secrets: readonly string[]): T {
-  // Longest first, so the whole encoded key is replaced, not only its secret half (which
-  // would leave the key id behind).
-  const plain = secrets.filter((secret) => secret.length > 0);
-  const all = [...new Set([...plain, ...plain.map((secret) => encodeURIComponent(secret))])].sort(
-    (a, b) => b.length - a.length,
-  );
-  if (all.length === 0) return value;
-  const text = jsonOf(value);
-  if (text === undefined || !all.some((secret) => text.includes(secret))) return value;
-  return scrubValue(value, all) as T;
-}
-
-/**
- * Replaces every occurrence of a FAL_KEY — from the environment, or any key this process
- * resolved from another source (`knownSecrets`) — with `[redacted]`. A key pasted into a
- * prompt or a URL must still never land on disk or in Redis.
- */
-export function scrubSecrets<T>(value: T, env: NodeJS.ProcessEnv = process.env): T {
-  return scrubWith(value, [...secretsFromEnv(env), ...knownSecrets()]);
-}
-
-/** `JSON.stringify` that writes a `bigint` (an integer beyond 2^53) as its exact digits. */
-function jsonOf(value: unknown): string | undefined {
-  try {
-    return JSON.stringify(value);
-  } catch (error) {
-    if (error instanceof TypeError && /bigint/i.test(error.message)) {
-      return stringifyJsonExact(value);
-    }
-    throw error;
-  }
 }
 
 /**
@@ -145,10 +92,15 @@ function checkRecordSize(record: PendingRecord, context: StoreContext, what: str
 }
 
 /**
- * Validates a record before it is written and strips secrets from it. An invalid record
- * is a programming error of the caller, so nothing is written and `STORE_ERROR` says why.
+ * Validates a record before it is written and strips the keys `redactor` holds from it (the
+ * store's `redactor` option). An invalid record is a programming error of the caller, so
+ * nothing is written and `STORE_ERROR` says why.
  */
-export function prepareRecordForWrite(record: unknown, context: StoreContext): PendingRecord {
+export function prepareRecordForWrite(
+  record: unknown,
+  context: StoreContext,
+  redactor: Redactor,
+): PendingRecord {
   let parsed: PendingRecord;
   try {
     parsed = parsePendingRecord(record);
@@ -163,7 +115,7 @@ export function prepareRecordForWrite(record: unknown, context: StoreContext): P
       { ...context, cause: error, details: { requestId: id } },
     );
   }
-  const clean = scrubSecrets(parsed);
+  const clean = redactor.scrub(parsed);
   checkRecordSize(clean, context, 'to store');
   return clean;
 }
@@ -202,11 +154,15 @@ export function corruptError(context: StoreContext, problem: string, cause?: unk
   );
 }
 
-/** Decides a conditional update (pure), so every store gives the same answer. */
+/**
+ * Decides a conditional update (pure), so every store gives the same answer; the updated
+ * record holds none of the keys `redactor` holds.
+ */
 export function planUpdate(
   current: PendingRecord | undefined,
   patch: PendingPatch,
   condition: UpdateCondition | undefined,
+  redactor: Redactor,
   now: number = Date.now(),
 ): UpdateOutcome {
   if (!current) return { kind: 'missing' };
@@ -227,7 +183,7 @@ export function planUpdate(
       },
     );
   }
-  const clean = scrubSecrets(next);
+  const clean = redactor.scrub(next);
   checkRecordSize(
     clean,
     { store: 'any', operation: 'update', location: 'the store' },

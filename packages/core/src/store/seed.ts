@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { scrubSecrets } from './ops.js';
+import { environmentRedactor } from '../config/settings.js';
+import type { Redactor } from '../redact/redactor.js';
 import {
   type InputFile,
   type InputSummary,
@@ -168,9 +169,17 @@ function tagValue(value: unknown): string {
  */
 export function migrateSeedPending(
   json: unknown,
-  options: { readonly now?: Date } = {},
+  options: {
+    readonly now?: Date;
+    /**
+     * The keys to strip from the migrated records (the store's redactor).
+     * @default the process environment's keys
+     */
+    readonly redactor?: Redactor;
+  } = {},
 ): { records: PendingRecord[]; warnings: string[] } {
   const now = (options.now ?? new Date()).toISOString();
+  const redactor = options.redactor ?? environmentRedactor();
   const warnings: string[] = [];
   if (!isSeedPendingFile(json)) {
     return {
@@ -255,7 +264,7 @@ export function migrateSeedPending(
     if (entry.result !== undefined) candidate.result = entry.result;
     if (error) candidate.error = error;
 
-    const record = scrubSecrets(parsePendingRecord(candidate));
+    const record = redactor.scrub(parsePendingRecord(candidate));
     if (byId.has(requestId)) {
       warnings.push(`${where} repeats request ${requestId}; the later entry was kept.`);
     }

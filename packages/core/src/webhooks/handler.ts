@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { knownSecrets } from '../auth/secrets.js';
+import { environmentRedactor } from '../config/settings.js';
 import { FalaiError, toFalaiError } from '../errors/index.js';
 import { parseJsonExact } from '../json/exact.js';
 import { finaliseRecord, type OutcomePatchOptions, outcomePatch } from '../lifecycle/outcome.js';
 import { outcomeFromResult } from '../queue/status.js';
 import type { RequestOutcome } from '../queue/types.js';
-import { secretsFromEnv } from '../store/ops.js';
+import type { Redactor } from '../redact/redactor.js';
 import type { OutputSummaryOptions } from '../store/output-summary.js';
 import {
   ACTIVE_STATUSES,
@@ -108,10 +108,15 @@ export interface WebhookHandlerOptions {
   /** Retry-After (seconds) of a busy 503. @default 10 */
   readonly retryAfterSeconds?: number;
   /**
-   * Secrets never to echo in an event or an answer, on top of the FAL_KEY of the environment
-   * and every key this process resolved (`knownSecrets`), plain or URL-encoded.
+   * Secrets never to echo in an event or an answer, on top of the keys `redactor` holds,
+   * plain or URL-encoded.
    */
   readonly secrets?: readonly string[];
+  /**
+   * The keys never to echo (`settings.redactor`, which learns every key resolved with the
+   * settings). @default the process environment's keys (`environmentRedactor()`)
+   */
+  readonly redactor?: Redactor;
   /**
    * How long after the first delivery of an unknown request id it is still answered 404 (so
    * fal retries) rather than acknowledged: a fast request can finish before the submitter
@@ -322,8 +327,9 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
     bodyBytesRead: 0,
   };
   /** Read at each use: a key resolved after start-up is still kept out. */
+  const redactor = options.redactor ?? environmentRedactor();
   const secrets = (): string[] =>
-    [...new Set([...(options.secrets ?? []), ...secretsFromEnv(), ...knownSecrets()])]
+    [...new Set([...(options.secrets ?? []), ...redactor.secrets()])]
       .filter((secret) => secret.length >= 8)
       .sort((a, b) => b.length - a.length);
   const firstSeenUnknown = new Map<string, number>();

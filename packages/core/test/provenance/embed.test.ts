@@ -7,6 +7,7 @@ import { type Emulator, startEmulator } from '@falai/emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildProvenance,
+  createRedactor,
   embedProvenance,
   newPendingRecord,
   type PendingRecord,
@@ -14,7 +15,6 @@ import {
   parsePendingRecord,
   readProvenance,
   recordProvenanceOf,
-  rememberSecret,
 } from '../../src/index.js';
 import { downloadOutputs } from '../../src/queue/download.js';
 import { createFalClient } from '../../src/queue/index.js';
@@ -334,16 +334,16 @@ describe('what provenance holds', () => {
     expect(JSON.stringify(provenance)).not.toContain('data:');
   });
 
-  it('never holds a key this process knows, wherever it was typed', () => {
+  it('never holds a key its redactor knows, wherever it was typed', () => {
     const key = 'leak-key-id-77:leak-secret-0c1d2e3f4a5b';
-    rememberSecret(key);
+    const redactor = createRedactor([key]);
     const record = parsePendingRecord(
       newPendingRecord({ requestId: 'req-secret-1', endpointId: 'fal-ai/x' }),
     );
     const provenance = buildProvenance({
       record,
       input: { prompt: `draw ${key} and leak-secret-0c1d2e3f4a5b` },
-      env: {},
+      redactor,
     });
     const text = JSON.stringify(provenance);
     expect(text).not.toContain('leak-secret-0c1d2e3f4a5b');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { StoreError } from '../../src/errors/falai-error.js';
+import { createRedactor } from '../../src/redact/redactor.js';
 import {
   BUDGET_RETENTION_MS,
   BudgetBook,
@@ -16,16 +17,20 @@ import {
   toMicroUsd,
 } from '../../src/store/budget.js';
 
+const none = createRedactor();
 const NOW = Date.parse('2026-03-01T23:59:59.000Z');
 const request = (overrides = {}) =>
-  normaliseBudgetReserve({
-    scope: 'daily:2026-03-01',
-    window: { endsAt: '2026-03-02T00:00:00.000Z' },
-    amountUsd: 0.1,
-    capUsd: 0.3,
-    requestKey: 'k',
-    ...overrides,
-  });
+  normaliseBudgetReserve(
+    {
+      scope: 'daily:2026-03-01',
+      window: { endsAt: '2026-03-02T00:00:00.000Z' },
+      amountUsd: 0.1,
+      capUsd: 0.3,
+      requestKey: 'k',
+      ...overrides,
+    },
+    none,
+  );
 const empty = { spentMicros: 0, reservedMicros: 0, entry: undefined };
 
 describe('budget helpers', () => {
@@ -52,7 +57,7 @@ describe('budget helpers', () => {
 
   it('a reservation id names its scope, key and window, and nothing else', () => {
     const id = budgetReservationId('batch:ünï/„x“', 'row 7', 1_900_000_000_000);
-    expect(parseBudgetReservationId(id)).toEqual({
+    expect(parseBudgetReservationId(id, none)).toEqual({
       scope: 'batch:ünï/„x“',
       requestKey: 'row 7',
       endsAtMs: 1_900_000_000_000,
@@ -61,7 +66,7 @@ describe('budget helpers', () => {
       budgetReservationId('daily:2026-03-01', 'k', Date.parse('2026-03-02T00:00:00.000Z')),
     );
     const tampered = `bgt1.${Buffer.from('["a","b",1.5]').toString('base64url')}`;
-    expect(() => parseBudgetReservationId(tampered)).toThrow(/not a budget reservation id/);
+    expect(() => parseBudgetReservationId(tampered, none)).toThrow(/not a budget reservation id/);
   });
 
   it('defaults the hold to 24 hours and keeps the scope a week past its window', () => {
@@ -84,7 +89,10 @@ describe('budget helpers', () => {
       ok: true,
       duplicate: false,
     });
-    const settle = { ...parseBudgetReservationId(request().reservationId), actualMicros: 50_000 };
+    const settle = {
+      ...parseBudgetReservationId(request().reservationId, none),
+      actualMicros: 50_000,
+    };
     expect(planBudgetSettle(view, settle, NOW).outcome).toEqual({
       previous: 'missing',
       spentUsd: 0.05,

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  createRedactor,
+  environmentRedactor,
   newPendingRecord,
   planClaim,
   planRelease,
@@ -7,10 +9,14 @@ import {
   planUpdate,
   prepareRecordForWrite,
   StoreError,
-  scrubSecrets,
   scrubWith,
-  secretsFromEnv,
 } from '../../src/index.js';
+
+/** The keys of an environment, as settings and stores read them. */
+const secretsFromEnv = (env: Record<string, string>) => environmentRedactor(env).secrets();
+const scrubSecrets = <T>(value: T, env: Record<string, string>): T =>
+  environmentRedactor(env).scrub(value);
+const none = createRedactor();
 
 const ctx = { store: 'test', operation: 'put', location: '/tmp/x' };
 const record = newPendingRecord({
@@ -70,18 +76,20 @@ describe('store operation helpers', () => {
   });
 
   it('names the record and the place when refusing an invalid record', () => {
-    expect(() => prepareRecordForWrite({ ...record, status: 'nope' }, ctx)).toThrow(StoreError);
-    expect(() => prepareRecordForWrite({ ...record, status: 'nope' }, ctx)).toThrow(
+    expect(() => prepareRecordForWrite({ ...record, status: 'nope' }, ctx, none)).toThrow(
+      StoreError,
+    );
+    expect(() => prepareRecordForWrite({ ...record, status: 'nope' }, ctx, none)).toThrow(
       /r1 to \/tmp\/x: status/,
     );
   });
 
   it('plans updates, claims, renewals and releases like the contract says', () => {
     const now = Date.parse('2026-03-01T01:00:00Z');
-    expect(planUpdate(undefined, { status: 'running' }, undefined, now)).toEqual({
+    expect(planUpdate(undefined, { status: 'running' }, undefined, none, now)).toEqual({
       kind: 'missing',
     });
-    expect(planUpdate(record, { status: 'running' }, { status: 'running' }, now).kind).toBe(
+    expect(planUpdate(record, { status: 'running' }, { status: 'running' }, none, now).kind).toBe(
       'conflict',
     );
     const claimed = planClaim(record, 'a', 1000, now);
@@ -95,7 +103,7 @@ describe('store operation helpers', () => {
     expect(planRenew(held, 'a', 5000, now + 1000)).toBeUndefined();
     expect(planRelease(held, 'b')).toBeUndefined();
     expect(planRelease(held, 'a')?.lease).toBeUndefined();
-    expect(() => planUpdate(record, { status: 'bad' as never }, undefined, now)).toThrow(
+    expect(() => planUpdate(record, { status: 'bad' as never }, undefined, none, now)).toThrow(
       StoreError,
     );
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  createRedactor,
   MAX_RECORD_BYTES,
   newPendingRecord,
   parseJsonExact,
@@ -9,6 +10,8 @@ import {
   recordToJson,
   StoreError,
 } from '../../src/index.js';
+
+const none = createRedactor();
 
 const ctx = { store: 'test', operation: 'put', location: '/tmp/x' };
 const record = newPendingRecord({
@@ -22,7 +25,7 @@ describe('bounded records', () => {
     const huge = { ...record, result: { text: 'x'.repeat(MAX_RECORD_BYTES) } };
     let error: unknown;
     try {
-      prepareRecordForWrite(huge, ctx);
+      prepareRecordForWrite(huge, ctx, none);
     } catch (e) {
       error = e;
     }
@@ -37,14 +40,21 @@ describe('bounded records', () => {
         'was written; the result stays available from fal (falai result r1) while fal keeps it.',
     );
     const fits = { ...record, result: { text: 'x'.repeat(MAX_RECORD_BYTES - 1_000) } };
-    expect(recordBytes(prepareRecordForWrite(fits, ctx))).toBeLessThanOrEqual(MAX_RECORD_BYTES);
+    expect(recordBytes(prepareRecordForWrite(fits, ctx, none))).toBeLessThanOrEqual(
+      MAX_RECORD_BYTES,
+    );
   });
 
   it('refuses an update that would grow the record past the cap', () => {
     expect(() =>
-      planUpdate(record, { result: { text: 'é'.repeat(MAX_RECORD_BYTES / 2 + 1) } }, undefined),
+      planUpdate(
+        record,
+        { result: { text: 'é'.repeat(MAX_RECORD_BYTES / 2 + 1) } },
+        undefined,
+        none,
+      ),
     ).toThrow(/over the 1\.0 MB a record may hold/);
-    expect(planUpdate(record, { result: { ok: true } }, undefined).kind).toBe('updated');
+    expect(planUpdate(record, { result: { ok: true } }, undefined, none).kind).toBe('updated');
   });
 });
 

@@ -185,6 +185,7 @@ With --json, stdout carries one JSON object per line: first {"event":"listening"
     const handler = createWebhookHandler({
       verifier,
       store,
+      redactor: this.redactor,
       maxBodyBytes: this.flags['max-body'] * 1024 * 1024,
       // Inline data-URI outputs are written before the record is stored, which keeps only
       // their digest and file; without --download the record keeps the digest alone.
