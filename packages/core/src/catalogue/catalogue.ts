@@ -96,7 +96,7 @@ export interface CatalogueSearchOptions {
   readonly refresh?: boolean;
   /** Attach unit prices (a key is needed for fresh ones). @default true */
   readonly prices?: boolean;
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** What {@link ModelCatalogue.search} found. */
@@ -136,10 +136,13 @@ export interface ModelCatalogue extends DefinitionProvider {
   /** Unit prices of endpoints; cached, and served from the cache when fal cannot be reached. */
   prices(
     endpointIds: readonly string[],
-    options?: { readonly offline?: boolean; readonly signal?: AbortSignal },
+    options?: { readonly offline?: boolean; readonly signal?: AbortSignal | undefined },
   ): Promise<CataloguePricesResult>;
   /** The closest catalogue ids to one it does not list (lists the catalogue when needed). */
-  suggest(endpointId: string, options?: { readonly signal?: AbortSignal }): Promise<string[]>;
+  suggest(
+    endpointId: string,
+    options?: { readonly signal?: AbortSignal | undefined },
+  ): Promise<string[]>;
 }
 
 /** "4 min", "3 h", "2 d". */
@@ -304,7 +307,7 @@ export function createModelCatalogue(options: ModelCatalogueOptions): ModelCatal
     const models: CatalogueModel[] = [];
     for await (const model of open.iterateModels({
       limit: CATALOGUE_INDEX_PAGE_SIZE,
-      ...(signal ? { signal } : {}),
+      signal,
     })) {
       models.push(catalogueModelOf(model));
       if (models.length >= MAX_INDEX_MODELS) break;
@@ -357,7 +360,7 @@ export function createModelCatalogue(options: ModelCatalogueOptions): ModelCatal
     let model: PlatformModel | undefined;
     try {
       const { open } = await platform();
-      model = await open.getModel(endpointId, { openapi: true, ...(signal ? { signal } : {}) });
+      model = await open.getModel(endpointId, { openapi: true, signal });
     } catch (error) {
       const reason = failureOf(error);
       if (cached) {
@@ -496,7 +499,7 @@ export function createModelCatalogue(options: ModelCatalogueOptions): ModelCatal
     if (!want || models.length === 0) return { hits: [...models], notes: [] };
     const found = await prices(
       models.map((model) => model.endpointId),
-      { offline, ...(signal ? { signal } : {}) },
+      { offline, signal },
     );
     const byId = new Map(found.prices.map((price) => [price.endpointId, price]));
     return {
@@ -557,7 +560,7 @@ export function createModelCatalogue(options: ModelCatalogueOptions): ModelCatal
           ...(searchOptions.text?.trim() ? { query: searchOptions.text.trim() } : {}),
           ...(searchOptions.category ? { category: searchOptions.category } : {}),
           ...(cursor ? { cursor } : {}),
-          ...(signal ? { signal } : {}),
+          signal,
         });
         const room = limit - found.length;
         found.push(...page.items.slice(0, room).map(catalogueModelOf));

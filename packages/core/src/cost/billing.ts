@@ -25,7 +25,7 @@ export async function applyBillingEvents(options: {
   readonly platform: PlatformClient;
   readonly records: readonly PendingRecord[];
   readonly now?: Date;
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
 }): Promise<BillingReconciliation> {
   const now = options.now ?? new Date();
   const open = options.records.filter(
@@ -43,7 +43,7 @@ export async function applyBillingEvents(options: {
       requestIds: chunk.map((record) => record.requestId),
       start: new Date(Math.max(earliest - 60_000, now.getTime() - MAX_WINDOW_MS)),
       end: now,
-      ...(options.signal ? { signal: options.signal } : {}),
+      signal: options.signal,
     })) {
       // The Platform schema bounds costTotal (finite, 0 to MAX_REQUEST_USD).
       if (event.costTotal !== null)

@@ -50,14 +50,17 @@ export interface CostEstimateRequest {
   readonly input: Record<string, unknown>;
   /** The model's definition, for the defaults of fields the input leaves out. */
   readonly definition?: ModelDefinition;
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** Estimates the cost of requests from fal's unit prices, cached on disk with a TTL. */
 export interface CostEstimator {
   readonly apiUrl: string;
   /** The endpoint's unit price: fresh from the cache, else from fal (then cached). */
-  price(endpointId: string, options?: { readonly signal?: AbortSignal }): Promise<PriceLookup>;
+  price(
+    endpointId: string,
+    options?: { readonly signal?: AbortSignal | undefined },
+  ): Promise<PriceLookup>;
   /** The cost of one request, or why it cannot be estimated (never a guess). */
   estimate(request: CostEstimateRequest): Promise<EstimateResult>;
 }

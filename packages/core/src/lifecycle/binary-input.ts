@@ -25,7 +25,7 @@ export type FileInput = string | BinaryInput;
 export interface ReadBinaryInputsOptions {
   /** Largest binary value read (a stream is read up to this). @default 200 MiB */
   readonly maxBytes?: number;
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** What {@link readBinaryInputs} found. */

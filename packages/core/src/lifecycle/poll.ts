@@ -90,7 +90,7 @@ export interface PollRequestsOptions {
    * Stops the run: checks not yet started are left for the next run, those in flight finish
    * and are recorded; the summary says `interrupted`.
    */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /** Save the outputs of completed requests: where each request's files go. */
   readonly download?: {
     readonly target: (

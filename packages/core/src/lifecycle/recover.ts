@@ -48,7 +48,7 @@ export interface RecoverOptions {
    * submit), leaving every other unknown request to whoever is about to record it. @default false
    */
   readonly onlyIntents?: boolean;
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /** Test seam: the clock. @default () => new Date() */
   readonly now?: () => Date;
 }

@@ -34,7 +34,7 @@ export interface ResolveReferencesOptions {
   readonly fetch?: typeof fetch;
   /** @default {@link DEFAULT_REFERENCE_PROBE_TIMEOUT_MS} */
   readonly probeTimeoutMs?: number;
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** What {@link resolveReferences} made of an input. */
@@ -161,7 +161,7 @@ async function usableUrl(
     );
   }
   const uploaded = await options.uploader.upload(output.path, {
-    ...(options.signal ? { signal: options.signal } : {}),
+    signal: options.signal,
   });
   return uploaded.url;
 }

@@ -21,7 +21,7 @@ export interface FetchResultOptions {
   readonly need?: 'show' | 'files';
   /** The command that waits for a request still running, for the message. */
   readonly waitCommand?: string;
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** A completed request's output, and whether it came from the store. */
@@ -49,7 +49,7 @@ export async function fetchResult(options: FetchResultOptions): Promise<FetchedR
   try {
     outcome = await client.result(endpointId, requestId, {
       knownRequest: record !== undefined,
-      ...(options.signal ? { signal: options.signal } : {}),
+      signal: options.signal,
     });
   } catch (error) {
     if (error instanceof ApiError && error.status === 400) {

@@ -50,14 +50,14 @@ export async function checkStatus(
   client: FalClient,
   store: PendingStore,
   target: RequestTarget,
-  options: { readonly logs?: boolean; readonly signal?: AbortSignal } = {},
+  options: { readonly logs?: boolean; readonly signal?: AbortSignal | undefined } = {},
 ): Promise<StatusReport> {
   const { endpointId, requestId, record } = target;
   let status: QueueStatus;
   try {
     status = await client.status(endpointId, requestId, {
       logs: options.logs ?? false,
-      ...(options.signal ? { signal: options.signal } : {}),
+      signal: options.signal,
     });
   } catch (error) {
     if (!record || !(error instanceof ApiError && error.code === 'NOT_FOUND')) throw error;

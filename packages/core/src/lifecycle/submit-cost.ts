@@ -56,7 +56,7 @@ export async function planSubmitCost(
     readonly input: Record<string, unknown>;
     readonly definition?: ModelDefinition;
     readonly store: PendingStore;
-    readonly signal?: AbortSignal;
+    readonly signal?: AbortSignal | undefined;
   },
 ): Promise<SubmitCostPlan> {
   const { endpointId } = request;
@@ -68,7 +68,7 @@ export async function planSubmitCost(
       endpointId,
       input: request.input,
       ...(request.definition ? { definition: request.definition } : {}),
-      ...(request.signal ? { signal: request.signal } : {}),
+      signal: request.signal,
     });
     options.onEstimate?.(estimate);
   } else if (capped) {

@@ -93,7 +93,7 @@ export interface SubmitAndRecordOptions {
    * Stops validation and uploads. It never cuts the POST short: once the request is on its
    * way, only fal's answer (or the HTTP timeout) ends the wait, so a paid id is never lost.
    */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /** Each validation note or warning block, as it is found. */
   readonly onNote?: (line: string) => void;
   /** Progress of each upload of a local file or of bytes. */
@@ -181,13 +181,13 @@ export async function submitAndRecord(
     registry,
     store,
     uploader: options.client,
-    ...(options.signal ? { signal: options.signal } : {}),
+    signal: options.signal,
   });
   for (const note of references.notes) options.onNote?.(note);
   const parents = [...(options.parents ?? []), ...references.parents].slice(0, MAX_PARENTS);
   // Bytes become data URIs first, so validation and media checks see them like any file.
   const binary = await readBinaryInputs(references.input, {
-    ...(options.signal ? { signal: options.signal } : {}),
+    signal: options.signal,
   });
   const input = binary.input;
   const warnings: string[] = [];
@@ -215,7 +215,7 @@ export async function submitAndRecord(
         input,
         ...(definition ? { definition } : {}),
         store,
-        ...(options.signal ? { signal: options.signal } : {}),
+        signal: options.signal,
       })
     : undefined;
   // Once fal may hold the request, its reservations stay (settled at finalise, or by recover).
@@ -259,7 +259,7 @@ async function submitPrepared(
     bytes: binary.bytes,
     uploadBytes: (bytes, upload) => client.upload(bytes, upload),
     ...(options.onUploadProgress ? { onProgress: options.onUploadProgress } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
+    signal: options.signal,
   });
   for (const warning of prepared.warnings) {
     warnings.push(warning);

@@ -36,7 +36,7 @@ export interface WaitAndFinaliseOptions {
    */
   readonly record?: PendingRecord;
   /** Stops waiting (the request keeps running at fal); ABORTED. */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /** The job's bound (it replaces `timeoutMs`); TIMEOUT naming it and how to resume. */
   readonly deadline?: Deadline;
   /** Gives up waiting after this many ms (the request keeps running at fal); TIMEOUT. */
@@ -66,7 +66,7 @@ export async function waitAndFinalise(options: WaitAndFinaliseOptions): Promise<
   try {
     outcome = await client.wait(endpointId, requestId, {
       logs: options.logs ?? false,
-      ...(signal ? { signal } : {}),
+      signal,
       ...(options.timeoutMs === undefined || deadline ? {} : { timeoutMs: options.timeoutMs }),
       onProgress: (progress) => {
         if (progress.state === 'running') startedAt ??= new Date().toISOString();
@@ -81,7 +81,7 @@ export async function waitAndFinalise(options: WaitAndFinaliseOptions): Promise<
       // asks about a request fal accepted, which reports `expired` rather than an unknown id.
       outcome = await client.result(endpointId, requestId, {
         knownRequest: true,
-        ...(signal ? { signal } : {}),
+        signal,
       });
     } else {
       throw stoppedError(error, options);

@@ -13,7 +13,10 @@ import { sniffFile } from './sniff.js';
 export interface FileUploader {
   upload(
     path: string,
-    options?: { onProgress?: (sent: number, total: number) => void; signal?: AbortSignal },
+    options?: {
+      onProgress?: (sent: number, total: number) => void;
+      signal?: AbortSignal | undefined;
+    },
   ): Promise<{ url: string }>;
 }
 
@@ -23,7 +26,7 @@ export type BytesUploader = (
   options: {
     contentType: string;
     onProgress?: (sent: number, total: number) => void;
-    signal?: AbortSignal;
+    signal?: AbortSignal | undefined;
   },
 ) => Promise<{ url: string }>;
 
@@ -70,7 +73,7 @@ export interface PrepareInputOptions {
   /** Where relative paths start. @default process.cwd() */
   readonly cwd?: string;
   readonly onProgress?: (progress: PrepareProgress) => void;
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /**
    * The bytes behind data URIs that came from a program's Buffers, Blobs or streams, by dotted
    * field path (`readBinaryInputs` in the lifecycle makes both). Such a file is uploaded (with
@@ -174,7 +177,7 @@ export async function prepareInput(
           contentType: classified.mime,
           onProgress: (sent, total) =>
             options.onProgress?.({ field, path: `<bytes ${field}>`, sent, total }),
-          ...(options.signal ? { signal: options.signal } : {}),
+          signal: options.signal,
         });
         setAt(send, ref.path, uploaded.url);
         files.push({
@@ -246,7 +249,7 @@ export async function prepareInput(
       const uploaded = await options.uploader.upload(path, {
         onProgress: (sent, total) =>
           options.onProgress?.({ field, path: classified.path, sent, total }),
-        ...(options.signal ? { signal: options.signal } : {}),
+        signal: options.signal,
       });
       value = uploaded.url;
       file = {

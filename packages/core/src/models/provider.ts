@@ -56,7 +56,7 @@ export type ProviderAnswer =
 export interface ResolveOptions {
   /** Ask the source again even when the cache is fresh. @default false */
   readonly refresh?: boolean;
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** Everything falai knows about an endpoint id before a submit. */

@@ -65,17 +65,17 @@ export interface PlatformClient {
    */
   getModel(
     endpointId: string,
-    options?: { readonly openapi?: boolean; readonly signal?: AbortSignal },
+    options?: { readonly openapi?: boolean; readonly signal?: AbortSignal | undefined },
   ): Promise<PlatformModel | undefined>;
   /** Unit prices of any number of endpoints (asked 50 at a time); unpriced ones are absent. */
   getPrices(
     endpointIds: readonly string[],
-    options?: { readonly signal?: AbortSignal },
+    options?: { readonly signal?: AbortSignal | undefined },
   ): Promise<PlatformPrice[]>;
   /** `POST /models/pricing/estimate`: units × price, or calls × historical cost per call. */
   estimateCost(
     request: EstimateRequest,
-    options?: { readonly signal?: AbortSignal },
+    options?: { readonly signal?: AbortSignal | undefined },
   ): Promise<PlatformEstimate>;
   /** One page of an endpoint's request history (newest first). */
   listRequestsByEndpoint(query: RequestsByEndpointQuery): Promise<PlatformPage<PlatformRequest>>;
@@ -95,14 +95,14 @@ export interface PlatformClient {
   /** The account's username and, with `credits`, its balance (ADMIN key). */
   getAccountBilling(options?: {
     readonly credits?: boolean;
-    readonly signal?: AbortSignal;
+    readonly signal?: AbortSignal | undefined;
   }): Promise<PlatformAccountBilling>;
   /** Request counts and queue/run percentiles (API key). */
   getAnalytics(query: AnalyticsQuery): Promise<PlatformAnalytics>;
   /** Billed quantity and cost per endpoint (ADMIN key). */
   getUsage(query?: UsageQuery): Promise<PlatformUsage>;
   /** `GET /meta`: the ranges fal's webhooks come from (no key). */
-  getMeta(options?: { readonly signal?: AbortSignal }): Promise<PlatformMeta>;
+  getMeta(options?: { readonly signal?: AbortSignal | undefined }): Promise<PlatformMeta>;
 }
 
 /** The Platform API base: `apiUrl` > `baseUrl` + `/v1` > settings > FALAI_API_URL/FALAI_BASE_URL. */

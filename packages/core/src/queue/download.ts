@@ -120,7 +120,7 @@ export interface DownloadOutputsOptions {
    * TIMEOUT when the reason is a `TimeoutError` (e.g. `AbortSignal.timeout(ms)` for a
    * command-wide `--timeout`).
    */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /** A transfer fails when no byte arrives for this long (no total limit). @default 60000 */
   readonly idleTimeoutMs?: number;
   /** Largest file saved; a bigger one fails before or while it is read. @default 4 GiB */

@@ -57,7 +57,7 @@ export interface HttpCall {
   /** Send `Authorization: Key …` (false for pre-signed upload URLs). */
   readonly auth: boolean;
   readonly policy: RetryPolicy;
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /** A total limit per attempt (API calls). Ignored when `idleTimeoutMs` is set. */
   readonly timeoutMs?: number;
   /**

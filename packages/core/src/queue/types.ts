@@ -62,7 +62,7 @@ export interface FalClientOptions {
 
 /** Options every call accepts. */
 export interface CallOptions {
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /** Overrides the client's per-call timeout. */
   readonly timeoutMs?: number;
 }
@@ -204,7 +204,7 @@ export interface WaitOptions {
   readonly onProgress?: (progress: WaitProgress) => void;
   /** Collect logs. @default false */
   readonly logs?: boolean;
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /** Give up waiting (the request keeps running at fal) after this many ms. */
   readonly timeoutMs?: number;
   /** `auto`: stream, falling back to polling. @default 'auto' */
@@ -220,7 +220,7 @@ export interface UploadOptions {
   readonly contentType?: string;
   readonly fileName?: string;
   readonly onProgress?: (sent: number, total: number) => void;
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /**
    * Fail (after retrying a stalled part or PUT) when nothing is sent or received for this
    * long. There is no total limit.

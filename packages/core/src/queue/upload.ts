@@ -226,7 +226,7 @@ export async function uploadFile(
   // No total limit: a large file on a slow uplink takes as long as it takes. A call fails (and
   // a PUT is retried, see the upload policy's retryStalls) only when nothing moves.
   const common = {
-    ...(options.signal ? { signal: options.signal } : {}),
+    signal: options.signal,
     idleTimeoutMs: options.idleTimeoutMs,
     maxBodyBytes: options.maxAnswerBytes,
   };
