@@ -139,6 +139,14 @@ const NEVER_LOADED = {
 const NEVER_LOADED_RE = new RegExp(`^(${Object.keys(NEVER_LOADED).join('|')})(/|$)`);
 
 /**
+ * True for an import falai never runs. `semver` only when oclif imports it (its Node-version
+ * check): BullMQ, inlined into the single-file build, needs it at load time.
+ */
+const neverLoaded = (name, importer) =>
+  NEVER_LOADED_RE.test(name) &&
+  !(/^semver(\/|$)/.test(name) && !/[\\/]@oclif[\\/]core[\\/]/.test(importer));
+
+/**
  * Inlines @oclif/core and, transitively, everything it imports, except what falai never
  * runs: oclif's TypeScript support (ts-node, typescript; development mode only) and
  * `semver`, which oclif only loads for its Node-version check, skipped by bin/run.js
@@ -146,7 +154,7 @@ const NEVER_LOADED_RE = new RegExp(`^(${Object.keys(NEVER_LOADED).join('|')})(/|
  */
 const keepOclif = (name, importer) =>
   !isBuiltin(name) &&
-  !NEVER_LOADED_RE.test(name) &&
+  !neverLoaded(name, importer) &&
   (name === '@oclif/core' || name.startsWith('@oclif/core/') || importer.includes('node_modules'));
 
 const common = {
@@ -264,9 +272,9 @@ async function singleOptions(cliDir, outFile) {
       plugins: [
         embedModels(),
         externals(
-          (name) =>
+          (name, importer) =>
             !/^(better-sqlite3|sharp|@img\/|node:)/.test(name) &&
-            !NEVER_LOADED_RE.test(name) &&
+            !neverLoaded(name, importer) &&
             !isBuiltin(name),
         ),
       ],
