@@ -33,45 +33,45 @@ export interface FalaiOptions {
    * Resolved settings (`resolveSettings`). Default: resolved on first use from `env`, `cwd`,
    * the options below and falai's config file, as the CLI resolves them.
    */
-  readonly settings?: FalaiSettings;
+  readonly settings?: FalaiSettings | undefined;
   /** The environment settings and the key are resolved from. @default process.env */
-  readonly env?: EnvLike;
+  readonly env?: EnvLike | undefined;
   /** Where relative paths (inputs, downloads, stores) start. @default process.cwd() */
-  readonly cwd?: string;
+  readonly cwd?: string | undefined;
   /** Send every fal call here (the emulator), ahead of `FALAI_BASE_URL`. */
-  readonly baseUrl?: string;
+  readonly baseUrl?: string | undefined;
   /** falai's config file. @default `FALAI_CONFIG`, else the platform's config folder */
-  readonly configPath?: string;
+  readonly configPath?: string | undefined;
   /** The fal key, ahead of `FAL_KEY` and every other source. */
-  readonly key?: string;
+  readonly key?: string | undefined;
   /**
    * Where requests are recorded: a `PendingStore` you opened (never closed by falai), or a
    * store spec (`file:<path>`, `sqlite:<path>`, `redis://…`, `memory`). Default: `FALAI_STORE`,
    * the config file's store, else the default file store (`FAL_PENDING_FILE` or
    * `$XDG_STATE_HOME/falai/pending.json`). A spec is opened for each call and closed after.
    */
-  readonly store?: PendingStore | string;
+  readonly store?: PendingStore | string | undefined;
   /** How store adapters are loaded (an application that bundles passes literal imports). */
-  readonly storeDrivers?: StoreDrivers;
+  readonly storeDrivers?: StoreDrivers | undefined;
   /** A queue client of your own (retry policy, fetch, timeouts). */
-  readonly client?: FalClient;
+  readonly client?: FalClient | undefined;
   /** A model registry of your own. Default: built-in models plus the user's model folders. */
-  readonly registry?: ModelRegistry;
+  readonly registry?: ModelRegistry | undefined;
   /** Where `download: true` saves outputs. @default settings `outputDir` (`./falai-output`) */
-  readonly outputDir?: string;
+  readonly outputDir?: string | undefined;
   /** @default `falai/<version>` */
-  readonly userAgent?: string;
+  readonly userAgent?: string | undefined;
   /**
    * Where fal's prices are cached for estimates. @default `FALAI_CACHE_DIR`, else
    * `$XDG_CACHE_HOME/falai` (the CLI's cache folder)
    */
-  readonly cacheDir?: string;
+  readonly cacheDir?: string | undefined;
   /**
    * Estimate each submit's cost from its input and fal's prices first (a `phase: 'estimate'`
    * progress event, `estimate` on the result). The config's budgets are enforced either way.
    * @default true
    */
-  readonly estimate?: boolean;
+  readonly estimate?: boolean | undefined;
 }
 
 /** A progress event of a job: uploads, the submit, each change while waiting, saved files. */
@@ -117,51 +117,51 @@ export type DownloadTarget =
   | true
   | {
       /** A folder, or a file name with a media extension. @default the output folder */
-      readonly dir?: string;
+      readonly dir?: string | undefined;
       /**
        * A file name pattern: `{request_id}`, `{index}`, `{n}`, `{ext}`, `{endpoint}`, `{date}`,
        * `{time}`. @default `{request_id}-{index}.{ext}`
        */
-      readonly name?: string;
+      readonly name?: string | undefined;
       /** Replace existing files. @default false */
-      readonly force?: boolean;
+      readonly force?: boolean | undefined;
     };
 
 /** Options of submitting a job. */
 export interface SubmitJobOptions {
   /** fal POSTs the result here. */
-  readonly webhookUrl?: string;
+  readonly webhookUrl?: string | undefined;
   /** How local files and bytes are sent. @default 'auto' (inline when small, uploaded when large) */
-  readonly uploadMode?: 'auto' | 'data-uri' | 'upload';
+  readonly uploadMode?: 'auto' | 'data-uri' | 'upload' | undefined;
   /** Validate the input against the model first. @default true */
-  readonly validate?: boolean;
+  readonly validate?: boolean | undefined;
   /** An unknown endpoint is an error (MODEL_UNKNOWN) instead of a warning. @default false */
-  readonly strict?: boolean;
+  readonly strict?: boolean | undefined;
   /** Send an input the model definition objects to (its issues only warn). @default false */
-  readonly forceInput?: boolean;
+  readonly forceInput?: boolean | undefined;
   /** fal's queue options: priority, runner hint, start timeout, storage lifecycle. */
-  readonly queue?: Omit<SubmitOptions, 'webhookUrl' | 'signal' | 'timeoutMs'>;
+  readonly queue?: Omit<SubmitOptions, 'webhookUrl' | 'signal' | 'timeoutMs'> | undefined;
   /** Stops validation and uploads; never the POST once it is on its way (a paid id is kept). */
-  readonly signal?: AbortSignal;
-  readonly onProgress?: (event: JobProgress) => void;
+  readonly signal?: AbortSignal | undefined;
+  readonly onProgress?: ((event: JobProgress) => void) | undefined;
   /**
    * Refuse (`BUDGET_EXCEEDED`, nothing sent) when the estimate is above this many US dollars,
    * or (`COST_UNKNOWN`) when the cost cannot be estimated.
    */
-  readonly maxCostUsd?: number;
+  readonly maxCostUsd?: number | undefined;
 }
 
 /** Options of waiting for a job. */
 export interface WaitJobOptions {
   /** Stops waiting (the request keeps running at fal and stays pending in the store). */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /** Gives up after this many ms (the request keeps running at fal). */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
   /** Report fal's log lines in progress events. @default false */
-  readonly logs?: boolean;
+  readonly logs?: boolean | undefined;
   /** Save the output files when it completes. */
-  readonly download?: DownloadTarget;
-  readonly onProgress?: (event: JobProgress) => void;
+  readonly download?: DownloadTarget | undefined;
+  readonly onProgress?: ((event: JobProgress) => void) | undefined;
 }
 
 /** Options of {@link Falai.run}: submitting and waiting, with one `timeoutMs` for both. */
@@ -345,8 +345,8 @@ export function createFalai(options: FalaiOptions = {}): Falai {
     const details = typeof target === 'object' ? target : {};
     const out = typeof target === 'string' ? target : details.dir;
     const named = outputTarget({
-      ...(out === undefined ? {} : { out: absolute(out) }),
-      ...(details.name === undefined ? {} : { name: details.name }),
+      out: out === undefined ? undefined : absolute(out),
+      name: details.name,
       defaultDir: absolute((await settings()).outputDir),
       requestId,
       endpointId,
@@ -373,8 +373,8 @@ export function createFalai(options: FalaiOptions = {}): Falai {
       settings: await settings(),
       record: record !== undefined,
       ...(record?.outputs ? { previous: record.outputs } : {}),
-      ...(deadline ? { deadline } : {}),
-      ...(signal ? { signal } : {}),
+      deadline,
+      signal,
     });
   };
 
@@ -407,7 +407,7 @@ export function createFalai(options: FalaiOptions = {}): Falai {
         endpointId,
         requestId,
         ...(record ? { record } : {}),
-        ...(waitOptions.signal ? { signal: waitOptions.signal } : {}),
+        signal: waitOptions.signal,
         ...(deadline ? { deadline } : {}),
         logs: waitOptions.logs ?? false,
         ...(onProgress
@@ -466,11 +466,11 @@ export function createFalai(options: FalaiOptions = {}): Falai {
     const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
     const resolved = await settings();
     const cost = await submitCostOptions(resolved, {
-      ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+      cacheDir: options.cacheDir,
       credentials: keyOf,
       ...(options.userAgent ? { userAgent: options.userAgent } : {}),
       ...(options.estimate === false ? { estimate: false } : {}),
-      ...(submitOptions.maxCostUsd === undefined ? {} : { maxCostUsd: submitOptions.maxCostUsd }),
+      maxCostUsd: submitOptions.maxCostUsd,
       maxCostLabel: 'maxCostUsd',
       ...(onProgress
         ? {
@@ -501,7 +501,7 @@ export function createFalai(options: FalaiOptions = {}): Falai {
       cwd: cwd(),
       ...(submitOptions.webhookUrl ? { webhookUrl: submitOptions.webhookUrl } : {}),
       ...(submitOptions.queue ? { submitOptions: submitOptions.queue } : {}),
-      ...(signal ? { signal } : {}),
+      signal,
       ...(onProgress
         ? {
             onUploadProgress: (progress) =>
@@ -545,12 +545,7 @@ export function createFalai(options: FalaiOptions = {}): Falai {
       record: () => withStore((store) => store.get(requestId)),
       status: (statusOptions = {}) =>
         withStore(async (store) =>
-          checkStatus(
-            await client(),
-            store,
-            await targetIn(store),
-            statusOptions.logs === undefined ? {} : { logs: statusOptions.logs },
-          ),
+          checkStatus(await client(), store, await targetIn(store), { logs: statusOptions.logs }),
         ),
       wait: (waitOptions = {}) =>
         withStore((store) =>

@@ -38,9 +38,9 @@ export interface SaveOutputsOptions
   /** Record the saved files on the request's store record. @default true */
   readonly record?: boolean;
   /** Stops the transfers (ABORTED); partial files are removed. */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /** The job's bound: running out is a TIMEOUT that says how to save the files later. */
-  readonly deadline?: Deadline;
+  readonly deadline?: Deadline | undefined;
 }
 
 /**

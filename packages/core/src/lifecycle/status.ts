@@ -50,7 +50,7 @@ export async function checkStatus(
   client: FalClient,
   store: PendingStore,
   target: RequestTarget,
-  options: { readonly logs?: boolean; readonly signal?: AbortSignal | undefined } = {},
+  options: { readonly logs?: boolean | undefined; readonly signal?: AbortSignal | undefined } = {},
 ): Promise<StatusReport> {
   const { endpointId, requestId, record } = target;
   let status: QueueStatus;

@@ -1,22 +1,21 @@
 import { describe, expectTypeOf, it } from 'vitest';
+import type { EstimateResult } from '../../src/cost/index.js';
 import {
   type CancelRequestResult,
   createFalai,
   type DownloadTarget,
   type EndpointOutput,
-  type EstimateResult,
   type Falai,
   type Job,
   type JobProgress,
   type JobResult,
-  type OutputFile,
-  type PendingRecord,
   type RunJobOptions,
   type RunResult,
   type StatusReport,
   type SubmitJobOptions,
   type WaitJobOptions,
-} from '../../src/index.js';
+} from '../../src/lifecycle/index.js';
+import type { OutputFile, PendingRecord } from '../../src/store/index.js';
 
 /**
  * Type tests of the one-call API as a program writes it (`falai.run`, `submit`, `job`): run
