@@ -362,9 +362,10 @@ async function follow(
       record,
       ...(context.signal ? { signal: context.signal } : {}),
     });
-    const after = (await store.get(record.requestId)) ?? record;
+    // The record as finalised (cost settled) comes back with the output: no store reads here.
+    const after = done.record ?? (await store.get(record.requestId)) ?? record;
     const outputs = await save(context, row, after, done.output);
-    const cost = costOf((await store.get(record.requestId)) ?? after);
+    const cost = costOf(after);
     return {
       ...base,
       status: 'completed',

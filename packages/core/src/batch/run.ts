@@ -211,6 +211,9 @@ export async function runBatch(options: RunBatchOptions): Promise<BatchSummary> 
   try {
     let next = 0;
     const inFlight = new Set<Promise<void>>();
+    // Woken by whichever row ends (not a Promise.race over every row in flight, which would
+    // hang one more reaction on each pending row per finished row: O(n × concurrency)).
+    let wake: () => void = () => {};
     while (next < work.length || inFlight.size > 0) {
       while (next < work.length && inFlight.size < Math.floor(limit) && !options.signal?.aborted) {
         const item = work[next++] as Work;
@@ -231,14 +234,18 @@ export async function runBatch(options: RunBatchOptions): Promise<BatchSummary> 
             if (entry.status === 'over-budget') stopSubmitting = true;
             finish(entry);
           })
+          .catch(() => {})
           .finally(() => {
             running -= 1;
             inFlight.delete(task);
+            wake();
           });
         inFlight.add(task);
       }
       if (inFlight.size === 0) break;
-      await Promise.race(inFlight).catch(() => {});
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
     }
     if (options.signal?.aborted) {
       for (const item of work.slice(next)) {

@@ -186,6 +186,30 @@ describe('runBatch', () => {
     expect(await store.budget?.usage(daily.scope)).toEqual({ spentUsd: 0.3, reservedUsd: 0 });
   });
 
+  it('reads no record back per row: the finalised record comes with the output', async () => {
+    const store = createMemoryStore();
+    const calls: Record<string, number> = {};
+    const counted = new Proxy(store, {
+      get(target, name) {
+        const value = Reflect.get(target, name);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          calls[String(name)] = (calls[String(name)] ?? 0) + 1;
+          return value.apply(target, args);
+        };
+      },
+    });
+    const rows = await parseBatchRows(
+      Array.from({ length: 5 }, (_, i) => JSON.stringify({ prompt: `reads ${i}` })).join('\n'),
+      'jsonl',
+    );
+    const plan = await planBatch({ endpointId: ENDPOINT, rows, registry });
+    const summary = await runBatch({ plan, store: counted, client, registry, concurrency: 2 });
+    expect(summary.counts.completed).toBe(5);
+    expect(calls.put).toBe(5);
+    expect(calls.get ?? 0).toBe(0);
+  });
+
   it('refuses maxCostUsd without an estimator, before anything is sent', async () => {
     const rows = await parseBatchRows('{"prompt":"no price"}\n', 'jsonl');
     const plan = await planBatch({ endpointId: ENDPOINT, rows, registry });
