@@ -70,10 +70,10 @@ export async function saveOutputs(options: SaveOutputsOptions): Promise<OutputFi
       kept.add(file.path);
       options.onKept?.(file);
     },
-    ...(options.fetch ? { fetch: options.fetch } : {}),
+    fetch: options.fetch,
     ...downloadLimits(options.settings),
-    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
-    ...(signal ? { signal } : {}),
+    concurrency: options.concurrency,
+    signal,
   }).catch((error: unknown) => {
     throw saveError(error, requestId, outDir, deadline);
   });

@@ -112,9 +112,9 @@ export interface DownloadOutputsOptions {
   /** Replace existing files. @default false */
   readonly force?: boolean;
   /** @default 4 */
-  readonly concurrency?: number;
+  readonly concurrency?: number | undefined;
   /** @default globalThis.fetch */
-  readonly fetch?: typeof fetch;
+  readonly fetch?: typeof fetch | undefined;
   /**
    * Stops every transfer: partial files are removed and the call rejects with ABORTED, or
    * TIMEOUT when the reason is a `TimeoutError` (e.g. `AbortSignal.timeout(ms)` for a
