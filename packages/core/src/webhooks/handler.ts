@@ -175,7 +175,7 @@ function send(
   response: ServerResponse,
   status: number,
   body: Record<string, unknown>,
-  extra: { readonly close?: boolean; readonly retryAfter?: number } = {},
+  extra: { readonly close?: boolean; readonly retryAfter?: number | undefined } = {},
 ): void {
   if (response.headersSent) return;
   const text = JSON.stringify(body);
@@ -385,10 +385,7 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
     counters.rejectedBeforeBody += 1;
     if (status === 413) counters.tooLarge += 1;
     if (reason === 'busy') counters.busy += 1;
-    rejectWith(response, status, reason, message, {
-      close: true,
-      ...(retry === undefined ? {} : { retryAfter: retry }),
-    });
+    rejectWith(response, status, reason, message, { close: true, retryAfter: retry });
   };
 
   /**
