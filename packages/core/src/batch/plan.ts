@@ -179,9 +179,7 @@ function fill(
 export async function planBatch(options: PlanBatchOptions): Promise<BatchPlan> {
   const { endpointId, registry, template } = options;
   parseEndpointId(endpointId);
-  assertResolved(
-    await registry.resolve(endpointId, options.signal ? { signal: options.signal } : {}),
-  );
+  assertResolved(await registry.resolve(endpointId, { signal: options.signal }));
   if (template !== undefined) assertSafeInput(template, '--template');
   const issues: PlanIssue[] = [];
   const rows: PlannedRow[] = [];
@@ -225,7 +223,7 @@ export async function planBatch(options: PlanBatchOptions): Promise<BatchPlan> {
       const report = await registry.validate(endpointId, input, {
         checkMedia: true,
         strict: false,
-        ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+        cwd: options.cwd,
       });
       for (const issue of report.issues) {
         rowIssues.push({ row: source.row, field: issue.path.join('.'), message: issue.message });
@@ -286,7 +284,7 @@ async function estimateRows(
         endpointId,
         input: row.input,
         ...(definition ? { definition } : {}),
-        ...(signal ? { signal } : {}),
+        signal,
       });
       cache.set(text, answer);
     }

@@ -333,7 +333,7 @@ async function save(
             }),
         }
       : {}),
-    ...(context.signal ? { signal: context.signal } : {}),
+    signal: context.signal,
   });
   return files.map((file) => file.path);
 }
@@ -360,7 +360,7 @@ async function follow(
       endpointId: plan.endpointId,
       requestId: record.requestId,
       record,
-      ...(context.signal ? { signal: context.signal } : {}),
+      signal: context.signal,
     });
     // The record as finalised (cost settled) comes back with the output: no store reads here.
     const after = done.record ?? (await store.get(record.requestId)) ?? record;
