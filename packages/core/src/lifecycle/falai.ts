@@ -197,7 +197,7 @@ export interface Job<E extends string = string> {
   /** The store record as it is now (undefined when the store does not know the request). */
   record(): Promise<PendingRecord | undefined>;
   /** Asks fal where the request is, and records it. */
-  status(options?: { readonly logs?: boolean }): Promise<StatusReport>;
+  status(options?: { readonly logs?: boolean | undefined }): Promise<StatusReport>;
   /**
    * Waits until it ends and records the outcome; resolves with the output (and saved files),
    * throws the error of a failed, cancelled or expired request. A request the store already

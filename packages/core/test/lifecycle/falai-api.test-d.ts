@@ -171,7 +171,7 @@ describe('falai.job', () => {
       expectTypeOf(job.status).returns.resolves.toEqualTypeOf<StatusReport>();
       expectTypeOf(job.status)
         .parameter(0)
-        .toEqualTypeOf<{ readonly logs?: boolean } | undefined>();
+        .toEqualTypeOf<{ readonly logs?: boolean | undefined } | undefined>();
       expectTypeOf(job.wait).returns.resolves.toEqualTypeOf<JobResult<Nano>>();
       expectTypeOf(job.wait).parameter(0).toEqualTypeOf<WaitJobOptions | undefined>();
       expectTypeOf(job.result).returns.resolves.toEqualTypeOf<JobResult<Nano>>();
