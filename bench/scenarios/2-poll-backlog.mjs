@@ -27,7 +27,7 @@ const RATE_LIMIT = { requests: 1000, windowMs: 1000 };
 export default async function run2(ctx) {
   const records = ctx.quick ? 200 : 1000;
   const { startEmulator } = await importRepo(ctx.repoRoot, 'packages/emulator/dist/index.js');
-  const core = await importRepo(ctx.repoRoot, 'packages/core/dist/index.js');
+  const core = await importRepo(ctx.repoRoot, 'packages/core/dist/internal.js');
   const { createSqliteStore } = await importRepo(
     ctx.repoRoot,
     'packages/store-sqlite/dist/index.js',

@@ -10,7 +10,7 @@ const ENDPOINT = 'fal-ai/nano-banana-pro';
 export default async function run3(ctx) {
   const runs = ctx.quick ? 5 : 15;
   const recordCount = 1000;
-  const core = await importRepo(ctx.repoRoot, 'packages/core/dist/index.js');
+  const core = await importRepo(ctx.repoRoot, 'packages/core/dist/store-kit.js');
   const { createFileStore } = await importRepo(ctx.repoRoot, 'packages/store-file/dist/index.js');
   const storePath = join(ctx.tmpDir, 'pending.json');
   const store = createFileStore({ path: storePath });

@@ -71,7 +71,7 @@ function record(core, n, base) {
 export default async function history(ctx) {
   const runs = ctx.quick ? 5 : 15;
   const recordCount = ctx.quick ? 20_000 : 100_000;
-  const core = await importRepo(ctx.repoRoot, 'packages/core/dist/index.js');
+  const core = await importRepo(ctx.repoRoot, 'packages/core/dist/store-kit.js');
   const { createSqliteStore } = await importRepo(
     ctx.repoRoot,
     'packages/store-sqlite/dist/index.js',

@@ -1,20 +1,14 @@
 import type {
-  DeferredSignal,
   FalaiSettings,
   FalClient,
   ModelCatalogue,
   ModelRegistry,
   PendingStore,
   Redactor,
-  RequestExpectation,
 } from '@falai/core';
-import {
-  environmentRedactor,
-  FalaiError,
-  SIGNAL_EXIT_CODES,
-  stringifyJsonExact,
-  toFalaiError,
-} from '@falai/core';
+import { environmentRedactor, FalaiError, toFalaiError } from '@falai/core';
+import type { DeferredSignal, RequestExpectation } from '@falai/core/internal';
+import { SIGNAL_EXIT_CODES, stringifyJsonExact } from '@falai/core/internal';
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
 import { exitCodeFor } from './exit-codes.js';
 import { escapeJsonText, maskUrlPassword, sanitise } from './output.js';
@@ -260,7 +254,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected registry(): Promise<ModelRegistry> {
     this.#registry ??= (async () => {
       const settings = await this.settings();
-      const { registryForSettings } = await import('@falai/core');
+      const { registryForSettings } = await import('@falai/core/internal');
       // Later folders win: FALAI_MODELS_DIR (or config modelsDir) over <config dir>/models.
       // Endpoints without a model file: fal's catalogue (cached), so any of them validates.
       return registryForSettings(settings, { provider: await this.catalogue() });

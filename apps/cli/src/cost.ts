@@ -1,11 +1,5 @@
-import type {
-  CostEstimateOutput,
-  EstimateResult,
-  FalaiSettings,
-  PendingStore,
-  SubmitCostOptions,
-  SubmitIntentJournal,
-} from '@falai/core';
+import type { CostEstimateOutput, EstimateResult, FalaiSettings, PendingStore } from '@falai/core';
+import type { SubmitCostOptions, SubmitIntentJournal } from '@falai/core/internal';
 
 /**
  * The cost step of `submit` and `run` as the CLI sets it up (core decides everything: the
@@ -22,7 +16,7 @@ export async function submitCost(options: {
   /** Where the estimate line goes (stderr; silent under --json and --quiet). */
   readonly note: (line: string) => void;
 }): Promise<{ readonly cost: SubmitCostOptions; readonly intents?: SubmitIntentJournal }> {
-  const core = await import('@falai/core');
+  const core = await import('@falai/core/internal');
   const cost = await core.submitCostOptions(options.settings, {
     cacheDir: options.cacheDir,
     credentials: options.key,
@@ -74,7 +68,7 @@ export async function platformClient(options: {
   readonly key: () => Promise<string>;
   readonly userAgent: string;
 }) {
-  const { createPlatformClient } = await import('@falai/core');
+  const { createPlatformClient } = await import('@falai/core/internal');
   return createPlatformClient({
     settings: options.settings,
     credentials: options.key,
@@ -87,7 +81,7 @@ export async function platformClient(options: {
  * time), as an ISO instant. A bare number is refused (seven what?).
  */
 export async function sinceInstant(text: string, flag = '--since'): Promise<string> {
-  const { FalaiError } = await import('@falai/core');
+  const { FalaiError } = await import('@falai/core/internal');
   const { parseDuration } = await import('./flags.js');
   const trimmed = text.trim();
   if (/^\d+(?:\.\d+)?$/.test(trimmed)) {
@@ -128,8 +122,8 @@ export async function expectationFor(options: {
   readonly endpointId: string;
   /** The model file's `durationEstimate` (seconds), used when fal's catalogue says nothing. */
   readonly durationEstimateS?: number | undefined;
-}): Promise<import('@falai/core').RequestExpectation> {
-  const { createPlatformClient, requestExpectation } = await import('@falai/core');
+}): Promise<import('@falai/core/internal').RequestExpectation> {
+  const { createPlatformClient, requestExpectation } = await import('@falai/core/internal');
   const platform = createPlatformClient({
     settings: options.settings,
     credentials: options.key,

@@ -1,7 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { DataUriEncoding, DataUriOutput } from '@falai/core';
+import type { DataUriOutput } from '@falai/core';
 import { MediaError } from '@falai/core';
+import type { DataUriEncoding } from '@falai/core/internal';
 
 /** Fails early, with the path in the message, when a file is missing or not a file. */
 export async function assertFile(path: string): Promise<string> {

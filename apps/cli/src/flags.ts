@@ -177,7 +177,7 @@ export const submitFlags = () => ({
  * is a usage error (exit 2) listing the keys.
  */
 export async function checkConfigKey(key: string): Promise<void> {
-  const core = await import('@falai/core');
+  const core = await import('@falai/core/internal');
   if ((core.CONFIG_KEYS as readonly string[]).includes(key)) return;
   if (core.isBudgetConfigKey(key)) {
     try {

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { ModelRegistry } from '@falai/core';
-import { assertSafeInput, InputError, parseJsonExact, setInputValue } from '@falai/core';
+import { InputError } from '@falai/core';
+import { assertSafeInput, parseJsonExact, setInputValue } from '@falai/core/internal';
 
 const HOW = `Pass a JSON object ('{"prompt":"a cat"}'), @input.json, - for stdin, or --set key=value.`;
 

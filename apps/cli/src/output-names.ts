@@ -13,7 +13,7 @@ export {
   type OutputTarget,
   type OutputTargetOptions,
   outputTarget,
-} from '@falai/core';
+} from '@falai/core/internal';
 
 /** `--name <pattern>`, shared by every command that saves outputs. */
 export const nameFlag = () =>

@@ -84,7 +84,7 @@ export async function seedFileHint(settings: FalaiSettings): Promise<string | un
   } catch {
     return undefined; // no file there (the usual case), or not JSON: nothing to point at
   }
-  const { isSeedPendingFile } = await import('@falai/core');
+  const { isSeedPendingFile } = await import('@falai/core/internal');
   let pending: number;
   if (isSeedPendingFile(json)) {
     // Counted from the seed's own entries: opening it as a store would migrate it.

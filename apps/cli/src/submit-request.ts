@@ -5,10 +5,9 @@ import type {
   PendingRecord,
   PendingStore,
   Redactor,
-  SubmitCostOptions,
-  SubmitIntentJournal,
   SubmitOutput,
 } from '@falai/core';
+import type { SubmitCostOptions, SubmitIntentJournal } from '@falai/core/internal';
 import { estimateFields } from './cost.js';
 import { applySets, readInputArg } from './input.js';
 import { sanitise } from './output.js';
@@ -98,7 +97,7 @@ export function submitOptions(
  * paid request).
  */
 export async function submitRequest(options: SubmitRequestOptions): Promise<SubmittedRequest> {
-  const core = await import('@falai/core');
+  const core = await import('@falai/core/internal');
   const { endpointId, registry, client, store } = options;
   core.parseEndpointId(endpointId);
   const input = await readInputArg(options.inputArg);

@@ -1,13 +1,11 @@
+import type { FalClient, PendingStore, Redactor } from '@falai/core';
 import type {
   CompletedRequest,
   Deadline,
-  FalClient,
-  PendingStore,
-  Redactor,
   RequestExpectation,
   RequestTarget,
-} from '@falai/core';
-import { deadlineAfter, ProgressTracker, waitAndFinalise } from '@falai/core';
+} from '@falai/core/internal';
+import { deadlineAfter, ProgressTracker, waitAndFinalise } from '@falai/core/internal';
 import { sanitise } from './output.js';
 import { ProgressLine } from './progress.js';
 

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MIN_ID_PREFIX } from '@falai/core';
+import { MIN_ID_PREFIX } from '@falai/core/internal';
 import { describe, expect, it } from 'vitest';
 import { NAME_FIELDS } from '../src/output-names.js';
 import { CLI_DIR } from './helpers.js';

@@ -1,11 +1,6 @@
 import { join } from 'node:path';
-import {
-  ErrorOutputSchema,
-  HistoryOutputSchema,
-  newPendingRecord,
-  PruneOutputSchema,
-  parsePendingRecord,
-} from '@falai/core';
+import { ErrorOutputSchema, HistoryOutputSchema, PruneOutputSchema } from '@falai/core';
+import { newPendingRecord, parsePendingRecord } from '@falai/core/internal';
 import { createFileStore } from '@falai/store-file';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestEnv, type TestEnv } from './helpers.js';

@@ -3,12 +3,11 @@ import { join } from 'node:path';
 import {
   ErrorOutputSchema,
   HistoryOutputSchema,
-  newPendingRecord,
   type PendingRecord,
   type PendingStore,
-  parsePendingRecord,
   RunOutputSchema,
 } from '@falai/core';
+import { newPendingRecord, parsePendingRecord } from '@falai/core/internal';
 import { createFileStore } from '@falai/store-file';
 import { createRedisStore } from '@falai/store-redis';
 import { createSqliteStore } from '@falai/store-sqlite';

@@ -1,12 +1,12 @@
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import {
-  buildProvenance,
   ErrorOutputSchema,
   embedProvenance,
   InspectOutputSchema,
   RunOutputSchema,
 } from '@falai/core';
+import { buildProvenance } from '@falai/core/internal';
 import { createFileStore } from '@falai/store-file';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, type TestEnv } from './helpers.js';

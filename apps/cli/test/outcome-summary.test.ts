@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createMemoryStore, newPendingRecord, recordOutcome } from '@falai/core';
+import { createMemoryStore } from '@falai/core';
+import { newPendingRecord, recordOutcome } from '@falai/core/internal';
 import { describe, expect, it } from 'vitest';
 
 describe('finalising a polled request', () => {

@@ -138,7 +138,8 @@ it('the core and store tarballs install together into an empty folder and work',
   const output = await runScript(
     appDir,
     `
-import { createModelRegistry, newPendingRecord, parseEndpointId, resolveCredentials } from '@falai/core';
+import { createModelRegistry, resolveCredentials } from '@falai/core';
+import { newPendingRecord, parseEndpointId } from '@falai/core/internal';
 import { createFileStore } from '@falai/store-file';
 import { createRedisStore } from '@falai/store-redis';
 import { createSqliteStore } from '@falai/store-sqlite';

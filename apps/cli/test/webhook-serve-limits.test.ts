@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { newPendingRecord } from '@falai/core';
+import { newPendingRecord } from '@falai/core/internal';
 import { createFileStore } from '@falai/store-file';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, FAL_KEY, RUN_JS, SECRET, type TestEnv } from './helpers.js';

@@ -3,12 +3,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  InspectOutputSchema,
-  newPendingRecord,
-  type PendingRecord,
-  type PendingStore,
-} from '@falai/core';
+import { InspectOutputSchema, type PendingRecord, type PendingStore } from '@falai/core';
+import { newPendingRecord } from '@falai/core/internal';
 import { type Emulator, pythonDumps } from '@falai/emulator';
 import { createFileStore } from '@falai/store-file';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { isTerminalStatus, type PendingRecord, type PendingStore } from '@falai/core';
+import type { PendingRecord, PendingStore } from '@falai/core';
+import { isTerminalStatus } from '@falai/core/internal';
 
 /** Record tag holding the OpenClaw session key that asked for the job (`submit --session`). */
 export const SESSION_TAG = 'openclaw.session';

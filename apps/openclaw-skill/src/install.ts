@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { cp, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ConfigError, type EnvLike, expandPath, FalaiError, openclawPaths } from '@falai/core';
+import { ConfigError, type EnvLike, FalaiError } from '@falai/core';
+import { expandPath, openclawPaths } from '@falai/core/internal';
 import { type BuildSkillOptions, type BuiltSkill, buildSkill } from './build.js';
 import { SKILL_FILES, SKILL_NAME } from './constants.js';
 import { exists } from './fs-util.js';

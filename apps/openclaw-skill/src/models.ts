@@ -6,8 +6,8 @@ import {
   loadBuiltInModelDefinitions,
   loadModelDirectory,
   type ModelDefinition,
-  type VideoLimits,
 } from '@falai/core';
+import type { VideoLimits } from '@falai/core/internal';
 
 /** One model as the skill documents it: core's model definition, the single authority. */
 export type SkillModel = ModelDefinition;

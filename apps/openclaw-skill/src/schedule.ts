@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ConfigError, type EnvLike, openclawPaths } from '@falai/core';
+import { ConfigError, type EnvLike } from '@falai/core';
+import { openclawPaths } from '@falai/core/internal';
 import {
   POLL_AUTOMATION_CRON,
   POLL_AUTOMATION_NAME,

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import { createMemoryStore, newPendingRecord } from '@falai/core';
+import { createMemoryStore } from '@falai/core';
+import { newPendingRecord } from '@falai/core/internal';
 import type { Emulator } from '@falai/emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {

@@ -1,15 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { FalaiError, StoreError, toFalaiError } from '../src/index.js';
 import {
   applyPatch,
   compareRecords,
   conditionHolds,
-  FalaiError,
   matchesFilter,
   newPendingRecord,
   parsePendingRecord,
-  StoreError,
-  toFalaiError,
-} from '../src/index.js';
+} from '../src/internal.js';
 
 describe('pending records', () => {
   it('creates a valid queued record', () => {

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import { findOutputFiles, type PendingRecord, PROMPT_FIELDS, promptOf } from '@falai/core';
+import type { PendingRecord } from '@falai/core';
+import { findOutputFiles, PROMPT_FIELDS, promptOf } from '@falai/core/internal';
 import { shellWord } from './escape.js';
 
 /** How one output is shown: kind, and where its copy lives inside the site (relative). */

@@ -1,5 +1,5 @@
 import type { PendingRecord } from '@falai/core';
-import { newPendingRecord } from '@falai/core';
+import { newPendingRecord } from '@falai/core/internal';
 import { describe, expect, it } from 'vitest';
 import { escapeHtml, jsonForScript, shellWord } from '../src/escape.js';
 import {

@@ -1,10 +1,5 @@
-import {
-  checkRequestId,
-  formatEndpointId,
-  InputError,
-  type InputIssue,
-  parseEndpointId,
-} from '@falai/core';
+import { InputError, type InputIssue } from '@falai/core';
+import { checkRequestId, formatEndpointId, parseEndpointId } from '@falai/core/internal';
 import * as v from 'valibot';
 
 /** Longest endpoint id accepted (fal's are far shorter). */

@@ -12,9 +12,9 @@ import {
   type PendingRecord,
   type Redactor,
   type RequestStatus,
-  readCostTags,
   toFalaiError,
 } from '@falai/core';
+import { readCostTags } from '@falai/core/internal';
 
 /** How long `generate` waits by default before it returns the request id. @default 45 s */
 export const DEFAULT_WAIT_MS = 45_000;

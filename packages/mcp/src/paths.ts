@@ -1,6 +1,7 @@
 import { realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
-import { classifyFileRef, InputError, type ModelRegistry, OUTPUT_REFERENCE } from '@falai/core';
+import { InputError, type ModelRegistry } from '@falai/core';
+import { classifyFileRef, OUTPUT_REFERENCE } from '@falai/core/internal';
 
 /** A path from an agent as it may appear in a message: quoted, escaped, bounded. */
 function quoteUntrusted(text: string, max = 120): string {

@@ -1,4 +1,5 @@
-import { ACTIVE_STATUSES, isValidRequestId, type PendingRecord } from '@falai/core';
+import { ACTIVE_STATUSES, type PendingRecord } from '@falai/core';
+import { isValidRequestId } from '@falai/core/internal';
 import type {
   CreateTaskOptions,
   TaskStore,

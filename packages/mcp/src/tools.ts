@@ -1,17 +1,19 @@
 import {
   ACTIVE_STATUSES,
   FalaiError,
-  findOutputFiles,
-  findRecord,
   InputError,
   type Job,
-  omittedDataUris,
   type PendingRecord,
-  promptOf,
   type RequestStatus,
-  storedResultHasFiles,
   TERMINAL_STATUSES,
 } from '@falai/core';
+import {
+  findOutputFiles,
+  findRecord,
+  omittedDataUris,
+  promptOf,
+  storedResultHasFiles,
+} from '@falai/core/internal';
 import { type ArgsOf, endpointIdOf, parseArgs, requestIdOf, type ToolName } from './args.js';
 import {
   existingFiles,

@@ -5,9 +5,9 @@ import {
   createFalai,
   createMemoryStore,
   createModelRegistry,
-  newPendingRecord,
   type PendingStore,
 } from '@falai/core';
+import { newPendingRecord } from '@falai/core/internal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { McpContext } from '../src/context.js';
 import { createTools, type ToolDefinition } from '../src/tools.js';

@@ -4,7 +4,7 @@ import {
   type BudgetReserveRequest,
   type PendingStore,
   StoreError,
-} from '@falai/core';
+} from '@falai/core/store-kit';
 import { describe, expect, it } from 'vitest';
 import { BUDGET_RACE, randomId } from './fixtures.js';
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { PendingRecord } from '@falai/core';
+import type { PendingRecord } from '@falai/core/store-kit';
 
 /** A request id no other test uses, so stores can share a backend between tests. */
 export function randomId(label = 'req'): string {

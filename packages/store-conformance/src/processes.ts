@@ -1,4 +1,4 @@
-import type { PendingStore } from '@falai/core';
+import type { PendingStore } from '@falai/core/store-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUDGET_CRASH, BUDGET_RACE, minimalRecord } from './fixtures.js';
 import {

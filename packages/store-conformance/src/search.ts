@@ -3,7 +3,7 @@ import {
   type PendingRecord,
   type PendingStore,
   searchRecords,
-} from '@falai/core';
+} from '@falai/core/store-kit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { minimalRecord, randomId } from './fixtures.js';
 

@@ -10,7 +10,7 @@ import {
   type RequestStatus,
   recordBytes,
   StoreError,
-} from '@falai/core';
+} from '@falai/core/store-kit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { describeBudgetConformance } from './budget.js';
 import { fullRecord, minimalRecord, randomId } from './fixtures.js';

@@ -14,7 +14,7 @@
  * - `reserve-loop`: reserves `BUDGET_CRASH.amountUsd` forever (until killed) under keys
  *   `c<index>-<n>`, printing each key once its reservation is acknowledged.
  */
-import type { PendingStore } from '@falai/core';
+import type { PendingStore } from '@falai/core/store-kit';
 import { BUDGET_CRASH, BUDGET_RACE, minimalRecord } from './fixtures.js';
 
 function write(line: string): Promise<void> {

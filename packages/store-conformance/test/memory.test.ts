@@ -1,4 +1,4 @@
-import { createMemoryStore } from '@falai/core';
+import { createMemoryStore } from '@falai/core/store-kit';
 import { describeStoreConformance } from '../src/index.js';
 
 describeStoreConformance({

@@ -12,7 +12,7 @@ import {
   type Redactor,
   type StoreContext,
   StoreError,
-} from '@falai/core';
+} from '@falai/core/store-kit';
 import { createGroupCommit, LostLock, MAX_ATTEMPTS, type Outcome } from './commit.js';
 import { emptyJournal, type JournalState, lines, MAX_LINE_BYTES, replayLines } from './format.js';
 import {

@@ -1,4 +1,4 @@
-import { StoreError } from '@falai/core';
+import { StoreError } from '@falai/core/store-kit';
 import { ensureParent } from './io.js';
 import { acquireLock, type HeldLock, type LockOptions } from './lock.js';
 

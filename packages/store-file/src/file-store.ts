@@ -23,7 +23,7 @@ import {
   storeRedactor,
   type UpdateCondition,
   type UpdateOutcome,
-} from '@falai/core';
+} from '@falai/core/store-kit';
 import { type BudgetCommitPoint, createFileBudget } from './budget-file.js';
 import { createGroupCommit, LostLock, MAX_ATTEMPTS, type Outcome } from './commit.js';
 import {

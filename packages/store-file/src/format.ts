@@ -7,7 +7,7 @@ import {
   recordToJson,
   type StoreContext,
   StoreError,
-} from '@falai/core';
+} from '@falai/core/store-kit';
 
 /**
  * The on-disk format version. 3 added the `generation` of the snapshot and the journal beside

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { appendFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BudgetReserveRequest } from '@falai/core';
+import type { BudgetReserveRequest } from '@falai/core/store-kit';
 import { minimalRecord, randomId } from '@falai/store-conformance';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createFileStore, type FileStoreOptions } from '../src/index.js';

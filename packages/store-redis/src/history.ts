@@ -4,7 +4,7 @@ import {
   type PendingRecord,
   searchTerms,
   statusList,
-} from '@falai/core';
+} from '@falai/core/store-kit';
 import type { Redis } from 'ioredis';
 
 /**

@@ -33,7 +33,7 @@ import {
   storeRedactor,
   type UpdateCondition,
   type UpdateOutcome,
-} from '@falai/core';
+} from '@falai/core/store-kit';
 import type { Redis } from 'ioredis';
 import { searchRedis } from './history.js';
 import {
@@ -65,7 +65,7 @@ export interface RedisStoreOptions extends StoreRedactorOption {
    * Letters, digits and `_ . : -` only.
    * @default 'falai'
    */
-  readonly prefix?: string;
+  readonly prefix?: string | undefined;
   /**
    * Finished records (completed, failed, cancelled) expire after this many seconds;
    * `0` keeps them for ever. Active records never expire. They are falai's history

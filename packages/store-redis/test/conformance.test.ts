@@ -3,7 +3,7 @@ import {
   type BudgetLedger,
   type PendingStore,
   type Redactor,
-} from '@falai/core';
+} from '@falai/core/store-kit';
 import { describeStoreConformance, minimalRecord } from '@falai/store-conformance';
 import { afterAll, expect, it } from 'vitest';
 import { createRedisStore, redisKeys } from '../src/index.js';

@@ -1,4 +1,4 @@
-import type { PendingStore } from '@falai/core';
+import type { PendingStore } from '@falai/core/store-kit';
 import { describeSearchConformance, minimalRecord } from '@falai/store-conformance';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SEARCH_PAGE } from '../src/history.js';

@@ -1,4 +1,4 @@
-import { type HistoryQuery, searchTerms, statusList } from '@falai/core';
+import { type HistoryQuery, searchTerms, statusList } from '@falai/core/store-kit';
 import type { Database } from 'better-sqlite3';
 
 /**

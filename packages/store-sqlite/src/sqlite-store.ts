@@ -34,7 +34,7 @@ import {
   storeRedactor,
   type UpdateCondition,
   type UpdateOutcome,
-} from '@falai/core';
+} from '@falai/core/store-kit';
 import type { Database, Statement } from 'better-sqlite3';
 import { HISTORY_OBJECTS, historySql } from './history.js';
 import { FALAI_APPLICATION_ID, FALAI_TABLES, MIGRATIONS, SCHEMA_VERSION } from './migrations.js';

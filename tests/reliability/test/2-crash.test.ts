@@ -73,7 +73,7 @@ describe('crash: SIGKILL at random points', () => {
       // once stale, so a new writer gets through (within the lock timeout).
       const store = await openSpec(spec);
       try {
-        const { newPendingRecord } = await import('@falai/core');
+        const { newPendingRecord } = await import('@falai/core/internal');
         await store.put(
           newPendingRecord({ requestId: 'crash-final', endpointId: 'fal-ai/nano-banana-pro' }),
         );

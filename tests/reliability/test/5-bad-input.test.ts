@@ -11,7 +11,8 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { type FalaiErrorCode, newPendingRecord } from '@falai/core';
+import type { FalaiErrorCode } from '@falai/core';
+import { newPendingRecord } from '@falai/core/internal';
 import type { Emulator } from '@falai/emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../../../apps/cli/src/exit-codes.js';

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { dailyBudgetScope } from '@falai/core';
+import { dailyBudgetScope } from '@falai/core/internal';
 import { describe, expect, it } from 'vitest';
 import {
   cliEnv,

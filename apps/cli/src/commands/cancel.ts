@@ -1,5 +1,5 @@
 import type { CancelOutput } from '@falai/core';
-import { requestCancel, resolveTarget } from '@falai/core';
+import { requestCancel, resolveTarget } from '@falai/core/internal';
 import { BaseCommand } from '../base-command.js';
 import { TARGET_USAGE, targetArgs } from '../flags.js';
 

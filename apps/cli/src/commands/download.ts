@@ -1,5 +1,6 @@
 import type { DownloadOutput, OutputFile } from '@falai/core';
-import { fetchResult, findRecord, InputError, saveOutputs } from '@falai/core';
+import { InputError } from '@falai/core';
+import { fetchResult, findRecord, saveOutputs } from '@falai/core/internal';
 import { BaseCommand } from '../base-command.js';
 import { forceFlag, outFlag, requestIdArg } from '../flags.js';
 import { nameFlag, outputTarget } from '../output-names.js';

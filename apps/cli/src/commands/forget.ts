@@ -1,5 +1,5 @@
 import type { ForgetOutput } from '@falai/core';
-import { forgetRequest } from '@falai/core';
+import { forgetRequest } from '@falai/core/internal';
 import { BaseCommand } from '../base-command.js';
 import { requestIdArg } from '../flags.js';
 

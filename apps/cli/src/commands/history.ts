@@ -1,11 +1,7 @@
-import type { HistoryEntry, HistoryOutput, HistoryQuery, RequestStatus } from '@falai/core';
-import {
-  DEFAULT_HISTORY_LIMIT,
-  FalaiError,
-  historyEntryOf,
-  REQUEST_STATUSES,
-  searchHistory,
-} from '@falai/core';
+import type { HistoryOutput, RequestStatus } from '@falai/core';
+import { FalaiError, REQUEST_STATUSES } from '@falai/core';
+import type { HistoryEntry, HistoryQuery } from '@falai/core/internal';
+import { DEFAULT_HISTORY_LIMIT, historyEntryOf, searchHistory } from '@falai/core/internal';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { parseDuration } from '../flags.js';

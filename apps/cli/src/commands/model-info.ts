@@ -1,11 +1,7 @@
-import type {
-  FieldSpec,
-  ModelDefinition,
-  ModelInfoSourceOutput,
-  ModelRegistry,
-  ModelResolution,
-} from '@falai/core';
-import { assertResolved, formatAge, InputError } from '@falai/core';
+import type { FieldSpec, ModelDefinition, ModelInfoSourceOutput, ModelRegistry } from '@falai/core';
+import { InputError } from '@falai/core';
+import type { ModelResolution } from '@falai/core/internal';
+import { assertResolved, formatAge } from '@falai/core/internal';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { endpointArg } from '../flags.js';

@@ -1,11 +1,7 @@
-import type { PollEvent, PollItem, PollOutput } from '@falai/core';
-import {
-  AbortedError,
-  findOutputFiles,
-  InputError,
-  POLL_CONCURRENCY,
-  pollRequests,
-} from '@falai/core';
+import type { PollOutput } from '@falai/core';
+import { AbortedError, InputError, pollRequests } from '@falai/core';
+import type { PollEvent, PollItem } from '@falai/core/internal';
+import { findOutputFiles, POLL_CONCURRENCY } from '@falai/core/internal';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { concurrencyFlag, forceFlag, outFlag, timeoutFlag } from '../flags.js';

@@ -1,5 +1,6 @@
 import type { PricingOutput } from '@falai/core';
-import { didYouMean, InputError } from '@falai/core';
+import { InputError } from '@falai/core';
+import { didYouMean } from '@falai/core/internal';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { priceText } from '../catalogue.js';

@@ -1,5 +1,6 @@
 import type { PruneOutput } from '@falai/core';
-import { FalaiError, pruneRequests } from '@falai/core';
+import { FalaiError } from '@falai/core';
+import { pruneRequests } from '@falai/core/internal';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { parseDuration } from '../flags.js';

@@ -27,7 +27,7 @@ export default class Recover extends BaseCommand<typeof Recover> {
   };
 
   async run(): Promise<RecoverOutput> {
-    const core = await import('@falai/core');
+    const core = await import('@falai/core/internal');
     const since = await sinceInstant(this.flags.since);
     const [store, settings] = await Promise.all([this.store(), this.settings()]);
     const key = async () => (await core.resolveCredentials(await this.credentialOptions())).key;

@@ -1,5 +1,5 @@
 import type { ResultOutput } from '@falai/core';
-import { fetchResult, resolveTarget } from '@falai/core';
+import { fetchResult, resolveTarget } from '@falai/core/internal';
 import { BaseCommand, jsonText } from '../base-command.js';
 import { TARGET_USAGE, targetArgs } from '../flags.js';
 

@@ -1,5 +1,6 @@
 import type { FalClient, PendingStore, RunOutput } from '@falai/core';
-import { AbortedError, requestCancel, saveOutputs } from '@falai/core';
+import { AbortedError } from '@falai/core';
+import { requestCancel, saveOutputs } from '@falai/core/internal';
 import { Flags } from '@oclif/core';
 import { BaseCommand, jsonText } from '../base-command.js';
 import { estimateFields } from '../cost.js';

@@ -1,5 +1,5 @@
 import type { StatusOutput } from '@falai/core';
-import { checkStatus, resolveTarget } from '@falai/core';
+import { checkStatus, resolveTarget } from '@falai/core/internal';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { TARGET_USAGE, targetArgs } from '../flags.js';

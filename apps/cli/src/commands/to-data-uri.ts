@@ -19,7 +19,7 @@ export default class ToDataUri extends BaseCommand<typeof ToDataUri> {
    */
   async run(): Promise<void> {
     const path = await assertFile(this.args.path);
-    const { encodeDataUri } = await import('@falai/core');
+    const { encodeDataUri } = await import('@falai/core/internal');
     const warnings: string[] = [];
     // Limits and the MIME type are checked here, before anything is written.
     const encoding = await encodeDataUri(path, {

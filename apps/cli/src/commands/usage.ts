@@ -32,7 +32,7 @@ export default class Usage extends BaseCommand<typeof Usage> {
   };
 
   async run(): Promise<UsageOutput> {
-    const core = await import('@falai/core');
+    const core = await import('@falai/core/internal');
     const since = await sinceInstant(this.flags.since);
     const [store, settings] = await Promise.all([this.store(), this.settings()]);
     let records = await store.list({ since });
@@ -114,7 +114,7 @@ export default class Usage extends BaseCommand<typeof Usage> {
   }
 
   private async key(): Promise<string> {
-    const { resolveCredentials } = await import('@falai/core');
+    const { resolveCredentials } = await import('@falai/core/internal');
     return (await resolveCredentials(await this.credentialOptions())).key;
   }
 }

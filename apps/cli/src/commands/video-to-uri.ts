@@ -30,7 +30,7 @@ export default class VideoToUri extends BaseCommand<typeof VideoToUri> {
     const path = await assertFile(this.args.path);
     const registry = await this.registry();
     const { checkVideoLimits, encodeDataUri, probeVideo, videoLimitsFor } = await import(
-      '@falai/core'
+      '@falai/core/internal'
     );
     const probe = await probeVideo(path);
     const limits = videoLimitsFor(registry, this.flags.model);

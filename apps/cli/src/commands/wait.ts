@@ -1,5 +1,6 @@
 import type { OutputFile, WaitOutput } from '@falai/core';
-import { AbortedError, findOutputFiles, resolveTarget, saveOutputs } from '@falai/core';
+import { AbortedError } from '@falai/core';
+import { findOutputFiles, resolveTarget, saveOutputs } from '@falai/core/internal';
 import { Flags } from '@oclif/core';
 import { BaseCommand, jsonText } from '../base-command.js';
 import { forceFlag, outFlag, TARGET_USAGE, targetArgs, timeoutFlag } from '../flags.js';

@@ -6,16 +6,18 @@ import { fileURLToPath } from 'node:url';
 import { type Emulator, startEmulator } from '@falai/emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  buildProvenance,
   createRedactor,
   embedProvenance,
-  newPendingRecord,
   type PendingRecord,
   type Provenance,
-  parsePendingRecord,
   readProvenance,
-  recordProvenanceOf,
 } from '../../src/index.js';
+import {
+  buildProvenance,
+  newPendingRecord,
+  parsePendingRecord,
+  recordProvenanceOf,
+} from '../../src/internal.js';
 import { downloadOutputs } from '../../src/queue/download.js';
 import { createFalClient } from '../../src/queue/index.js';
 

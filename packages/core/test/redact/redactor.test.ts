@@ -4,10 +4,10 @@ import {
   createMemoryStore,
   createRedactor,
   environmentRedactor,
-  newPendingRecord,
   resolveCredentials,
   resolveSettings,
 } from '../../src/index.js';
+import { newPendingRecord } from '../../src/internal.js';
 import { type TempHome, tempHome } from '../config/temp-env.js';
 
 const KEY_A = 'alpha-key-id-0001:alpha-secret-5f4e3d2c1b0a';

@@ -1,16 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { createRedactor, environmentRedactor, StoreError } from '../../src/index.js';
 import {
-  createRedactor,
-  environmentRedactor,
   newPendingRecord,
   planClaim,
   planRelease,
   planRenew,
   planUpdate,
   prepareRecordForWrite,
-  StoreError,
   scrubWith,
-} from '../../src/index.js';
+} from '../../src/internal.js';
 
 /** The keys of an environment, as settings and stores read them. */
 const secretsFromEnv = (env: Record<string, string>) => environmentRedactor(env).secrets();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { createRedactor, StoreError } from '../../src/index.js';
 import {
-  createRedactor,
   MAX_RECORD_BYTES,
   newPendingRecord,
   parseJsonExact,
@@ -8,8 +8,7 @@ import {
   prepareRecordForWrite,
   recordBytes,
   recordToJson,
-  StoreError,
-} from '../../src/index.js';
+} from '../../src/internal.js';
 
 const none = createRedactor();
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { isSeedPendingFile, migrateSeedPending, parsePendingRecord } from '../../src/index.js';
+import { isSeedPendingFile, migrateSeedPending, parsePendingRecord } from '../../src/internal.js';
 
 const png = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
 const dataUri = `data:image/png;base64,${png.toString('base64')}`;

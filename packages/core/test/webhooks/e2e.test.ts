@@ -6,10 +6,10 @@ import {
   createWebhookHandler,
   createWebhookServer,
   createWebhookVerifier,
-  newPendingRecord,
   type PendingStore,
   type WebhookEvent,
 } from '../../src/index.js';
+import { newPendingRecord } from '../../src/internal.js';
 import { closeAfterEach, memoryStore } from './helpers.js';
 
 const ENDPOINT = 'fal-ai/nano-banana-pro';

@@ -9,13 +9,12 @@ import {
   createWebhookHandler,
   createWebhookServer,
   createWebhookVerifier,
-  newPendingRecord,
   type PendingStore,
   readProvenance,
-  saveOutputs,
   type WebhookEvent,
   type WebhookHandlerOptions,
 } from '../../src/index.js';
+import { newPendingRecord, saveOutputs } from '../../src/internal.js';
 import { closeAfterEach, makeKey, memoryStore, signDelivery, startJwksServer } from './helpers.js';
 
 const closing = closeAfterEach();

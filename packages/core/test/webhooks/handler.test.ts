@@ -3,11 +3,11 @@ import {
   createWebhookHandler,
   createWebhookServer,
   createWebhookVerifier,
-  newPendingRecord,
   type PendingStore,
   type WebhookEvent,
   type WebhookHandlerOptions,
 } from '../../src/index.js';
+import { newPendingRecord } from '../../src/internal.js';
 import {
   closeAfterEach,
   type JwksServer,

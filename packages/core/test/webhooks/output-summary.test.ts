@@ -8,7 +8,7 @@ import {
   omittedDataUris,
   parseJsonExact,
   summariseOutput,
-} from '../../src/index.js';
+} from '../../src/internal.js';
 
 const png = readFileSync(
   fileURLToPath(new URL('../fixtures/media/image-800x600.png', import.meta.url)),

@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  FalaiError,
-  finalisePatch,
-  InputError,
-  parseWebhookPayload,
-  QueueError,
-  toRequestOutcome,
-} from '../../src/index.js';
+import { FalaiError, InputError, QueueError } from '../../src/index.js';
+import { finalisePatch, parseWebhookPayload, toRequestOutcome } from '../../src/internal.js';
 
 function failedError(json: unknown): FalaiError {
   const { outcome } = parseWebhookPayload(json);

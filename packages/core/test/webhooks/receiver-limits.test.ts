@@ -287,7 +287,7 @@ describe('webhook receiver limits', () => {
     const key = makeKey();
     const jwks = closing(await startJwksServer([key]));
     const store = memoryStore();
-    const { newPendingRecord } = await import('../../src/index.js');
+    const { newPendingRecord } = await import('../../src/internal.js');
     await store.put(newPendingRecord({ requestId: 'ok-1', endpointId: 'fal-ai/nano-banana-pro' }));
     const handler = createWebhookHandler({
       verifier: createWebhookVerifier({ jwksUrl: jwks.url }),

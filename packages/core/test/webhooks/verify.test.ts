@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createWebhookVerifier, verifyWebhook, webhookJwksUrl } from '../../src/index.js';
+import { createWebhookVerifier, verifyWebhook } from '../../src/index.js';
+import { webhookJwksUrl } from '../../src/internal.js';
 import { closeAfterEach, makeKey, signDelivery, startJwksServer, type TestKey } from './helpers.js';
 
 const body = JSON.stringify({ request_id: 'req-1', status: 'OK', payload: { images: [] } });

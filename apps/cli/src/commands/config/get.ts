@@ -1,5 +1,6 @@
 import type { ConfigGetOutput } from '@falai/core';
-import { BUDGET_CONFIG_KEYS, CONFIG_KEYS, configValue, maskKey, readConfigFile } from '@falai/core';
+import { maskKey } from '@falai/core';
+import { BUDGET_CONFIG_KEYS, CONFIG_KEYS, configValue, readConfigFile } from '@falai/core/internal';
 import { Args } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { checkConfigKey } from '../../flags.js';

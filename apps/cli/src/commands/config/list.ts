@@ -1,5 +1,6 @@
 import type { ConfigListOutput } from '@falai/core';
-import { maskKey, readConfigFile } from '@falai/core';
+import { maskKey } from '@falai/core';
+import { readConfigFile } from '@falai/core/internal';
 import { BaseCommand } from '../../base-command.js';
 import { maskUrlPassword, table } from '../../output.js';
 

@@ -1,5 +1,5 @@
 import type { ConfigSetOutput } from '@falai/core';
-import { BUDGET_CONFIG_KEYS, CONFIG_KEYS, unsetConfigValue } from '@falai/core';
+import { BUDGET_CONFIG_KEYS, CONFIG_KEYS, unsetConfigValue } from '@falai/core/internal';
 import { Args } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { checkConfigKey } from '../../flags.js';

@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { ModelCatalogue, ModelDefinition, ModelsImportOutput } from '@falai/core';
-import { didYouMean, FalaiError, InputError, NetworkError } from '@falai/core';
+import { FalaiError, InputError, NetworkError } from '@falai/core';
+import { didYouMean } from '@falai/core/internal';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { forceFlag } from '../../flags.js';
@@ -43,7 +44,9 @@ export default class ModelsImport extends BaseCommand<typeof ModelsImport> {
   };
 
   async run(): Promise<ModelsImportOutput> {
-    const { loadOpenApi, convertOpenApi, convertPlatformModels } = await import('@falai/core');
+    const { loadOpenApi, convertOpenApi, convertPlatformModels } = await import(
+      '@falai/core/internal'
+    );
     const settings = await this.settings();
     const dir = resolve(this.flags.out ?? settings.modelsDir ?? join(settings.configDir, 'models'));
     const { source } = this.args;

@@ -1,5 +1,6 @@
 import type { ModelDefinition, ModelRegistry } from '@falai/core';
-import { assertResolved, FalaiError } from '@falai/core';
+import { FalaiError } from '@falai/core';
+import { assertResolved } from '@falai/core/internal';
 import type { BuiltSkill, ClawHubProblem, SkillModel } from '@falai/openclaw-skill';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';

@@ -170,7 +170,7 @@ With --json, stdout carries one JSON object per line: first {"event":"listening"
     if (this.flags.download) {
       // The lifecycle's save step: provenance in the files and on the record, sizes on disk,
       // the settings' download limits; the inline outputs written at finalise are taken in.
-      const { saveOutputs } = await import('@falai/core');
+      const { saveOutputs } = await import('@falai/core/internal');
       download = (record) =>
         saveOutputs({
           store,
