@@ -72,7 +72,7 @@ export interface RedisStoreOptions extends StoreRedactorOption {
    * (`falai history`), kept as long as the `historyRetentionDays` setting's default.
    * @default 2592000 (30 days)
    */
-  readonly retentionSeconds?: number;
+  readonly retentionSeconds?: number | undefined;
   /**
    * How long to wait for a connection (and Redis's first answer on it) before failing with
    * `STORE_ERROR`. Also `?connectTimeout=<ms>` in the URL.
@@ -105,7 +105,11 @@ function takeTimeout(url: URL, name: string): number | undefined {
 }
 
 /** The URL without falai's own query options, and those options. */
-function splitUrl(raw: string): { url: string; connect?: number; command?: number } {
+function splitUrl(raw: string): {
+  url: string;
+  connect?: number | undefined;
+  command?: number | undefined;
+} {
   let parsed: URL;
   try {
     parsed = new URL(raw);
@@ -117,8 +121,8 @@ function splitUrl(raw: string): { url: string; connect?: number; command?: numbe
   if (connect === undefined && command === undefined) return { url: raw };
   return {
     url: parsed.toString().replace(/\?$/, ''),
-    ...(connect === undefined ? {} : { connect }),
-    ...(command === undefined ? {} : { command }),
+    connect,
+    command,
   };
 }
 

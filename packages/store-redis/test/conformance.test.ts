@@ -31,7 +31,7 @@ describeWithRedis('redis store', () => {
     const store = createRedisStore({
       url: REDIS_URL,
       prefix,
-      ...(retentionSeconds === undefined ? {} : { retentionSeconds }),
+      retentionSeconds,
       ...(redactor ? { redactor } : {}),
     });
     prefixes.set(store, prefix);

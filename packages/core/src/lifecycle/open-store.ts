@@ -27,7 +27,7 @@ export interface SqliteStoreModule {
 /** What `@falai/store-redis` exports that opening a Redis store needs. */
 export interface RedisStoreModule {
   createRedisStore(
-    options: { readonly url: string; readonly prefix?: string } & StoreRedactorOption,
+    options: { readonly url: string; readonly prefix?: string | undefined } & StoreRedactorOption,
   ): PendingStore;
 }
 
@@ -111,7 +111,7 @@ export async function openStore(
       return module.createRedisStore({
         url: parsed.url,
         ...redactor,
-        ...(parsed.prefix === undefined ? {} : { prefix: parsed.prefix }),
+        prefix: parsed.prefix,
       });
     }
   }
