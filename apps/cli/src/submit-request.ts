@@ -117,7 +117,7 @@ export async function submitRequest(options: SubmitRequestOptions): Promise<Subm
     cwd: process.cwd(),
     ...(options.webhookUrl ? { webhookUrl: options.webhookUrl } : {}),
     ...(options.session ? { tags: { 'openclaw.session': options.session } } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
+    signal: options.signal,
     ...(options.onNote ? { onNote: options.onNote } : {}),
     ...(options.cost ? { cost: options.cost } : {}),
     ...(options.intents ? { intents: options.intents } : {}),

@@ -59,8 +59,8 @@ export async function waitFor(options: {
       endpointId: target.endpointId,
       requestId: target.requestId,
       ...(target.record ? { record: target.record } : {}),
-      ...(options.deadline ? { deadline: options.deadline } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
+      deadline: options.deadline,
+      signal: options.signal,
       logs: logs || tty,
       onProgress: (event) => {
         tracker.update(event);

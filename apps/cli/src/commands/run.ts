@@ -103,7 +103,7 @@ export default class Run extends BaseCommand<typeof Run> {
           }),
           force: this.flags.force,
           settings,
-          ...(deadline ? { deadline } : {}),
+          deadline,
         });
     if (outputs.length > 0) for (const file of outputs) this.log(file.path);
     else this.log(jsonText(outcome.output, this.redactor));

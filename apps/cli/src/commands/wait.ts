@@ -90,7 +90,7 @@ export default class Wait extends BaseCommand<typeof Wait> {
         force: this.flags.force,
         settings: await this.settings(),
         record: target.record !== undefined,
-        ...(deadline ? { deadline } : {}),
+        deadline,
       });
       for (const line of describeOutputs(outputs, [])) this.log(line);
     } else if (this.flags.quiet) {

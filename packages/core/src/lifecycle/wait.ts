@@ -38,7 +38,7 @@ export interface WaitAndFinaliseOptions {
   /** Stops waiting (the request keeps running at fal); ABORTED. */
   readonly signal?: AbortSignal | undefined;
   /** The job's bound (it replaces `timeoutMs`); TIMEOUT naming it and how to resume. */
-  readonly deadline?: Deadline;
+  readonly deadline?: Deadline | undefined;
   /** Gives up waiting after this many ms (the request keeps running at fal); TIMEOUT. */
   readonly timeoutMs?: number;
   /** Collect log lines for `onProgress`. @default false */
