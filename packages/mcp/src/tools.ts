@@ -402,7 +402,7 @@ export async function submitGenerate(
     const input = await confineInputFiles(ctx.registry, ctx.inputDirs, endpointId, args.input);
     job = await ctx.falai.submit(endpointId, input, {
       signal,
-      ...(args.max_cost_usd === undefined ? {} : { maxCostUsd: args.max_cost_usd }),
+      maxCostUsd: args.max_cost_usd,
       onProgress: (event) => {
         if (event.phase === 'upload') call.progress?.(`uploading ${event.field}`);
       },
