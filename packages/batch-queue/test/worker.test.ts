@@ -201,7 +201,9 @@ describeWithRedis('batch queue: workers sharing a batch through Redis', () => {
 
   it('a closing worker hands its rows back; another finishes them, each submitted once', async () => {
     const { connection, store } = setup('handback');
-    const slow = await startFal({ defaultLatency: { queueMs: 0, runMs: 1500 } });
+    // Jobs long enough that none finishes before the first worker is closed, even on a loaded
+    // machine (the worker is closed as soon as all six are at fal).
+    const slow = await startFal({ defaultLatency: { queueMs: 0, runMs: 8000 } });
     cleanup.push(() => slow.close());
     const plan = await planOf('handback', 6);
     await enqueueBatch({ plan, connection, concurrency: 6 });
