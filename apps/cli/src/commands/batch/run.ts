@@ -10,6 +10,7 @@ import type {
 } from '@falai/core';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
+import { boundHeap } from '../../heap.js';
 
 /** `falai batch run`: run a plan (or rows) through the lifecycle, resumably. */
 export default class BatchRun extends BaseCommand<typeof BatchRun> {
@@ -129,6 +130,8 @@ export default class BatchRun extends BaseCommand<typeof BatchRun> {
     const stop = () => controller.abort();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    // Thousands of short jobs: keep the heap near what is live (see heap.ts).
+    const unboundHeap = await boundHeap();
     if (this.flags.distributed) {
       try {
         return await this.runDistributed(plan, {
@@ -143,6 +146,7 @@ export default class BatchRun extends BaseCommand<typeof BatchRun> {
       } finally {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
+        unboundHeap();
       }
     }
     const onProgress = (event: BatchProgress) => {
@@ -182,6 +186,7 @@ export default class BatchRun extends BaseCommand<typeof BatchRun> {
     } finally {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
+      unboundHeap();
     }
     const { entries: _entries, ...rest } = summary;
     this.log(

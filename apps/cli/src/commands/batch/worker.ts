@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { parseDuration } from '../../flags.js';
+import { boundHeap } from '../../heap.js';
 
 /** `falai batch worker`: run rows of the batches queued on a Redis store, until stopped. */
 export default class BatchWorker extends BaseCommand<typeof BatchWorker> {
@@ -90,11 +91,14 @@ export default class BatchWorker extends BaseCommand<typeof BatchWorker> {
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    // A worker runs rows until stopped: keep the heap near what is live (see heap.ts).
+    const unboundHeap = await boundHeap();
     try {
       await worker.closed;
     } finally {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
+      unboundHeap();
     }
     this.log(`Stopped; ${worker.finished} row(s) finished by this worker.`);
     return { finished: worker.finished, store: store.location };
