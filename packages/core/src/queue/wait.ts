@@ -35,6 +35,8 @@ export async function waitForRequest(
   const controller = new AbortController();
   const onAbort = () => controller.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', onAbort, { once: true });
+  // An 'abort' listener added to a signal that is already aborted never runs.
+  if (options.signal?.aborted) onAbort();
   let timedOut = false;
   const deadline =
     options.timeoutMs !== undefined

@@ -385,6 +385,21 @@ describe('wait', () => {
     expect(logged(emulator, 'stream', requestId)).toHaveLength(0);
   });
 
+  it('given a signal that is already aborted, asks fal nothing and ends ABORTED', async () => {
+    emulator.setModel('test/pre-aborted', { queueMs: 0, runMs: 5_000 });
+    const { requestId } = await client.submit('test/pre-aborted', {});
+    const controller = new AbortController();
+    controller.abort(new Error('stopping'));
+    for (const mode of ['auto', 'poll'] as const) {
+      await expect(
+        client.wait('test/pre-aborted', requestId, { mode, signal: controller.signal }),
+      ).rejects.toMatchObject({ code: 'ABORTED' });
+    }
+    expect(logged(emulator, 'stream', requestId)).toHaveLength(0);
+    expect(logged(emulator, 'status', requestId)).toHaveLength(0);
+    await client.cancel('test/pre-aborted', requestId);
+  });
+
   it('reports a completed-with-error job as failed, without retrying the stored error', async () => {
     emulator.setModel('test/broken', {
       queueMs: 10,
