@@ -193,10 +193,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return submitCost({
       settings,
       cacheDir: this.config.cacheDir,
-      key: async () => {
-        const { resolveCredentials } = await import('@falai/core');
-        return (await resolveCredentials(await this.credentialOptions())).key;
-      },
+      key: () => this.key(),
       userAgent: `${this.config.name}/${this.config.version}`,
       store,
       maxCostUsd,
@@ -209,9 +206,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    * while waiting; best effort, `{}` when fal cannot say.
    */
   protected async expectation(endpointId: string): Promise<RequestExpectation> {
-    const [{ expectationFor }, { resolveCredentials }, settings, registry] = await Promise.all([
+    const [{ expectationFor }, settings, registry] = await Promise.all([
       import('./cost.js'),
-      import('@falai/core'),
       this.settings(),
       this.registry(),
     ]);
@@ -219,10 +215,27 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       durationEstimateS: registry.get(endpointId)?.durationEstimate,
       settings,
       cacheDir: this.config.cacheDir,
-      key: async () => (await resolveCredentials(await this.credentialOptions())).key,
+      key: () => this.key(),
       userAgent: `${this.config.name}/${this.config.version}`,
       endpointId,
     }).catch(() => ({}));
+  }
+
+  #key: Promise<string> | undefined;
+
+  /**
+   * The fal key (`--key`, else the environment and files), looked up once per command: a
+   * client asks for it on every request. A failed lookup is not kept, so it is tried again.
+   */
+  protected key(): Promise<string> {
+    this.#key ??= (async () => {
+      const { resolveCredentials } = await import('@falai/core');
+      return (await resolveCredentials(await this.credentialOptions())).key;
+    })();
+    this.#key.catch(() => {
+      this.#key = undefined;
+    });
+    return this.#key;
   }
 
   /** Where credentials are looked for: `--key` first, then the environment and files. */
@@ -240,10 +253,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected client(): Promise<FalClient> {
     this.#client ??= (async () => {
       const settings = await this.settings();
-      const { createFalClient, resolveCredentials } = await import('@falai/core');
+      const { createFalClient } = await import('@falai/core');
       return createFalClient({
         settings,
-        credentials: async () => (await resolveCredentials(await this.credentialOptions())).key,
+        credentials: () => this.key(),
         userAgent: `${this.config.name}/${this.config.version}`,
       });
     })();
@@ -269,15 +282,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    */
   protected catalogue(): Promise<ModelCatalogue> {
     this.#catalogue ??= (async () => {
-      const [{ openCatalogue }, { resolveCredentials }, settings] = await Promise.all([
+      const [{ openCatalogue }, settings] = await Promise.all([
         import('./catalogue.js'),
-        import('@falai/core'),
         this.settings(),
       ]);
       return openCatalogue({
         settings,
         cacheDir: this.config.cacheDir,
-        key: async () => (await resolveCredentials(await this.credentialOptions())).key,
+        key: () => this.key(),
         userAgent: `${this.config.name}/${this.config.version}`,
       });
     })();
@@ -315,7 +327,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    */
   protected override logJson(json: unknown): void {
     if (this.config.theme?.json) {
-      super.logJson(json);
+      // oclif colours and writes it itself: the key must be gone before it sees it.
+      super.logJson(this.redactor.redactValue(json));
       return;
     }
     process.stdout.write(`${jsonText(json, this.redactor)}\n`);

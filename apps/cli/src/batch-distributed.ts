@@ -24,7 +24,7 @@ import type {
 /** The batch queue of the store the settings name; a non-Redis store is CONFIG_INVALID. */
 export async function queueConnection(settings: FalaiSettings): Promise<BatchQueueConnection> {
   const { ConfigError, parseStoreSpec } = await import('@falai/core');
-  const spec = settings.store ? parseStoreSpec(settings.store) : undefined;
+  const spec = settings.store ? parseStoreSpec(settings.store, settings.paths) : undefined;
   if (spec?.kind !== 'redis') {
     throw new ConfigError(
       'A batch on many machines needs a Redis store every worker shares: pass --store redis://host:6379/0 (or set FALAI_STORE=redis://…) on every host.',

@@ -14,10 +14,9 @@ export default class Balance extends BaseCommand<typeof Balance> {
   ];
 
   async run(): Promise<BalanceOutput> {
-    const { resolveCredentials } = await import('@falai/core');
     const platform = await platformClient({
       settings: await this.settings(),
-      key: async () => (await resolveCredentials(await this.credentialOptions())).key,
+      key: () => this.key(),
       userAgent: `${this.config.name}/${this.config.version}`,
     });
     let billing: Awaited<ReturnType<typeof platform.getAccountBilling>>;

@@ -99,8 +99,7 @@ Outputs are saved in --output-dir (else FALAI_OUTPUT_DIR or the config file's ou
       this.client(),
       import('@falai/core'),
     ]);
-    const credentials = async () =>
-      (await core.resolveCredentials(await this.credentialOptions())).key;
+    const credentials = () => this.key();
     const userAgent = `${this.config.name}/${this.config.version}`;
     const cacheDir = this.config.cacheDir;
     const falai = core.createFalai({

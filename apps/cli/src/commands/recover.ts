@@ -30,7 +30,7 @@ export default class Recover extends BaseCommand<typeof Recover> {
     const core = await import('@falai/core/internal');
     const since = await sinceInstant(this.flags.since);
     const [store, settings] = await Promise.all([this.store(), this.settings()]);
-    const key = async () => (await core.resolveCredentials(await this.credentialOptions())).key;
+    const key = () => this.key();
     const userAgent = `${this.config.name}/${this.config.version}`;
     const platform = await platformClient({ settings, key, userAgent });
     const intents = core.intentJournalFor(store, settings.paths);

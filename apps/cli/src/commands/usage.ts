@@ -112,9 +112,4 @@ export default class Usage extends BaseCommand<typeof Usage> {
       store: store.location,
     };
   }
-
-  private async key(): Promise<string> {
-    const { resolveCredentials } = await import('@falai/core/internal');
-    return (await resolveCredentials(await this.credentialOptions())).key;
-  }
 }

@@ -26,8 +26,9 @@ export default class BatchPlan extends BaseCommand<typeof BatchPlan> {
   };
 
   async run(): Promise<Record<string, unknown>> {
-    const { costEstimatorFor, parseBatchRows, planBatch, resolveCredentials, rowFormatOf } =
-      await import('@falai/core');
+    const { costEstimatorFor, parseBatchRows, planBatch, rowFormatOf } = await import(
+      '@falai/core'
+    );
     const path = this.args.rows;
     const rows = await parseBatchRows(await readFile(path, 'utf8'), rowFormatOf(path));
     const template = this.flags.template
@@ -37,7 +38,7 @@ export default class BatchPlan extends BaseCommand<typeof BatchPlan> {
     // The estimator every submit uses: fal's unit prices (cached), the key read only to ask.
     const estimator = costEstimatorFor(settings, {
       cacheDir: this.config.cacheDir,
-      credentials: async () => (await resolveCredentials(await this.credentialOptions())).key,
+      credentials: () => this.key(),
       userAgent: `${this.config.name}/${this.config.version}`,
     });
     const plan = await planBatch({

@@ -76,7 +76,7 @@ export default class BatchRun extends BaseCommand<typeof BatchRun> {
     const { cost } = await submitCost({
       settings,
       cacheDir: this.config.cacheDir,
-      key: async () => (await core.resolveCredentials(await this.credentialOptions())).key,
+      key: () => this.key(),
       userAgent: `${this.config.name}/${this.config.version}`,
       store,
       note: () => {},
@@ -209,8 +209,7 @@ export default class BatchRun extends BaseCommand<typeof BatchRun> {
       readonly signal: AbortSignal;
     },
   ): Promise<Record<string, unknown>> {
-    const [core, { runDistributed }, { usdText }] = await Promise.all([
-      import('@falai/core'),
+    const [{ runDistributed }, { usdText }] = await Promise.all([
       import('../../batch-distributed.js'),
       import('../../cost.js'),
     ]);
@@ -222,7 +221,7 @@ export default class BatchRun extends BaseCommand<typeof BatchRun> {
       registry: await this.registry(),
       settings: state.settings,
       cost: state.cost,
-      key: async () => (await core.resolveCredentials(await this.credentialOptions())).key,
+      key: () => this.key(),
       userAgent: `${this.config.name}/${this.config.version}`,
       concurrency: this.flags.concurrency,
       ...(state.maxCost === undefined ? {} : { maxCostUsd: state.maxCost }),

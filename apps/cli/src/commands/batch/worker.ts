@@ -47,7 +47,7 @@ export default class BatchWorker extends BaseCommand<typeof BatchWorker> {
         this.store(),
       ]);
     const connection = await queueConnection(settings);
-    const key = async () => (await core.resolveCredentials(await this.credentialOptions())).key;
+    const key = () => this.key();
     const userAgent = `${this.config.name}/${this.config.version}`;
     const { cost } = await submitCost({
       settings,
