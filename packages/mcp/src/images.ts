@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import type { OutputFile } from '@falai/core';
+import { type OutputFile, sniffFile } from '@falai/core';
 
 /** An image as MCP image content: base64 bytes and their media type. */
 export interface InlineImage {
@@ -80,7 +80,9 @@ export async function inlineImages(
 async function inlineOne(file: OutputFile, maxBytes: number): Promise<InlineImage | string> {
   const info = await stat(file.path);
   if (!info.isFile()) return `${file.path} is not a regular file; not shown inline.`;
-  const mime = (file.mime ?? '').toLowerCase();
+  // The bytes decide, not the record: a shared or edited store can name any file as an image.
+  const { mime } = await sniffFile(file.path);
+  if (!mime.startsWith('image/')) return `${file.path} is not an image; not shown inline.`;
   if (info.size <= maxBytes && DISPLAYABLE.has(mime)) {
     const bytes = await readFile(file.path);
     return { type: 'image', data: bytes.toString('base64'), mimeType: mime };

@@ -71,6 +71,14 @@ describe('inlineImages', () => {
     }
   });
 
+  it('never sends a file whose bytes are not an image, whatever the record says', async () => {
+    const key = join(dir, 'id_ed25519');
+    await writeFile(key, '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk=\n');
+    const { images, notes } = await inlineImages([{ url: 'u', path: key, mime: 'image/png' }]);
+    expect(images).toEqual([]);
+    expect(notes.join(' ')).toContain('is not an image; not shown inline');
+  });
+
   it('skips what is not an image, and images past the count, with a note', async () => {
     const { images, notes } = await inlineImages(
       [
