@@ -84,7 +84,14 @@ export function parseEntry(text: string): BatchManifestEntry | undefined {
       typeof value?.row !== 'number' ||
       typeof value.key !== 'string' ||
       !STATUSES.includes(value.status) ||
-      !Array.isArray(value.outputs)
+      !Array.isArray(value.outputs) ||
+      // Summed into the batch's spend: another worker's damaged entry must not make it NaN.
+      (value.costUsd !== undefined &&
+        !(
+          typeof value.costUsd === 'number' &&
+          Number.isFinite(value.costUsd) &&
+          value.costUsd >= 0
+        ))
     )
       return undefined;
     return value;

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { BatchManifestEntry, BatchRowStatus } from '@falai/core';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -139,17 +140,10 @@ export async function watchBatch(
       if (done || options.signal?.aborted) {
         return { progress, entries: [...entries.values()].sort((a, b) => a.row - b.row) };
       }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, options.intervalMs ?? 1000);
-        options.signal?.addEventListener(
-          'abort',
-          () => {
-            clearTimeout(timer);
-            resolve();
-          },
-          { once: true },
-        );
-      });
+      // One timer per tick, its abort listener removed with it (no listener kept per tick).
+      await delay(options.intervalMs ?? 1000, undefined, { signal: options.signal }).catch(
+        () => undefined,
+      );
     }
   } finally {
     await queue.close();
