@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { BudgetConfig } from '../config/budget.js';
+import { resolvePaths } from '../config/settings.js';
 import { BudgetError } from '../errors/falai-error.js';
 import {
   type BudgetLedger,
@@ -92,7 +93,8 @@ export function budgetCapsFor(
     readonly source?: string;
   } = {},
 ): BudgetCap[] {
-  const where = context.locations;
+  // Resolved once for the current store and every `budget.store` entry.
+  const where = context.locations ?? resolvePaths();
   const now = context.now ?? new Date();
   const source = context.source ? { source: context.source } : {};
   const caps: BudgetCap[] = [];
