@@ -330,9 +330,11 @@ describe('criticalSection', () => {
     try {
       const early = gate();
       const late = gate();
-      const a = criticalSection(async () => early.promise);
+      let seenByA = false;
+      const a = criticalSection(async () => early.promise, { onSignal: () => (seenByA = true) });
       process.kill(process.pid, 'SIGINT');
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      // The signal has reached the open section (not a guess at how long delivery takes).
+      await until(() => seenByA);
       // Opened after the signal, still open when the only section that saw it ends.
       const b = criticalSection(async () => late.promise);
       early.resolve();
