@@ -61,18 +61,9 @@ export function createRedactor(
     if (key !== undefined) own.add(key);
   };
   for (const key of keys) add(key);
-  const allKeys = (): string[] => {
-    if (!more) return [...own];
-    const all = new Set(own);
-    for (const raw of more()) {
-      const key = cleanKey(raw);
-      if (key !== undefined) all.add(key);
-    }
-    return [...all];
-  };
-  const parts = (withId: boolean): string[] => {
+  const partsOf = (keysNow: Iterable<string>, withId: boolean): string[] => {
     const out = new Set<string>();
-    for (const key of allKeys()) {
+    for (const key of keysNow) {
       out.add(key);
       const colon = key.indexOf(':');
       if (colon < 0) continue;
@@ -82,6 +73,24 @@ export function createRedactor(
     return [...out]
       .filter((part) => part.length >= MIN_SECRET_LENGTH)
       .sort((a, b) => b.length - a.length);
+  };
+  // Called on every store write and printed line: the forms are worked out again only when a
+  // key was added or the extra source (the environment) answers differently.
+  let memo:
+    | { readonly id: string; readonly withId: string[]; readonly plain: string[] }
+    | undefined;
+  const parts = (withId: boolean): string[] => {
+    const raw = more ? [...more()] : [];
+    const id = `${own.size}\n${raw.join('\n')}`;
+    if (memo?.id !== id) {
+      const all = new Set(own);
+      for (const text of raw) {
+        const key = cleanKey(text);
+        if (key !== undefined) all.add(key);
+      }
+      memo = { id, withId: partsOf(all, true), plain: partsOf(all, false) };
+    }
+    return withId ? memo.withId : memo.plain;
   };
   let cached: { readonly id: string; readonly pattern: RegExp | undefined } | undefined;
   const pattern = (): RegExp | undefined => {
@@ -103,7 +112,7 @@ export function createRedactor(
   };
   const redactor: Redactor = {
     add,
-    secrets: () => parts(false),
+    secrets: () => [...parts(false)],
     redact,
     redactValue: <T>(value: T): T => (pattern() ? (mapStrings(value, redact) as T) : value),
     scrub: <T>(value: T): T => scrubWith(value, parts(false)),
