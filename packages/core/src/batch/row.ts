@@ -277,7 +277,8 @@ export interface BatchRowContext {
   readonly onRateLimited?: (error: ApiError) => void | Promise<void>;
 }
 
-const errorOf = (error: unknown) => {
+/** A manifest entry's `error`: the code and the first line of the message. */
+export const errorOf = (error: unknown) => {
   const falai = toFalaiError(error);
   return { code: falai.code, message: falai.message.split('\n')[0] ?? falai.code };
 };
@@ -287,8 +288,9 @@ const errorOf = (error: unknown) => {
  * (`batch-claim:<hash>`, keyed by row key and attempt) before its one submit — recorded with
  * the batch and row tags — then waits, finalises, saves the outputs and answers the row's
  * manifest entry. A row claimed by someone else is never submitted again unless
- * `resolveLost` proves nothing was sent. Throws only when `signal` stopped it (the row is
- * left for the next run).
+ * `resolveLost` proves nothing was sent. Throws when `signal` stopped it (the row is left for
+ * the next run) or when the store fails outside the submit (its claim, its tags): the caller
+ * accounts for that row as `unknown`.
  */
 export async function runBatchRow(
   context: BatchRowContext,

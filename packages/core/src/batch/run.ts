@@ -18,6 +18,7 @@ import {
   batchCostStep,
   batchRecords,
   batchRowWork,
+  errorOf,
   runBatchRow,
 } from './row.js';
 
@@ -234,7 +235,20 @@ export async function runBatch(options: RunBatchOptions): Promise<BatchSummary> 
             if (entry.status === 'over-budget') stopSubmitting = true;
             finish(entry);
           })
-          .catch(() => {})
+          .catch((error: unknown) => {
+            // Stopped: the row is left for the next run. Anything else (the store failing
+            // mid-row) still gets its line, so no row goes unaccounted for.
+            if (options.signal?.aborted) return;
+            finish({
+              row: item.row.row,
+              ...(item.row.id ? { id: item.row.id } : {}),
+              key: item.row.key,
+              status: 'unknown',
+              outputs: [],
+              submitted: false,
+              error: errorOf(error),
+            });
+          })
           .finally(() => {
             running -= 1;
             inFlight.delete(task);

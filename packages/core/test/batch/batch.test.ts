@@ -210,6 +210,42 @@ describe('runBatch', () => {
     expect(calls.get ?? 0).toBe(0);
   });
 
+  it('accounts for a row whose claim the store cannot write: unknown, with the error, never dropped', async () => {
+    const store = createMemoryStore();
+    let failed = false;
+    const ledger = store.budget;
+    if (!ledger) throw new Error('the memory store has a budget ledger');
+    const failingLedger = new Proxy(ledger, {
+      get(target, name) {
+        const value = Reflect.get(target, name);
+        if (name !== 'reserve' || typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (!failed) {
+            failed = true;
+            return Promise.reject(new Error('disk full'));
+          }
+          return value.apply(target, args);
+        };
+      },
+    });
+    const failing = new Proxy(store, {
+      get: (target, name) => (name === 'budget' ? failingLedger : Reflect.get(target, name)),
+    });
+    const rows = await parseBatchRows(
+      Array.from({ length: 3 }, (_, i) => JSON.stringify({ prompt: `store fails ${i}` })).join(
+        '\n',
+      ),
+      'jsonl',
+    );
+    const plan = await planBatch({ endpointId: ENDPOINT, rows, registry });
+    const summary = await runBatch({ plan, store: failing, client, registry, concurrency: 1 });
+    expect(summary.entries).toHaveLength(3);
+    expect(summary.counts).toMatchObject({ completed: 2, unknown: 1 });
+    const unknown = summary.entries.find((entry) => entry.status === 'unknown');
+    expect(unknown?.row).toBe(1);
+    expect(unknown?.error?.message).toContain('disk full');
+  });
+
   it('refuses maxCostUsd without an estimator, before anything is sent', async () => {
     const rows = await parseBatchRows('{"prompt":"no price"}\n', 'jsonl');
     const plan = await planBatch({ endpointId: ENDPOINT, rows, registry });
