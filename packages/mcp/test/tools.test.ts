@@ -98,3 +98,34 @@ describe('list_jobs', () => {
     expect((banana.structured.jobs as { requestId: string }[])[0]?.requestId).toBe('pending-a1');
   });
 });
+
+describe('generate', () => {
+  it('sends nothing when the model definition cannot be had (its file fields would go unchecked)', async () => {
+    const registry = createModelRegistry();
+    const unreachable = new Proxy(registry, {
+      get: (target, name) =>
+        name === 'resolve'
+          ? () => Promise.reject(new Error('catalogue unreachable'))
+          : Reflect.get(target, name),
+    });
+    const own = createMemoryStore();
+    const closed = new McpContext({
+      falai: createFalai({ store: own, registry: unreachable, env: {}, key: 'test:secret' }),
+      registry: unreachable,
+      outputDir: dir,
+    });
+    try {
+      const generate = createTools(closed).find((tool) => tool.name === 'generate');
+      if (!generate) throw new Error('no generate tool');
+      await expect(
+        generate.run(
+          { endpoint_id: 'acme/unknown-model', input: { prompt: 'x', image_url: '/etc/passwd' } },
+          { signal: new AbortController().signal },
+        ),
+      ).rejects.toThrow(/catalogue unreachable/);
+      expect(await own.list()).toEqual([]);
+    } finally {
+      await closed.close();
+    }
+  });
+});
