@@ -13,6 +13,7 @@ import type { FalClient } from '../queue/types.js';
 import { MAX_BUDGET_USD, MAX_RESERVATION_TTL_MS, requireBudgetLedger } from '../store/budget.js';
 import type { PendingRecord } from '../store/record.js';
 import type { PendingStore } from '../store/types.js';
+import { errorOf } from './entry-error.js';
 import { type BatchPlan, canonicalJson, type PlannedRow } from './plan.js';
 
 /**
@@ -276,12 +277,6 @@ export interface BatchRowContext {
   /** Told (and awaited) when fal answers a submit with 429, before the row is tried again. */
   readonly onRateLimited?: (error: ApiError) => void | Promise<void>;
 }
-
-/** A manifest entry's `error`: the code and the first line of the message. */
-export const errorOf = (error: unknown) => {
-  const falai = toFalaiError(error);
-  return { code: falai.code, message: falai.message.split('\n')[0] ?? falai.code };
-};
 
 /**
  * Runs one row: follows a recorded request, or claims the row in the store's ledger

@@ -9,6 +9,7 @@ import type { ModelRegistry } from '../models/registry.js';
 import type { FalClient } from '../queue/types.js';
 import { requireBudgetLedger } from '../store/budget.js';
 import type { PendingStore } from '../store/types.js';
+import { errorOf } from './entry-error.js';
 import { type BatchPlan, type PlannedRow, verifyPlan } from './plan.js';
 import {
   type BatchManifestEntry,
@@ -18,7 +19,6 @@ import {
   batchCostStep,
   batchRecords,
   batchRowWork,
-  errorOf,
   runBatchRow,
 } from './row.js';
 
