@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { PendingRecord } from '@falai/core';
-import { findOutputFiles, PROMPT_FIELDS, promptOf } from '@falai/core/internal';
+import { findOutputFiles, promptFieldOf, promptOf } from '@falai/core/internal';
 import { shellWord } from './escape.js';
 
 /** How one output is shown: kind, and where its copy lives inside the site (relative). */
@@ -113,12 +113,6 @@ function promptText(record: PendingRecord): string {
   if (isObject(record.result) && typeof record.result.prompt === 'string')
     return record.result.prompt;
   return '';
-}
-
-/** The input field core's `promptOf` took the prompt from, if any. */
-function promptField(record: PendingRecord): string | undefined {
-  const fields = record.input?.fields ?? {};
-  return PROMPT_FIELDS.find((name) => typeof fields[name] === 'string');
 }
 
 /**
@@ -265,7 +259,7 @@ export function inputsOf(record: PendingRecord, outputs: OutputIndex): GalleryIn
 /** The input fields other than the prompt and the seed, as text. */
 function settingsOf(record: PendingRecord): [string, string][] {
   const fields = record.input?.fields ?? {};
-  const prompt = promptField(record);
+  const prompt = promptFieldOf(record);
   const out: [string, string][] = [];
   for (const [key, value] of Object.entries(fields)) {
     if (key === prompt || key === 'seed') continue;

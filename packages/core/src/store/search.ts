@@ -33,13 +33,15 @@ export const PROMPT_FIELDS: readonly string[] = ['prompt', 'text'];
  * when that is a string; otherwise undefined.
  */
 export function promptOf(record: Pick<PendingRecord, 'input'>): string | undefined {
+  const field = promptFieldOf(record);
+  return field === undefined ? undefined : (record.input?.fields[field] as string);
+}
+
+/** The input field {@link promptOf} takes the prompt from (`prompt`, else `text`), if any. */
+export function promptFieldOf(record: Pick<PendingRecord, 'input'>): string | undefined {
   const fields = record.input?.fields;
   if (!fields) return undefined;
-  for (const name of PROMPT_FIELDS) {
-    const value = fields[name];
-    if (typeof value === 'string') return value;
-  }
-  return undefined;
+  return PROMPT_FIELDS.find((name) => typeof fields[name] === 'string');
 }
 
 /**
