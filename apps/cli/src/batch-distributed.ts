@@ -8,6 +8,7 @@ import type {
 import type {
   BatchManifestEntry,
   BatchPlan,
+  DeferredSignal,
   FalaiSettings,
   FalClient,
   ModelRegistry,
@@ -49,6 +50,8 @@ export interface CliWorkerOptions {
   readonly lostSubmitGraceMs?: number;
   readonly onRow?: (event: { readonly batch: string; readonly entry: BatchManifestEntry }) => void;
   readonly onError?: (error: Error) => void;
+  /** Ctrl-C held back by a row's submit: the command stops (see startBatchWorker). */
+  readonly onInterrupt?: (signal: DeferredSignal) => void;
 }
 
 /** Starts a batch worker with the command's store, client, prices, budgets and Platform API. */
@@ -79,6 +82,7 @@ export async function startCliWorker(options: CliWorkerOptions): Promise<BatchWo
       : { lostSubmitGraceMs: options.lostSubmitGraceMs }),
     ...(options.onRow ? { onRow: options.onRow } : {}),
     ...(options.onError ? { onError: options.onError } : {}),
+    ...(options.onInterrupt ? { onInterrupt: options.onInterrupt } : {}),
   });
 }
 

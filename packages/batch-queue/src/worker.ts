@@ -9,6 +9,7 @@ import {
   type BudgetCap,
   batchCostStep,
   type CostEstimator,
+  type DeferredSignal,
   type FalClient,
   inputHash,
   type LostSubmit,
@@ -75,6 +76,13 @@ export interface BatchWorkerOptions {
   readonly onRow?: (event: { readonly batch: string; readonly entry: BatchManifestEntry }) => void;
   /** Errors of the queue itself (connection trouble), not of rows. */
   readonly onError?: (error: Error) => void;
+  /**
+   * Told at once when SIGINT or SIGTERM arrives while a row's submit holds it back (from its
+   * POST until its record is written, which a slow answer can make seconds away): the program's
+   * own handler hears it only then. A worker that stops on a signal closes here too, so it
+   * takes no more rows meanwhile.
+   */
+  readonly onInterrupt?: (signal: DeferredSignal) => void;
 }
 
 /** A running worker. */
@@ -256,6 +264,7 @@ export async function startBatchWorker(options: BatchWorkerOptions): Promise<Bat
         intents: (item) =>
           redisIntentJournal(redis, batchKeys(connection, plan.hash).intents(item.key)),
         resolveLost: (item) => resolveLost(plan, item, controller.signal),
+        ...(options.onInterrupt ? { onInterrupt: options.onInterrupt } : {}),
         onRateLimited: async (error: ApiError) => {
           // fal refused the submit (nothing taken): this row waits as fal asks, then tries again.
           const asked = (error as ApiError & { retryAfterMs?: number }).retryAfterMs;

@@ -199,6 +199,57 @@ describeWithRedis('batch queue: workers sharing a batch through Redis', () => {
     expect(perPrompt.get('died 2')).toBe(1);
   });
 
+  it('Ctrl-C held back by a slow submit reaches onInterrupt at once: the worker takes no more rows', async () => {
+    const { connection, store } = setup('interrupt');
+    const plan = await planOf('interrupt', 30);
+    await enqueueBatch({ plan, connection, concurrency: 2 });
+    const submitted = () => emulator.log.filter((entry) => entry.kind === 'submit').length;
+    // The first POST takes 1.5 s: its submit holds Ctrl-C back until its id is recorded.
+    const before = submitted();
+    emulator.inject({ match: { kind: 'submit' }, action: { type: 'delay', ms: 1500 }, times: 1 });
+    const heard: string[] = [];
+    const programHeard: string[] = [];
+    const onSigint = () => programHeard.push('SIGINT');
+    process.on('SIGINT', onSigint);
+    let atSignal = -1;
+    try {
+      let finished = 0;
+      const started: { close(): Promise<void> }[] = [];
+      const first = await worker(connection, store, {
+        concurrency: 2,
+        onInterrupt: (signal) => {
+          heard.push(signal);
+          void started[0]?.close();
+        },
+        onRow: () => {
+          finished += 1;
+          if (finished === 3 && atSignal < 0) {
+            atSignal = submitted();
+            process.kill(process.pid, 'SIGINT');
+          }
+        },
+      });
+      started.push(first);
+      await first.closed;
+      expect(atSignal).toBeGreaterThan(before);
+      // Each submit open when it came hears it (the one it reached, then the one it passed to).
+      expect(heard.length).toBeGreaterThan(0);
+      expect(new Set(heard)).toEqual(new Set(['SIGINT']));
+      // The program hears it too, once the held submit is recorded.
+      expect(programHeard).toEqual(['SIGINT']);
+      // No row taken after the signal beyond the one the free slot was submitting.
+      expect(submitted() - atSignal).toBeLessThanOrEqual(1);
+    } finally {
+      process.removeListener('SIGINT', onSigint);
+    }
+    // Another worker finishes the batch, nothing sent twice (the held row was recorded).
+    await worker(connection, store, { concurrency: 4 });
+    const { entries } = await watchBatch({ connection, batch: plan.hash, intervalMs: 200 });
+    expect(entries.map((entry) => entry.status)).toEqual(Array(30).fill('completed'));
+    const perPrompt = jobsPerPrompt(emulator);
+    for (let i = 0; i < 30; i += 1) expect(perPrompt.get(`interrupt ${i}`)).toBe(1);
+  });
+
   it('a closing worker hands its rows back; another finishes them, each submitted once', async () => {
     const { connection, store } = setup('handback');
     // Jobs long enough that none finishes before the first worker is closed, even on a loaded

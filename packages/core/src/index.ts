@@ -57,6 +57,7 @@ export * from './errors/index.js';
 // JSON with fal's 64-bit integers (seeds) kept exact.
 export { parseJsonExact, stringifyJsonExact } from './json/exact.js';
 // The lifecycle in one call.
+export type { DeferredSignal } from './lifecycle/critical-section.js';
 export * from './lifecycle/endpoints.js';
 export {
   createFalai,

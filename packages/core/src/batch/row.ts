@@ -2,6 +2,7 @@ import type { BudgetCap } from '../cost/budget.js';
 import { formatUsd } from '../cost/estimate.js';
 import type { CostEstimator } from '../cost/estimator.js';
 import { ApiError, type FalaiError, toFalaiError } from '../errors/falai-error.js';
+import type { DeferredSignal } from '../lifecycle/critical-section.js';
 import type { SubmitIntentJournal } from '../lifecycle/intents.js';
 import { fillNamePattern } from '../lifecycle/output-names.js';
 import { type SaveSettings, saveOutputs } from '../lifecycle/save.js';
@@ -274,6 +275,12 @@ export interface BatchRowContext {
   readonly resolveLost?: (row: PlannedRow, attempt: number) => Promise<LostSubmit>;
   /** Told after each accepted submit. */
   readonly onSubmitted?: () => void;
+  /**
+   * Told at once when Ctrl-C (or SIGTERM) arrives while a row's submit holds it back (from
+   * its POST until its record is written): the signal reaches the program only when that
+   * submit is recorded, which a slow answer or a retry can make seconds away.
+   */
+  readonly onInterrupt?: (signal: DeferredSignal) => void;
   /** Told (and awaited) when fal answers a submit with 429, before the row is tried again. */
   readonly onRateLimited?: (error: ApiError) => void | Promise<void>;
 }
@@ -466,7 +473,10 @@ async function submitRow(
       client,
       store,
       tags: batchRowTags(plan.hash, row),
-      signals: { replay: context.replaySignals ?? true, onInterrupt: () => {} },
+      signals: {
+        replay: context.replaySignals ?? true,
+        onInterrupt: (event) => context.onInterrupt?.(event.signal),
+      },
       ...(cost ? { cost } : {}),
       ...(intents ? { intents } : {}),
       ...(context.abortSubmits && context.signal ? { signal: context.signal } : {}),

@@ -79,7 +79,11 @@ export interface RunBatchOptions {
   /** Fresh submits per row in this run when fal provably took nothing (429, ingress 5xx). @default 3 */
   readonly maxAttempts?: number;
   readonly onProgress?: (progress: BatchProgress) => void;
-  /** Stops submitting and waiting; submitted rows stay recorded for the next run. */
+  /**
+   * Stops submitting and waiting; submitted rows stay recorded for the next run. A SIGINT or
+   * SIGTERM that a row's submit holds back (until its id is recorded) also stops new rows at
+   * once: it reaches the program's own handler, which aborts this signal, only afterwards.
+   */
   readonly signal?: AbortSignal;
   readonly cwd?: string;
 }
@@ -146,6 +150,9 @@ export async function runBatch(options: RunBatchOptions): Promise<BatchSummary> 
   let spentUsd = 0;
   let limit = max;
   let stopSubmitting = false;
+  // Ctrl-C held back by a row's submit (until it is recorded): no row starts meanwhile.
+  let interrupted = false;
+  const stopping = () => interrupted || options.signal?.aborted === true;
   const total = plan.rows.length;
   const progress = (type: BatchProgress['type'], entry?: BatchManifestEntry) => {
     if (!options.onProgress) return;
@@ -195,6 +202,9 @@ export async function runBatch(options: RunBatchOptions): Promise<BatchSummary> 
     onRateLimited: () => {
       limit = Math.max(1, limit / 2);
     },
+    onInterrupt: () => {
+      interrupted = true;
+    },
   };
 
   // What each row needs.
@@ -216,7 +226,7 @@ export async function runBatch(options: RunBatchOptions): Promise<BatchSummary> 
     // hang one more reaction on each pending row per finished row: O(n × concurrency)).
     let wake: () => void = () => {};
     while (next < work.length || inFlight.size > 0) {
-      while (next < work.length && inFlight.size < Math.floor(limit) && !options.signal?.aborted) {
+      while (next < work.length && inFlight.size < Math.floor(limit) && !stopping()) {
         const item = work[next++] as Work;
         if (item.work.kind === 'submit' && stopSubmitting) {
           finish({
@@ -261,7 +271,7 @@ export async function runBatch(options: RunBatchOptions): Promise<BatchSummary> 
         wake = resolve;
       });
     }
-    if (options.signal?.aborted) {
+    if (stopping()) {
       for (const item of work.slice(next)) {
         finish({
           row: item.row.row,

@@ -246,6 +246,59 @@ describe('runBatch', () => {
     expect(unknown?.error?.message).toContain('disk full');
   });
 
+  it('starts no row once Ctrl-C arrives, even while a slow submit holds the signal back', async () => {
+    const store = createMemoryStore();
+    const rows = await parseBatchRows(
+      Array.from({ length: 40 }, (_, i) => JSON.stringify({ prompt: `held ${i}` })).join('\n'),
+      'jsonl',
+    );
+    const plan = await planBatch({ endpointId: ENDPOINT, rows, registry });
+    const before = submits();
+    // The first row's POST takes 1.5 s: its submit holds Ctrl-C back until it is recorded,
+    // while the second slot goes on finishing rows.
+    emulator.inject({ match: { kind: 'submit' }, action: { type: 'delay', ms: 1500 }, times: 1 });
+    const controller = new AbortController();
+    const stop = () => controller.abort();
+    process.once('SIGINT', stop);
+    let finished = 0;
+    let atSignal = -1;
+    try {
+      const run = runBatch({
+        plan,
+        store,
+        client,
+        registry,
+        concurrency: 2,
+        signal: controller.signal,
+        onProgress: (event) => {
+          if (event.type !== 'row') return;
+          finished += 1;
+          if (finished === 3) {
+            atSignal = submits();
+            process.kill(process.pid, 'SIGINT');
+          }
+        },
+      });
+      const summary = await run;
+      expect(atSignal).toBeGreaterThan(before);
+      // At most the row the free slot was submitting when the signal came.
+      expect(submits() - atSignal).toBeLessThanOrEqual(1);
+      expect(summary.counts['not-submitted']).toBeGreaterThanOrEqual(40 - (atSignal - before) - 1);
+      expect(controller.signal.aborted).toBe(true);
+    } finally {
+      process.removeListener('SIGINT', stop);
+    }
+    // Resumed: every row ends completed, none sent twice (the held row was recorded).
+    const again = await runBatch({ plan, store, client, registry, concurrency: 4 });
+    expect(again.counts.completed).toBe(40);
+    const prompts = emulator
+      .jobs()
+      .map((job) => (job.input as { prompt: string }).prompt)
+      .filter((prompt) => prompt.startsWith('held '));
+    expect(prompts).toHaveLength(40);
+    expect(new Set(prompts).size).toBe(40);
+  });
+
   it('refuses maxCostUsd without an estimator, before anything is sent', async () => {
     const rows = await parseBatchRows('{"prompt":"no price"}\n', 'jsonl');
     const plan = await planBatch({ endpointId: ENDPOINT, rows, registry });

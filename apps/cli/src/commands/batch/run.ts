@@ -142,6 +142,7 @@ export default class BatchRun extends BaseCommand<typeof BatchRun> {
           manifestPath,
           tty,
           signal: controller.signal,
+          stop,
         });
       } finally {
         process.off('SIGINT', stop);
@@ -207,6 +208,8 @@ export default class BatchRun extends BaseCommand<typeof BatchRun> {
       readonly manifestPath: string;
       readonly tty: boolean;
       readonly signal: AbortSignal;
+      /** What Ctrl-C does; also called when a row's submit holds the signal back. */
+      readonly stop: () => void;
     },
   ): Promise<Record<string, unknown>> {
     const [{ runDistributed }, { usdText }] = await Promise.all([
@@ -231,6 +234,7 @@ export default class BatchRun extends BaseCommand<typeof BatchRun> {
       work: this.flags.work,
       detach: this.flags.detach,
       signal: state.signal,
+      onInterrupt: state.stop,
       onProgress: (progress) => {
         if (this.flags.quiet) return;
         const failed = progress.finished - progress.counts.completed + progress.lost;

@@ -57,7 +57,16 @@ export default class BatchWorker extends BaseCommand<typeof BatchWorker> {
       store,
       note: () => {},
     });
-    const worker = await startCliWorker({
+    let worker: Awaited<ReturnType<typeof startCliWorker>> | undefined;
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (!stopping) {
+        stopping = true;
+        this.note(`${signal}: handing the rows in flight back to the queue…`);
+      }
+      void worker?.close();
+    };
+    worker = await startCliWorker({
       connection,
       store,
       client: await this.client(),
@@ -77,20 +86,16 @@ export default class BatchWorker extends BaseCommand<typeof BatchWorker> {
         );
       },
       onError: (error) => this.note(`batch queue: ${core.toFalaiError(error).message}`),
+      // Ctrl-C that a row's submit holds back until recorded: stop taking rows now.
+      onInterrupt: (signal) => stop(signal),
     });
     this.note(
       `Working on batches queued at ${store.location} (${this.flags.concurrency} rows at once here); stop with Ctrl-C.`,
     );
-    let stopping = false;
-    const stop = (signal: NodeJS.Signals) => {
-      if (!stopping) {
-        stopping = true;
-        this.note(`${signal}: handing the rows in flight back to the queue…`);
-      }
-      void worker.close();
-    };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    // Stopped while it started (a row's submit held the signal back): close now.
+    if (stopping) void worker.close();
     // A worker runs rows until stopped: keep the heap near what is live (see heap.ts).
     const unboundHeap = await boundHeap();
     try {
