@@ -1,41 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { SubmitIntent, SubmitIntentJournal } from '@falai/core';
+import { parseSubmitIntent } from '@falai/core/internal';
 import type { Redis } from 'ioredis';
 import { BATCH_RETENTION_SECONDS } from './keys.js';
-
-/** Largest intent read back (a note is a few hundred bytes). */
-const MAX_INTENT_BYTES = 16 * 1024;
-
-/** A stored note, checked field by field (anything else is not an intent). */
-function parseIntent(text: string): SubmitIntent | undefined {
-  if (text.length > MAX_INTENT_BYTES) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (value === null || typeof value !== 'object') return undefined;
-  const item = value as Record<string, unknown>;
-  const ok =
-    item.version === 1 &&
-    typeof item.id === 'string' &&
-    /^[a-f0-9-]{36}$/.test(item.id) &&
-    typeof item.endpointId === 'string' &&
-    item.endpointId.length <= 300 &&
-    typeof item.inputHash === 'string' &&
-    /^sha256:[a-f0-9]{64}$/.test(item.inputHash) &&
-    typeof item.at === 'string' &&
-    Number.isFinite(Date.parse(item.at)) &&
-    typeof item.store === 'string' &&
-    Array.isArray(item.reservations) &&
-    item.reservations.length <= 8 &&
-    item.reservations.every((reservation) => typeof reservation === 'string') &&
-    typeof item.pid === 'number' &&
-    (item.estimateUsd === undefined ||
-      (typeof item.estimateUsd === 'number' && item.estimateUsd >= 0));
-  return ok ? (item as unknown as SubmitIntent) : undefined;
-}
 
 /**
  * Core's submit intent journal ("sent, answer unknown") for one batch row, kept in Redis
@@ -62,7 +29,7 @@ export function redisIntentJournal(redis: Redis, key: string): SubmitIntentJourn
     async list() {
       const all = await redis.hgetall(key);
       return Object.values(all)
-        .map(parseIntent)
+        .map(parseSubmitIntent)
         .filter((intent): intent is SubmitIntent => intent !== undefined)
         .sort((a, b) => a.at.localeCompare(b.at));
     },

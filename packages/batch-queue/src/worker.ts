@@ -4,7 +4,6 @@ import {
   AbortedError,
   type ApiError,
   type BatchManifestEntry,
-  type BatchPlan,
   type BatchRowContext,
   type BudgetCap,
   batchCostStep,
@@ -12,12 +11,10 @@ import {
   type DeferredSignal,
   type FalClient,
   inputHash,
-  type LostSubmit,
+  lostSubmitResolver,
   type ModelRegistry,
   type PendingStore,
-  type PlannedRow,
   type PlatformClient,
-  recoverRequests,
   runBatchRow,
   type SaveSettings,
   toFalaiError,
@@ -125,9 +122,10 @@ class RowLost extends AbortedError {
  *   is sent unnoted) and then checks, atomically on the server, that it still holds the row's
  *   BullMQ lock (extending it: the fence). A worker that took the row over owns the lock, so the one before it can no
  *   longer pass the fence; if it finds a note and no record, the request is looked for in
- *   fal's request history (core's `recoverRequests`, by endpoint, input hash and time) and
- *   adopted when found; with no note, nothing was sent and nothing can be any more, so the
- *   row is submitted.
+ *   fal's request history (core's `lostSubmitResolver`: `recoverRequests` by endpoint, input
+ *   hash and time) and adopted when found; with no note (and, looked at again, no record: a
+ *   slow claimant removes its note only once its record is stored), nothing was sent and
+ *   nothing can be any more, so the row is submitted.
  *
  * The one window left: a worker that passed the fence and then stood still (frozen, not
  * killed) for longer than both the stall timeout and `lostSubmitGraceMs` before its POST left,
@@ -156,49 +154,6 @@ export async function startBatchWorker(options: BatchWorkerOptions): Promise<Bat
   };
   let closing = false;
   let finished = 0;
-
-  /** Where a lost submit of `row` went: its note, fal's history, or nowhere. */
-  const resolveLost = async (
-    plan: BatchPlan,
-    row: PlannedRow,
-    signal: AbortSignal,
-  ): Promise<LostSubmit> => {
-    const journal = redisIntentJournal(redis, batchKeys(connection, plan.hash).intents(row.key));
-    for (;;) {
-      const notes = (await journal.list()).filter((note) => note.endpointId === plan.endpointId);
-      // No note: whoever claimed the row never got to its POST, and cannot any more (the fence).
-      if (notes.length === 0) return { kind: 'not-sent' };
-      if (!options.platform) {
-        return {
-          kind: 'unknown',
-          reason:
-            "its submit may have reached fal and no Platform API client was given to look in fal's request history",
-        };
-      }
-      const oldest = Math.min(...notes.map((note) => Date.parse(note.at)));
-      const summary = await recoverRequests({
-        store,
-        platform: options.platform,
-        intents: journal,
-        endpointIds: [plan.endpointId],
-        since: new Date(oldest - 5 * 60 * 1000),
-        onlyIntents: true,
-        intentGraceMs: grace,
-        maxScanned: 50_000,
-        signal,
-      });
-      for (const report of summary.intents) {
-        if (report.outcome !== 'found' || !report.requestId) continue;
-        const record = await store.get(report.requestId);
-        if (record) return { kind: 'found', record };
-      }
-      if (summary.intents.every((report) => report.outcome === 'not-sent')) {
-        return { kind: 'not-sent' };
-      }
-      // Not in fal's history yet: wait for it, or for the grace period to pass.
-      await delay(Math.min(2000, Math.max(200, grace / 4)), undefined, { signal });
-    }
-  };
 
   const processRow = async (
     job: Job<RowJobData, BatchManifestEntry>,
@@ -263,7 +218,17 @@ export async function startBatchWorker(options: BatchWorkerOptions): Promise<Bat
         ...(options.cwd ? { cwd: options.cwd } : {}),
         intents: (item) =>
           redisIntentJournal(redis, batchKeys(connection, plan.hash).intents(item.key)),
-        resolveLost: (item) => resolveLost(plan, item, controller.signal),
+        // No note means no POST (the fence above), so a row without one may be sent.
+        resolveLost: (item, attempt) =>
+          lostSubmitResolver({
+            plan,
+            store,
+            journal: (lost) =>
+              redisIntentJournal(redis, batchKeys(connection, plan.hash).intents(lost.key)),
+            platform: options.platform,
+            unnoted: 'not-sent',
+            graceMs: grace,
+          })(item, attempt, controller.signal),
         ...(options.onInterrupt ? { onInterrupt: options.onInterrupt } : {}),
         onRateLimited: async (error: ApiError) => {
           // fal refused the submit (nothing taken): this row waits as fal asks, then tries again.

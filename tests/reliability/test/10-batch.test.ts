@@ -89,14 +89,16 @@ function runInterrupted(args: readonly string[], env: NodeJS.ProcessEnv, rows: n
  * stopped with Ctrl-C part way, started again until it ends, and then once more.
  *
  * - The resumed run accounts for every row: its manifest has 300 distinct rows, each with a
- *   final status (completed, failed or unknown — unknown is a submit fal may have taken, kept
- *   claimed so it is never paid twice).
+ *   final status, and none `unknown`: a submit whose answer was lost (fal may have taken it)
+ *   is found in fal's request history and followed, or sent again once the history shows it
+ *   never arrived (`--lost-submit-grace`).
  * - Across all the runs no row is submitted twice: the emulator holds at most one job per row
  *   (matched by the row's prompt), except a row whose earlier request ended failed for a
  *   reason worth retrying (core's `failureRetryable`), which may have one more.
  * - The last run, with the faults turned off, submits nothing new: the emulator's log gains
- *   exactly as many submits as there were rows whose last request failed retryably (the only
- *   rows a re-run may submit again), each for one of those rows; with none, zero submits.
+ *   exactly as many submits as there were rows whose last request failed retryably, or that
+ *   fal refused on every try (the only rows a re-run may submit again), each for one of those
+ *   rows; with none, zero submits.
  */
 describe('batch: 300 rows, 20% of calls fail, Ctrl-C midway', () => {
   it('accounts for every row, loses nothing to the interrupt, and a re-run submits nothing new', async () => {
@@ -145,6 +147,10 @@ describe('batch: 300 rows, 20% of calls fail, Ctrl-C midway', () => {
         'rows.plan.json',
         '--concurrency',
         '24',
+        // fal's history (the emulator's) shows a request at once: a submit it never got is
+        // known as such after a few seconds.
+        '--lost-submit-grace',
+        '3s',
         '--manifest',
         name,
         '--json',
@@ -169,6 +175,12 @@ describe('batch: 300 rows, 20% of calls fail, Ctrl-C midway', () => {
       expect(unfinished, `seed ${seed}`).toEqual([]);
       const summary = JSON.parse(second.stdout) as { counts: Record<string, number> };
       expect(summary.counts.completed, `seed ${seed}`).toBeGreaterThan(ROWS / 2);
+      // A submit whose answer was lost is looked for in fal's request history (the emulator's)
+      // and followed, or sent again once the history shows fal never got it: none stays unknown.
+      expect(
+        resumed.filter((line) => line.status === 'unknown'),
+        `seed ${seed}`,
+      ).toEqual([]);
 
       // No row submitted twice across both runs (unless its request failed retryably).
       const store = await openSpec(spec);
@@ -201,13 +213,19 @@ describe('batch: 300 rows, 20% of calls fail, Ctrl-C midway', () => {
       const jobsBefore = emulator.jobs().length;
       const third = await runCli(run('third.jsonl'), { cwd: dir, env });
       expect([0, 6], third.stderr.slice(-2000)).toContain(third.code);
-      expect(submitCalls() - before, `seed ${seed}`).toBe(retryable.length);
+      // Rows fal refused on every try (429s, 5xx from its gateway) have no record and no claim:
+      // the next run sends them.
+      const refused = resumed
+        .filter((line) => line.status === 'failed' && line.requestId === undefined)
+        .map((line) => `catalogue item ${line.row - 1}`);
+      const expected = [...retryable.map((record) => promptOf(record)), ...refused];
+      expect(submitCalls() - before, `seed ${seed}`).toBe(expected.length);
       const resent = emulator
         .jobs()
         .slice(jobsBefore)
         .map((job) => (job.input as { prompt: string }).prompt);
-      expect(resent.sort()).toEqual(retryable.map((record) => promptOf(record)).sort());
-      expect(JSON.parse(third.stdout).submitted).toBe(retryable.length);
+      expect(resent.sort()).toEqual(expected.sort());
+      expect(JSON.parse(third.stdout).submitted).toBe(expected.length);
       const last = manifest(join(dir, 'third.jsonl'));
       expect(new Set(last.map((line) => line.row)).size).toBe(ROWS);
       expect(last.every((line) => FINAL.has(line.status))).toBe(true);

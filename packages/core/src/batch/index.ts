@@ -3,6 +3,7 @@
  * lifecycle with bounded concurrency, a budget cap, outputs and a manifest, resumable; the
  * per-row step is shared with the distributed worker (`@falai/batch-queue`).
  */
+export * from './lost.js';
 export * from './plan.js';
 export * from './row.js';
 export * from './rows.js';

@@ -85,11 +85,29 @@ export async function batchRecords(
   return byRow;
 }
 
-/** A submit error that proves fal enqueued nothing: safe to submit the row again. */
+/**
+ * A submit refusal worth sending again at once: fal enqueued nothing (429, or a 5xx from its
+ * gateway, without a request id) and may well take it next time.
+ */
 export function submitNotTaken(error: unknown): boolean {
   if (!(error instanceof ApiError)) return false;
   if (error.status === 429) return true;
-  return [502, 503, 504].includes(error.status) && error.requestId === undefined;
+  return error.status >= 500 && error.requestId === undefined;
+}
+
+/**
+ * Where a failed `submitAndRecord` left a row, read from its error: `taken` — fal accepted it
+ * and the record could not be written (the error names the request); `unknown` — fal may hold
+ * it (the POST's answer was lost: core noted it for recovery); `not-taken` — fal answered with
+ * a refusal, or the step failed before the POST.
+ */
+export function submitFate(error: FalaiError): 'taken' | 'unknown' | 'not-taken' {
+  const details = error.details as
+    | { outcome?: unknown; recorded?: unknown; requestId?: unknown }
+    | undefined;
+  if (details?.outcome === 'unknown') return 'unknown';
+  if (details?.recorded === false && typeof details.requestId === 'string') return 'taken';
+  return 'not-taken';
 }
 
 /** A fal-side failure worth a fresh submit on the next run (the platform, not the input). */
@@ -405,6 +423,12 @@ async function claimedElsewhere(
     if (lost.kind === 'not-sent' && tries < (context.maxAttempts ?? 3)) {
       return submitRow(context, row, attempt, { claimed: true, tries });
     }
+    // Stored without its batch tags (a crash between the two writes of older versions).
+    const untagged =
+      records.length === 0 ? await untaggedRecordFor(store, plan.endpointId, row) : undefined;
+    if (untagged) {
+      return follow(context, row, await tagRecord(store, untagged, plan.hash, row), false);
+    }
     return {
       ...base,
       status: 'unknown',
@@ -482,20 +506,12 @@ async function submitRow(
       ...(context.abortSubmits && context.signal ? { signal: context.signal } : {}),
       ...(context.cwd ? { cwd: context.cwd } : {}),
     });
-    record = await tagRecord(store, result.record, plan.hash, row);
-    context.onSubmitted?.();
+    record = result.record;
   } catch (error) {
     // Stopped before the POST (or this worker lost the row): nothing was sent; the claim stays
     // for whoever takes the row over, who sees that nothing was noted or recorded.
     if (context.abortSubmits && context.signal?.aborted) throw error;
     const tries = state.tries + 1;
-    if (submitNotTaken(error)) {
-      await releaseClaim();
-      if (error instanceof ApiError && error.status === 429) await context.onRateLimited?.(error);
-      if (attempt + 1 < maxAttempts && tries < maxAttempts && !context.signal?.aborted)
-        return submitRow(context, row, attempt + 1, { claimed: false, tries });
-      return { ...base, status: 'failed', outputs: [], submitted: false, error: errorOf(error) };
-    }
     const falai = toFalaiError(error);
     if (falai.code === 'BUDGET_EXCEEDED' || falai.code === 'COST_UNKNOWN') {
       // Refused by the cost step before anything was sent (its holds already released): the
@@ -510,8 +526,19 @@ async function submitRow(
         error: { code: falai.code, message: budgetMessage(falai, context.costStep?.cap) },
       };
     }
-    const outcomeUnknown = (falai.details as { outcome?: unknown } | undefined)?.outcome;
-    if (context.resolveLost && outcomeUnknown === 'unknown') {
+    const fate = submitFate(falai);
+    if (fate === 'not-taken') {
+      // fal answered with a refusal, or it failed before the POST: nothing to pay for, and
+      // nothing to find. The claim goes, so a later run submits the row again.
+      await releaseClaim();
+      if (submitNotTaken(error)) {
+        if (error instanceof ApiError && error.status === 429) await context.onRateLimited?.(error);
+        if (attempt + 1 < maxAttempts && tries < maxAttempts && !context.signal?.aborted)
+          return submitRow(context, row, attempt + 1, { claimed: false, tries });
+      }
+      return { ...base, status: 'failed', outputs: [], submitted: false, error: errorOf(error) };
+    }
+    if (fate === 'unknown' && context.resolveLost) {
       // fal may hold it (the answer was lost): find it before anything is sent again.
       const lost = await context.resolveLost(row, attempt);
       if (lost.kind === 'found') {
@@ -522,14 +549,14 @@ async function submitRow(
         return submitRow(context, row, attempt, { claimed: true, tries });
       }
     }
-    return {
-      ...base,
-      status: falai.code === 'INPUT_INVALID' ? 'failed' : 'unknown',
-      outputs: [],
-      submitted: false,
-      error: errorOf(error),
-    };
+    // fal has it and the record could not be written (the id is in the error), or it may have
+    // it: the claim stays, so it is never paid for twice.
+    return { ...base, status: 'unknown', outputs: [], submitted: false, error: errorOf(error) };
   }
+  // Tagged at submit; a record from before batch tags gets them here (outside the submit's
+  // error handling: fal has this request whatever the store says now).
+  record = await tagRecord(store, record, plan.hash, row);
+  context.onSubmitted?.();
   return follow(context, row, record, true);
 }
 

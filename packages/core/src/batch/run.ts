@@ -4,12 +4,15 @@ import { dirname } from 'node:path';
 import type { BudgetCap } from '../cost/budget.js';
 import type { CostEstimator } from '../cost/estimator.js';
 import { InputError } from '../errors/falai-error.js';
+import { intentsWithRef, type SubmitIntentJournal } from '../lifecycle/intents.js';
 import type { SaveSettings } from '../lifecycle/save.js';
 import type { ModelRegistry } from '../models/registry.js';
+import type { PlatformClient } from '../platform/client.js';
 import type { FalClient } from '../queue/types.js';
 import { requireBudgetLedger } from '../store/budget.js';
 import type { PendingStore } from '../store/types.js';
 import { errorOf } from './entry-error.js';
+import { batchIntentRef, lostSubmitResolver } from './lost.js';
 import { type BatchPlan, type PlannedRow, verifyPlan } from './plan.js';
 import {
   type BatchManifestEntry,
@@ -78,6 +81,20 @@ export interface RunBatchOptions {
   readonly manifestPath?: string;
   /** Fresh submits per row in this run when fal provably took nothing (429, ingress 5xx). @default 3 */
   readonly maxAttempts?: number;
+  /**
+   * The store's journal of submits ("sent, answer unknown": `intentJournalFor(store)`): each
+   * row's submit is noted there before its POST, under the row (`batch:<hash>:<row key>`), so
+   * `falai recover` and a later run can find a submit whose answer was lost.
+   */
+  readonly intents?: SubmitIntentJournal;
+  /**
+   * fal's Platform API: with `intents`, a row whose submit's answer was lost (or that a run
+   * which died had noted) is looked for in fal's request history and followed when fal has it,
+   * or submitted once fal's history shows it never arrived — instead of ending `unknown`.
+   */
+  readonly platform?: PlatformClient;
+  /** How long fal's history may take to show a noted submit before it counts as never sent. @default 120000 */
+  readonly lostSubmitGraceMs?: number;
   readonly onProgress?: (progress: BatchProgress) => void;
   /**
    * Stops submitting and waiting; submitted rows stay recorded for the next run. A SIGINT or
@@ -181,6 +198,20 @@ export async function runBatch(options: RunBatchOptions): Promise<BatchSummary> 
     manifest?.write(`${JSON.stringify(entry)}\n`);
     progress('row', entry);
   };
+  // Each row's notes in the store's journal, and what decides a submit nobody recorded.
+  const journal = options.intents;
+  const rowNotes = journal
+    ? (row: PlannedRow) => intentsWithRef(journal, batchIntentRef(plan.hash, row))
+    : undefined;
+  const resolve = lostSubmitResolver({
+    plan,
+    store,
+    journal: (row) => rowNotes?.(row),
+    platform: options.platform,
+    // Another run may hold a claim it has not yet noted: without a note, nothing is sent.
+    unnoted: 'unknown',
+    graceMs: options.lostSubmitGraceMs,
+  });
   // The row step (claim, submit and record, wait and finalise, save, entry), as the
   // distributed worker runs it; the run adapts its concurrency to what the rows meet.
   const context: BatchRowContext = {
@@ -195,6 +226,8 @@ export async function runBatch(options: RunBatchOptions): Promise<BatchSummary> 
     ...(options.name ? { name: options.name } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.cwd ? { cwd: options.cwd } : {}),
+    ...(rowNotes ? { intents: rowNotes } : {}),
+    resolveLost: (row, attempt) => resolve(row, attempt, options.signal),
     onSubmitted: () => {
       submitted += 1;
       limit = Math.min(max, limit + 1 / Math.max(1, limit));

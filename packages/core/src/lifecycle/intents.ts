@@ -34,6 +34,11 @@ export interface SubmitIntent {
   readonly price?: { readonly unitPrice: number; readonly unit: string; readonly currency: string };
   /** The process that sent it. */
   readonly pid: number;
+  /**
+   * Who sent it, when a caller asks: a batch notes its row (`batch:<hash>:<row key>`), so a row's
+   * lost submit is told from every other in the store's journal.
+   */
+  readonly ref?: string;
 }
 
 const IntentSchema = v.object({
@@ -53,7 +58,37 @@ const IntentSchema = v.object({
     }),
   ),
   pid: v.number(),
+  ref: v.optional(v.pipe(v.string(), v.maxLength(300))),
 });
+
+/** Largest intent read back (a note is a few hundred bytes). */
+const MAX_INTENT_BYTES = 64 * 1024;
+
+/**
+ * A stored intent, checked field by field; anything else (damaged, foreign, too long) is not
+ * one. For journals kept elsewhere than this machine's disk (a batch's notes in Redis).
+ */
+export function parseSubmitIntent(text: string): SubmitIntent | undefined {
+  if (text.length > MAX_INTENT_BYTES) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const parsed = v.safeParse(IntentSchema, value);
+  return parsed.success ? (parsed.output as SubmitIntent) : undefined;
+}
+
+/** The notes of `journal` that carry `ref`: what one caller (a batch row) sent. */
+export function intentsWithRef(journal: SubmitIntentJournal, ref: string): SubmitIntentJournal {
+  return {
+    dir: journal.dir,
+    record: (intent) => journal.record({ ...intent, ref }),
+    resolve: (id) => journal.resolve(id),
+    list: async () => (await journal.list()).filter((intent) => intent.ref === ref),
+  };
+}
 
 /** The intents of one store on this machine. */
 export interface SubmitIntentJournal {
@@ -65,9 +100,6 @@ export interface SubmitIntentJournal {
   /** Every intent left behind (damaged files are skipped). */
   list(): Promise<SubmitIntent[]>;
 }
-
-/** Largest intent file read. */
-const MAX_INTENT_BYTES = 64 * 1024;
 
 /** A journal of intents kept in `dir` (created on first write). */
 export function createIntentJournal(dir: string): SubmitIntentJournal {
@@ -104,8 +136,8 @@ export function createIntentJournal(dir: string): SubmitIntentJournal {
         try {
           const file = join(dir, name);
           if ((await stat(file)).size > MAX_INTENT_BYTES) continue;
-          const parsed = v.safeParse(IntentSchema, JSON.parse(await readFile(file, 'utf8')));
-          if (parsed.success) out.push(parsed.output as SubmitIntent);
+          const intent = parseSubmitIntent(await readFile(file, 'utf8'));
+          if (intent) out.push(intent);
         } catch {
           // A half-written or foreign file: not an intent.
         }

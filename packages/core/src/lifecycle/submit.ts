@@ -315,31 +315,37 @@ async function submitPrepared(
       phase = 'record';
       signalsBeforeRecord = section.count;
       if (section.signal) tell(section.signal, section.count, false);
-      const fresh = newPendingRecord({
-        requestId: submitted.requestId,
-        endpointId,
-        ...(submitted.queuePosition === undefined
-          ? {}
-          : { queuePosition: submitted.queuePosition }),
-        urls: {
-          ...(submitted.statusUrl ? { status: submitted.statusUrl } : {}),
-          ...(submitted.responseUrl ? { response: submitted.responseUrl } : {}),
-          ...(submitted.cancelUrl ? { cancel: submitted.cancelUrl } : {}),
-        },
-        input: prepared.summary,
-        ...(options.webhookUrl ? { webhookUrl: options.webhookUrl } : {}),
-        submitAttempts: submitted.attempts ?? 1,
-      });
-      const tags = costTags({
-        estimate,
-        reservations,
-        inputHash: hash,
-      });
-      const record = parsePendingRecord({
-        ...fresh,
-        tags: { ...options.tags, ...fresh.tags, ...tags },
-        ...(state.parents.length > 0 ? { provenance: { parents: [...state.parents] } } : {}),
-      });
+      let record: PendingRecord;
+      try {
+        const fresh = newPendingRecord({
+          requestId: submitted.requestId,
+          endpointId,
+          ...(submitted.queuePosition === undefined
+            ? {}
+            : { queuePosition: submitted.queuePosition }),
+          urls: {
+            ...(submitted.statusUrl ? { status: submitted.statusUrl } : {}),
+            ...(submitted.responseUrl ? { response: submitted.responseUrl } : {}),
+            ...(submitted.cancelUrl ? { cancel: submitted.cancelUrl } : {}),
+          },
+          input: prepared.summary,
+          ...(options.webhookUrl ? { webhookUrl: options.webhookUrl } : {}),
+          submitAttempts: submitted.attempts ?? 1,
+        });
+        const tags = costTags({
+          estimate,
+          reservations,
+          inputHash: hash,
+        });
+        record = parsePendingRecord({
+          ...fresh,
+          tags: { ...options.tags, ...fresh.tags, ...tags },
+          ...(state.parents.length > 0 ? { provenance: { parents: [...state.parents] } } : {}),
+        });
+      } catch (error) {
+        // fal has it: whatever went wrong building its record, the id goes with the error.
+        throw unrecordedError(store, endpointId, submitted.requestId, error);
+      }
       // One more signal once recording has begun stops the wait (two in all, at least).
       await recordOrExplain(store, record, section, Math.max(2, signalsBeforeRecord + 1));
       if (intent) await options.intents?.resolve(intent.id).catch(() => undefined);
@@ -445,13 +451,29 @@ async function recordOrExplain(
       details: { ...details, signal: section.signal },
     });
   }
-  throw new StoreError('STORE_ERROR', what, {
-    store: store.kind,
-    operation: 'put',
-    location: store.location,
-    cause: outcome.error,
-    details,
-  });
+  throw unrecordedError(store, endpointId, requestId, outcome.error);
+}
+
+/** A request fal accepted whose record could not be built or written: STORE_ERROR, with its id. */
+function unrecordedError(
+  store: PendingStore,
+  endpointId: string,
+  requestId: string,
+  error: unknown,
+): StoreError {
+  const cause = toFalaiError(error);
+  const resume = resumeCommand(endpointId, requestId);
+  return new StoreError(
+    'STORE_ERROR',
+    `Request ${requestId} was submitted to ${endpointId} but could not be recorded (${cause.message}). Keep this id: ${resume}`,
+    {
+      store: store.kind,
+      operation: 'put',
+      location: store.location,
+      cause: error,
+      details: { requestId, endpointId, recorded: false, resume },
+    },
+  );
 }
 
 function interruptEvent(init: {

@@ -3,11 +3,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Emulator, startEmulator } from '@falai/emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseBatchRows, planBatch, runBatch, verifyPlan } from '../../src/batch/index.js';
+import {
+  batchIntentRef,
+  batchRowTags,
+  lostSubmitResolver,
+  parseBatchRows,
+  planBatch,
+  runBatch,
+  verifyPlan,
+} from '../../src/batch/index.js';
 import { costEstimatorFor } from '../../src/cost/index.js';
+import { createIntentJournal, inputHash } from '../../src/lifecycle/intents.js';
 import { createModelRegistry } from '../../src/models/index.js';
+import { createPlatformClient } from '../../src/platform/client.js';
 import type { FalClient } from '../../src/queue/index.js';
-import { createMemoryStore, dailyBudgetScope } from '../../src/store/index.js';
+import { createMemoryStore, dailyBudgetScope, newPendingRecord } from '../../src/store/index.js';
 import { clientFor, GOOD_KEY } from '../queue/emulator-harness.js';
 
 const ENDPOINT = 'fal-ai/nano-banana-pro';
@@ -297,6 +307,132 @@ describe('runBatch', () => {
       .filter((prompt) => prompt.startsWith('held '));
     expect(prompts).toHaveLength(40);
     expect(new Set(prompts).size).toBe(40);
+  });
+
+  it("finds a submit whose answer was lost in fal's history, and sends again one fal never got", async () => {
+    const store = createMemoryStore();
+    const journal = createIntentJournal(join(dir, 'intents-lost'));
+    const platform = createPlatformClient({ credentials: GOOD_KEY, apiUrl: `${emulator.url}/v1` });
+    const rows = await parseBatchRows(
+      Array.from({ length: 6 }, (_, i) => JSON.stringify({ prompt: `lost ${i}` })).join('\n'),
+      'jsonl',
+    );
+    const plan = await planBatch({ endpointId: ENDPOINT, rows, registry });
+    // One POST fal takes and whose answer never arrives, one dropped before fal got it.
+    emulator.inject({ match: { kind: 'submit' }, action: { type: 'drop-after-accept' }, times: 1 });
+    emulator.inject({ match: { kind: 'submit' }, action: { type: 'drop' }, times: 1 });
+    const summary = await runBatch({
+      plan,
+      store,
+      client,
+      registry,
+      concurrency: 1,
+      intents: journal,
+      platform,
+      lostSubmitGraceMs: 300,
+    });
+    expect(summary.counts).toMatchObject({ completed: 6, unknown: 0 });
+    const sent = emulator
+      .jobs()
+      .map((job) => (job.input as { prompt: string }).prompt)
+      .filter((prompt) => prompt.startsWith('lost '));
+    expect(sent.sort()).toEqual(rows.map((_, i) => `lost ${i}`).sort());
+    // Every note is resolved: nothing left for `falai recover`.
+    expect(await journal.list()).toEqual([]);
+  });
+
+  it('a run without the Platform API leaves a lost answer unknown; the next run with it finds it', async () => {
+    const store = createMemoryStore();
+    const journal = createIntentJournal(join(dir, 'intents-later'));
+    const rows = await parseBatchRows('{"prompt":"later 0"}\n{"prompt":"later 1"}\n', 'jsonl');
+    const plan = await planBatch({ endpointId: ENDPOINT, rows, registry });
+    emulator.inject({ match: { kind: 'submit' }, action: { type: 'drop-after-accept' }, times: 1 });
+    const first = await runBatch({
+      plan,
+      store,
+      client,
+      registry,
+      concurrency: 1,
+      intents: journal,
+    });
+    expect(first.counts).toMatchObject({ completed: 1, unknown: 1 });
+    const notes = await journal.list();
+    expect(notes).toHaveLength(1);
+    const lostRow = plan.rows.find((row) => notes[0]?.ref === batchIntentRef(plan.hash, row));
+    expect(lostRow).toBeDefined();
+    const before = submits();
+    const platform = createPlatformClient({ credentials: GOOD_KEY, apiUrl: `${emulator.url}/v1` });
+    const second = await runBatch({
+      plan,
+      store,
+      client,
+      registry,
+      intents: journal,
+      platform,
+      lostSubmitGraceMs: 300,
+    });
+    expect(second.counts).toMatchObject({ completed: 2, unknown: 0 });
+    expect(submits()).toBe(before);
+    expect(await journal.list()).toEqual([]);
+  });
+
+  it('a submit fal refuses ends failed and unclaimed: the next run sends it (a 500 is tried again at once)', async () => {
+    const store = createMemoryStore();
+    const rows = await parseBatchRows('{"prompt":"refused"}\n{"prompt":"flaky"}\n', 'jsonl');
+    const plan = await planBatch({ endpointId: ENDPOINT, rows, registry });
+    // The first POST: a refusal (the key's permissions), the second: a 500 from fal's side.
+    emulator.inject({
+      match: { kind: 'submit' },
+      action: { type: 'status', status: 403, body: { detail: 'Forbidden' } },
+      times: 1,
+    });
+    emulator.inject({
+      match: { kind: 'submit' },
+      action: { type: 'status', status: 500 },
+      times: 1,
+    });
+    const first = await runBatch({ plan, store, client, registry, concurrency: 1 });
+    expect(first.counts).toMatchObject({ completed: 1, failed: 1, unknown: 0 });
+    const refused = first.entries.find((entry) => entry.status === 'failed');
+    expect(refused?.row).toBe(1);
+    expect(refused?.error?.message).toMatch(/403|denied|forbidden/i);
+    const second = await runBatch({ plan, store, client, registry });
+    expect(second.counts).toMatchObject({ completed: 2, failed: 0, unknown: 0 });
+    expect(second.submitted).toBe(1);
+    const sent = emulator
+      .jobs()
+      .map((job) => (job.input as { prompt: string }).prompt)
+      .filter((prompt) => prompt === 'refused' || prompt === 'flaky');
+    expect(sent.sort()).toEqual(['flaky', 'refused']);
+  });
+
+  it('the lost-submit resolver looks at the store again once the note is gone (a slow claimant recorded it)', async () => {
+    const store = createMemoryStore();
+    const rows = await parseBatchRows('{"prompt":"slow claimant"}\n', 'jsonl');
+    const plan = await planBatch({ endpointId: ENDPOINT, rows, registry });
+    const row = plan.rows[0] as (typeof plan.rows)[number];
+    const journal = createIntentJournal(join(dir, 'intents-slow'));
+    const resolver = (unnoted: 'not-sent' | 'unknown') =>
+      lostSubmitResolver({ plan, store, journal: () => journal, unnoted, graceMs: 0 });
+    // No note, no record: what `unnoted` says.
+    expect(await resolver('not-sent')(row, 0)).toEqual({ kind: 'not-sent' });
+    expect((await resolver('unknown')(row, 0)).kind).toBe('unknown');
+    // Recorded (and its note removed) by the claimant: found, whatever `unnoted` says.
+    const record = { ...newPendingRecord({ requestId: 'req-slow', endpointId: ENDPOINT }) };
+    await store.put({ ...record, tags: batchRowTags(plan.hash, row) });
+    const found = await resolver('not-sent')(row, 0);
+    expect(found).toMatchObject({ kind: 'found', record: { requestId: 'req-slow' } });
+    // A later attempt is not answered by the first attempt's record.
+    expect(await resolver('not-sent')(row, 1)).toEqual({ kind: 'not-sent' });
+    // A note and no Platform API: unknown, never not-sent.
+    await journal.record({
+      endpointId: ENDPOINT,
+      inputHash: inputHash(row.input),
+      at: new Date().toISOString(),
+      store: store.location,
+      reservations: [],
+    });
+    expect((await resolver('not-sent')(row, 1)).kind).toBe('unknown');
   });
 
   it('refuses maxCostUsd without an estimator, before anything is sent', async () => {

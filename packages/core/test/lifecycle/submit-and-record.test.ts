@@ -208,6 +208,29 @@ describe('submitAndRecord', () => {
     open();
   });
 
+  it('a record that cannot be built from what fal answered keeps the id: STORE_ERROR naming it', async () => {
+    // fal accepted it, and something in the answer will not go into a record.
+    const odd: FalClient = Object.assign(Object.create(client) as FalClient, {
+      submit: async (...args: Parameters<FalClient['submit']>) => ({
+        ...(await client.submit(...args)),
+        queuePosition: 'first' as unknown as number,
+      }),
+    });
+    const store = createMemoryStore();
+    const error = await submitAndRecord({
+      endpointId: ENDPOINT,
+      input: { prompt: 'odd answer' },
+      registry,
+      client: odd,
+      store,
+    }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(StoreError);
+    const details = (error as StoreError).details as { requestId?: string; recorded?: boolean };
+    expect(details.recorded).toBe(false);
+    expect(emulator.job(details.requestId ?? '')).toBeDefined();
+    expect((error as StoreError).message).toContain(`falai wait ${ENDPOINT} ${details.requestId}`);
+  });
+
   it('a put that fails keeps the id: STORE_ERROR, or ABORTED when a signal waits', async () => {
     const quiet = gatedStore(new Error('disk on fire'));
     quiet.open();

@@ -10,6 +10,7 @@ import type {
 } from '@falai/core';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
+import { parseDuration } from '../../flags.js';
 import { boundHeap } from '../../heap.js';
 
 /** `falai batch run`: run a plan (or rows) through the lifecycle, resumably. */
@@ -55,6 +56,11 @@ export default class BatchRun extends BaseCommand<typeof BatchRun> {
       description:
         'With --distributed: also work on rows here (--no-work: only enqueue and follow).',
     }),
+    'lost-submit-grace': Flags.string({
+      default: '2m',
+      description:
+        "A row whose submit's answer was lost is looked for in fal's request history: how long the history may take to show it before the row counts as never sent (and is submitted again).",
+    }),
     detach: Flags.boolean({
       dependsOn: ['distributed'],
       description:
@@ -66,14 +72,15 @@ export default class BatchRun extends BaseCommand<typeof BatchRun> {
     const core = await import('@falai/core');
     const path = this.args.plan;
     const text = await readFile(path, 'utf8');
-    const [{ submitCost, usdText }, settings, store] = await Promise.all([
+    const [{ platformClient, submitCost, usdText }, settings, store] = await Promise.all([
       import('../../cost.js'),
       this.settings(),
       this.store(),
     ]);
     // Core's cost step as a submit sets it up (fal's unit prices, the config's budgets), with
     // no per-row note: stderr carries the progress events.
-    const { cost } = await submitCost({
+    const lostSubmitGraceMs = parseDuration(this.flags['lost-submit-grace']);
+    const { cost, intents } = await submitCost({
       settings,
       cacheDir: this.config.cacheDir,
       key: () => this.key(),
@@ -143,6 +150,7 @@ export default class BatchRun extends BaseCommand<typeof BatchRun> {
           tty,
           signal: controller.signal,
           stop,
+          lostSubmitGraceMs,
         });
       } finally {
         process.off('SIGINT', stop);
@@ -176,6 +184,14 @@ export default class BatchRun extends BaseCommand<typeof BatchRun> {
         ...(maxCost === undefined ? {} : { maxCostUsd: maxCost }),
         ...(cost.estimator ? { estimator: cost.estimator } : {}),
         ...(cost.budgets ? { budgets: cost.budgets } : {}),
+        // A submit whose answer was lost: noted before its POST, looked for in fal's history.
+        ...(intents ? { intents } : {}),
+        platform: await platformClient({
+          settings,
+          key: () => this.key(),
+          userAgent: `${this.config.name}/${this.config.version}`,
+        }),
+        lostSubmitGraceMs,
         ...(this.flags.out ? { outDir: this.flags.out } : {}),
         settings,
         ...(this.flags.name ? { name: this.flags.name } : {}),
@@ -210,6 +226,7 @@ export default class BatchRun extends BaseCommand<typeof BatchRun> {
       readonly signal: AbortSignal;
       /** What Ctrl-C does; also called when a row's submit holds the signal back. */
       readonly stop: () => void;
+      readonly lostSubmitGraceMs: number;
     },
   ): Promise<Record<string, unknown>> {
     const [{ runDistributed }, { usdText }] = await Promise.all([
@@ -235,6 +252,7 @@ export default class BatchRun extends BaseCommand<typeof BatchRun> {
       detach: this.flags.detach,
       signal: state.signal,
       onInterrupt: state.stop,
+      lostSubmitGraceMs: state.lostSubmitGraceMs,
       onProgress: (progress) => {
         if (this.flags.quiet) return;
         const failed = progress.finished - progress.counts.completed + progress.lost;
