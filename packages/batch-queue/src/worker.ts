@@ -15,6 +15,7 @@ import {
   type ModelRegistry,
   type PendingStore,
   type PlatformClient,
+  RateLimitError,
   runBatchRow,
   type SaveSettings,
   toFalaiError,
@@ -232,7 +233,7 @@ export async function startBatchWorker(options: BatchWorkerOptions): Promise<Bat
         ...(options.onInterrupt ? { onInterrupt: options.onInterrupt } : {}),
         onRateLimited: async (error: ApiError) => {
           // fal refused the submit (nothing taken): this row waits as fal asks, then tries again.
-          const asked = (error as ApiError & { retryAfterMs?: number }).retryAfterMs;
+          const asked = error instanceof RateLimitError ? error.retryAfterMs : undefined;
           const wait = Math.min(60_000, Math.max(500, asked ?? 1000));
           await delay(wait, undefined, { signal: controller.signal }).catch(() => undefined);
         },
