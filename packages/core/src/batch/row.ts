@@ -101,7 +101,7 @@ export function submitNotTaken(error: unknown): boolean {
  * it (the POST's answer was lost: core noted it for recovery); `not-taken` — fal answered with
  * a refusal, or the step failed before the POST.
  */
-export function submitFate(error: FalaiError): 'taken' | 'unknown' | 'not-taken' {
+function submitFate(error: FalaiError): 'taken' | 'unknown' | 'not-taken' {
   const details = error.details as
     | { outcome?: unknown; recorded?: unknown; requestId?: unknown }
     | undefined;
