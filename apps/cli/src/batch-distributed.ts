@@ -87,8 +87,14 @@ export async function startCliWorker(options: CliWorkerOptions): Promise<BatchWo
 }
 
 /** Options of {@link runDistributed}. */
-export interface RunDistributedOptions extends Omit<CliWorkerOptions, 'connection' | 'onRow'> {
+export interface RunDistributedOptions
+  extends Omit<CliWorkerOptions, 'connection' | 'onRow' | 'concurrency'> {
   readonly plan: BatchPlan;
+  /**
+   * Rows in flight across all workers (the queue's limit). Unset: the queue's limit stays, or
+   * becomes the default batch concurrency when it has none; this host's worker runs that many.
+   */
+  readonly concurrency?: number | undefined;
   readonly maxCostUsd?: number;
   readonly name?: string;
   readonly manifestPath: string;
@@ -125,13 +131,18 @@ export interface DistributedRunResult {
 export async function runDistributed(
   options: RunDistributedOptions,
 ): Promise<DistributedRunResult> {
-  const { enqueueBatch, watchBatch } = await import('@falai/batch-queue');
+  const [{ enqueueBatch, watchBatch }, { DEFAULT_BATCH_CONCURRENCY }] = await Promise.all([
+    import('@falai/batch-queue'),
+    import('@falai/core'),
+  ]);
   const connection = await queueConnection(options.settings);
   const { plan } = options;
   const enqueued = await enqueueBatch({
     plan,
     connection,
-    concurrency: options.concurrency,
+    ...(options.concurrency === undefined
+      ? { defaultConcurrency: DEFAULT_BATCH_CONCURRENCY }
+      : { concurrency: options.concurrency }),
     ...(options.maxCostUsd === undefined ? {} : { maxCostUsd: options.maxCostUsd }),
     ...(options.outDir ? { outDir: options.outDir } : {}),
     ...(options.name ? { name: options.name } : {}),
@@ -145,7 +156,11 @@ export async function runDistributed(
   };
   if (options.detach) return { ...base, detached: true };
   const worker = options.work
-    ? await startCliWorker({ ...options, connection, concurrency: options.concurrency })
+    ? await startCliWorker({
+        ...options,
+        connection,
+        concurrency: options.concurrency ?? DEFAULT_BATCH_CONCURRENCY,
+      })
     : undefined;
   await mkdir(dirname(options.manifestPath), { recursive: true });
   await writeFile(options.manifestPath, '');

@@ -29,9 +29,14 @@ export interface EnqueueBatchOptions extends BatchRunSettings {
   /**
    * Rows in flight at fal across every worker of the queue (BullMQ's global concurrency):
    * fal's concurrency is per account, so the limit is the queue's, not a worker's. Unset: the
-   * queue's current limit stays (none at first).
+   * queue's current limit stays (none at first: see `defaultConcurrency`).
    */
   readonly concurrency?: number;
+  /**
+   * The limit set when `concurrency` is not given and the queue has none yet, so a first
+   * batch never runs unbounded while a later one keeps the limit an operator chose.
+   */
+  readonly defaultConcurrency?: number;
 }
 
 /** What {@link enqueueBatch} did. */
@@ -56,10 +61,9 @@ export interface EnqueueBatchResult {
 export async function enqueueBatch(options: EnqueueBatchOptions): Promise<EnqueueBatchResult> {
   const { plan, connection } = options;
   verifyPlan(plan);
-  if (
-    options.concurrency !== undefined &&
-    !(Number.isInteger(options.concurrency) && options.concurrency >= 1)
-  ) {
+  const invalid = (value: number | undefined) =>
+    value !== undefined && !(Number.isInteger(value) && value >= 1);
+  if (invalid(options.concurrency) || invalid(options.defaultConcurrency)) {
     throw new InputError('The concurrency of a batch queue is a whole number from 1.', [
       { path: ['concurrency'], message: 'not a positive integer', kind: 'range' },
     ]);
@@ -87,7 +91,14 @@ export async function enqueueBatch(options: EnqueueBatchOptions): Promise<Enqueu
       .expire(keys.meta, BATCH_RETENTION_SECONDS)
       .sadd(keys.batches, plan.hash)
       .exec();
-    if (options.concurrency !== undefined) await queue.setGlobalConcurrency(options.concurrency);
+    if (options.concurrency !== undefined) {
+      await queue.setGlobalConcurrency(options.concurrency);
+    } else if (
+      options.defaultConcurrency !== undefined &&
+      (await queue.getGlobalConcurrency()) === null
+    ) {
+      await queue.setGlobalConcurrency(options.defaultConcurrency);
+    }
 
     // Rows whose job failed for good (their worker died more often than `maxStalledCount`)
     // have no entry: their jobs go, so the rows are queued again below.

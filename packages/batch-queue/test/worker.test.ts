@@ -132,6 +132,26 @@ describeWithRedis('batch queue: workers sharing a batch through Redis', () => {
     ).toHaveLength(40);
   });
 
+  it('enqueueing without a limit keeps the queue’s, and sets the default only when it has none', async () => {
+    const { connection } = setup('limit');
+    const redis = new Redis(REDIS_URL);
+    cleanup.push(async () => redis.disconnect());
+    const queue = new Queue(QUEUE_NAME, { connection: redis, prefix: queuePrefix(connection) });
+    cleanup.push(() => queue.close());
+    const first = await planOf('limit-a', 2);
+    await enqueueBatch({ plan: first, connection, defaultConcurrency: 8 });
+    expect(await queue.getGlobalConcurrency()).toBe(8);
+    await enqueueBatch({ plan: first, connection, concurrency: 3 });
+    expect(await queue.getGlobalConcurrency()).toBe(3);
+    // Another batch, no limit given: the operator's 3 stays.
+    const second = await planOf('limit-b', 2);
+    await enqueueBatch({ plan: second, connection, defaultConcurrency: 8 });
+    expect(await queue.getGlobalConcurrency()).toBe(3);
+    await expect(
+      enqueueBatch({ plan: second, connection, defaultConcurrency: 0 }),
+    ).rejects.toMatchObject({ code: 'INPUT_INVALID' });
+  });
+
   it('a submit whose answer was lost is found in fal’s history, never sent twice', async () => {
     const { connection, store } = setup('lost');
     const plan = await planOf('lost', 6);

@@ -34,8 +34,8 @@ export default class BatchRun extends BaseCommand<typeof BatchRun> {
     concurrency: Flags.integer({
       min: 1,
       max: 1000,
-      default: 8,
-      description: 'Rows in flight at fal.',
+      description:
+        'Rows in flight at fal (default 8). With --distributed: the limit across all workers, kept as it is when not given (8 for a queue that has none).',
     }),
     'max-cost': Flags.string({
       description:
@@ -180,7 +180,7 @@ export default class BatchRun extends BaseCommand<typeof BatchRun> {
         store,
         client: await this.client(),
         registry: await this.registry(),
-        concurrency: this.flags.concurrency,
+        ...(this.flags.concurrency === undefined ? {} : { concurrency: this.flags.concurrency }),
         ...(maxCost === undefined ? {} : { maxCostUsd: maxCost }),
         ...(cost.estimator ? { estimator: cost.estimator } : {}),
         ...(cost.budgets ? { budgets: cost.budgets } : {}),
