@@ -43,6 +43,7 @@ const GallerySummarySchema = v.object({
   files: v.number(),
   withoutFiles: v.number(),
   missingFiles: v.number(),
+  refusedFiles: v.number(),
   skipped: v.number(),
   copied: v.number(),
   thumbnails: v.number(),
@@ -118,7 +119,14 @@ describe('falai gallery (no browser needed)', () => {
     const result = await env.run(['gallery', '--out', 'site', '--json']);
     expect(result.code, result.stderr).toBe(0);
     const summary = result.json(GallerySummarySchema);
-    expect(summary).toMatchObject({ items: 4, files: 4, withoutFiles: 0, skipped: 0, copied: 4 });
+    expect(summary).toMatchObject({
+      items: 4,
+      files: 4,
+      withoutFiles: 0,
+      refusedFiles: 0,
+      skipped: 0,
+      copied: 4,
+    });
     expect(summary.url).toBe(pathToFileURL(join(env.dir, 'site', 'index.html')).href);
     const human = await env.run(['gallery', '--out', 'site']);
     expect(human.code).toBe(0);

@@ -65,6 +65,8 @@ export interface GallerySummary {
   readonly withoutFiles: number;
   /** Output files the records name but that are not on this machine. */
   readonly missingFiles: number;
+  /** Output files on this machine left out because their bytes are not media (see the CLI note). */
+  readonly refusedFiles: number;
   /** Records left out because they are not completed (queued, running, failed, …). */
   readonly skipped: number;
   /** Files copied or linked into the site in this build (0 when nothing changed). */
@@ -109,6 +111,8 @@ const EXT_BY_MIME: Readonly<Record<string, string>> = {
   'audio/mpeg': '.mp3',
   'audio/wav': '.wav',
 };
+/** A record's output file that is on this machine but not media: left out, counted apart. */
+const REFUSED = 'refused';
 /** Images at most this big (and within the thumbnail box) are shown as they are. */
 const SMALL_IMAGE_BYTES = 96 * 1024;
 
@@ -120,17 +124,14 @@ function mediaKind(ext: string, mime: string | undefined): GalleryMedia['kind'] 
 }
 
 /**
- * True when a file's bytes are a recognised media or file format. A record names its outputs by
- * path and a store may be shared or edited, so the gallery never publishes what sniffs as text
- * or unknown bytes (a key, a config, a shell history), whatever the record says it is.
+ * True when a file's bytes are media a model makes: an image, a video, a sound or a 3D model.
+ * A record names its outputs by path and a store may be shared or edited, so the gallery never
+ * publishes anything else (a key, a config, a database, an archive, a document), whatever the
+ * record says it is.
  */
 async function publishable(path: string): Promise<boolean> {
   const sniffed = await sniffFile(path).catch(() => undefined);
-  return (
-    sniffed !== undefined &&
-    sniffed.mime !== 'text/plain' &&
-    sniffed.mime !== 'application/octet-stream'
-  );
+  return sniffed !== undefined && /^(image|video|audio|model)\//.test(sniffed.mime);
 }
 
 /** A file-name-safe stem for a request id (ids with other characters get a digest suffix). */
@@ -376,7 +377,7 @@ export async function buildGallery(options: BuildGalleryOptions): Promise<Galler
     ) {
       entry = before;
     } else {
-      if (!(await publishable(source))) return undefined;
+      if (!(await publishable(source))) return REFUSED;
       await placeFile(source, dest);
       copied++;
       let facts: Omit<CacheEntry, 'source' | 'size' | 'mtimeMs'> = {};
@@ -408,14 +409,18 @@ export async function buildGallery(options: BuildGalleryOptions): Promise<Galler
   let cursor = 0;
   let files = 0;
   let missingFiles = 0;
+  let refusedFiles = 0;
   let withoutFiles = 0;
   const described: GalleryItem[] = completed.map((record) => {
     const count = record.outputs?.length ?? 0;
-    const media = made.slice(cursor, cursor + count).filter((m): m is GalleryMedia => !!m);
+    const slice = made.slice(cursor, cursor + count);
+    const media = slice.filter((m): m is GalleryMedia => typeof m === 'object');
+    const refused = slice.filter((m) => m === REFUSED).length;
     cursor += count;
     files += media.length;
+    refusedFiles += refused;
     // Not downloaded at all: the result's files are what is missing here.
-    const missing = count > 0 ? count - media.length : resultUrls(record.result).length;
+    const missing = count > 0 ? count - media.length - refused : resultUrls(record.result).length;
     missingFiles += missing;
     if (media.length === 0) withoutFiles++;
     return describeRecord(record, { media, missingFiles: missing, outputs });
@@ -445,6 +450,7 @@ export async function buildGallery(options: BuildGalleryOptions): Promise<Galler
     files,
     withoutFiles,
     missingFiles,
+    refusedFiles,
     skipped: options.records.length - completed.length,
     copied,
     thumbnails,

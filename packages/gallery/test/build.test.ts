@@ -270,12 +270,21 @@ describe('buildGallery', () => {
     });
   });
 
-  it('never publishes a file a record names unless its bytes are a recognised format', async () => {
-    // A shared or edited store can name any path: a key, or text dressed as an image.
+  it('never publishes a file a record names unless its bytes are media', async () => {
+    // A shared or edited store can name any path: a key, text dressed as an image, a database,
+    // an archive or a document (recognised formats, but not what a model makes).
     const secrets = join(dir, 'home', '.ssh');
     await mkdir(secrets, { recursive: true });
     await writeFile(join(secrets, 'id_ed25519'), '-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl\n');
     await writeFile(join(secrets, 'dressed.png'), 'not an image at all');
+    const sqlite = Buffer.concat([Buffer.from('SQLite format 3\0'), Buffer.alloc(200)]);
+    await writeFile(join(secrets, 'store.png'), sqlite);
+    const zip = Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), Buffer.alloc(200)]);
+    await writeFile(join(secrets, 'backup.png'), zip);
+    await writeFile(
+      join(secrets, 'tax.png'),
+      Buffer.from('%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n'),
+    );
     const out = join(dir, 'site-hostile');
     const summary = await buildGallery({
       records: [
@@ -285,12 +294,19 @@ describe('buildGallery', () => {
             { url: 'https://cdn.test/a.png', path: join(secrets, 'id_ed25519'), mime: 'image/png' },
             { url: 'https://cdn.test/b.png', path: join(secrets, 'dressed.png') },
             { url: 'https://cdn.test/c.png', path: join(outputs, 'small-0.png') },
+            { url: 'https://cdn.test/d.png', path: join(secrets, 'store.png') },
+            { url: 'https://cdn.test/e.png', path: join(secrets, 'backup.png') },
+            { url: 'https://cdn.test/f.png', path: join(secrets, 'tax.png') },
+            { url: 'https://cdn.test/g.png', path: join(secrets, 'gone.png') },
           ],
         }),
       ],
       outDir: out,
     });
-    expect(summary.missingFiles).toBe(2);
+    // Refused (on this machine, not media) and missing (not here at all) are told apart.
+    expect(summary.refusedFiles).toBe(5);
+    expect(summary.missingFiles).toBe(1);
+    expect(summary.files).toBe(1);
     const data = await readData(out);
     expect(data.items[0]?.media.map((media) => media.name)).toEqual(['steal-2.png']);
     expect(await readdir(join(out, 'media'))).toEqual(['steal-2.png']);

@@ -133,6 +133,11 @@ index.html works from file:// with no server and makes no network request: style
         `${summary.withoutFiles} completed ${summary.withoutFiles === 1 ? 'request has' : 'requests have'} no saved files on this machine (shown without media; falai download <id> saves them).`,
       );
     }
+    if (summary.refusedFiles > 0) {
+      this.note(
+        `${summary.refusedFiles} ${summary.refusedFiles === 1 ? 'file' : 'files'} named by the store ${summary.refusedFiles === 1 ? 'is' : 'are'} not an image, video, sound or 3D model and ${summary.refusedFiles === 1 ? 'was' : 'were'} left out (a gallery publishes only media).`,
+      );
+    }
     if (summary.skipped > 0) {
       this.note(
         `${summary.skipped} ${summary.skipped === 1 ? 'request is' : 'requests are'} not completed (queued, running, failed or cancelled) and not shown.`,
