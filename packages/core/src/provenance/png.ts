@@ -83,42 +83,59 @@ const READ_KEYWORDS: ReadonlySet<string> = new Set(['falai', 'parameters', PNG_X
 const inflate = (body: Buffer): Buffer =>
   inflateSync(body, { maxOutputLength: MAX_PNG_TEXT_BYTES });
 
-/**
- * A text chunk's keyword and text (`tEXt`, `zTXt`, `iTXt`); undefined for others or damage.
- * Only the keywords falai reads have their text decoded (empty for the rest), bounded by
- * {@link MAX_PNG_TEXT_BYTES}.
- */
-function readText(item: PngChunk): { keyword: string; text: string } | undefined {
+/** A text chunk (`tEXt`, `zTXt`, `iTXt`): its keyword and where its text starts. */
+function textKeyword(item: PngChunk): { keyword: string; nul: number } | undefined {
   const { type, data } = item;
   if (type !== 'tEXt' && type !== 'zTXt' && type !== 'iTXt') return undefined;
   const nul = data.indexOf(0);
   if (nul < 1 || nul > 79) return undefined;
-  const keyword = data.toString('latin1', 0, nul);
-  if (!READ_KEYWORDS.has(keyword)) return { keyword, text: '' };
+  return { keyword: data.toString('latin1', 0, nul), nul };
+}
+
+/**
+ * The text of a chunk whose keyword falai reads, inflated within {@link MAX_PNG_TEXT_BYTES};
+ * undefined for damage (or text past the bound).
+ */
+function decodeText(item: PngChunk, nul: number): string | undefined {
+  const { type, data } = item;
   try {
-    if (type === 'tEXt') return { keyword, text: data.toString('latin1', nul + 1) };
-    if (type === 'zTXt') {
-      return { keyword, text: inflate(data.subarray(nul + 2)).toString('latin1') };
-    }
+    if (type === 'tEXt') return data.toString('latin1', nul + 1);
+    if (type === 'zTXt') return inflate(data.subarray(nul + 2)).toString('latin1');
     const compressed = data[nul + 1] === 1;
     const language = data.indexOf(0, nul + 3);
     const translated = language < 0 ? -1 : data.indexOf(0, language + 1);
     if (translated < 0) return undefined;
     const body = data.subarray(translated + 1);
-    return { keyword, text: (compressed ? inflate(body) : body).toString('utf8') };
+    return (compressed ? inflate(body) : body).toString('utf8');
   } catch {
     return undefined;
   }
 }
 
-/** The text chunks of a PNG by keyword (the last of each), e.g. `falai`, `parameters`. */
+/**
+ * The last text chunk of `keyword` (text may sit before or after the image data): its index
+ * and its text (undefined when damaged). Only that one is inflated, so a file packed with
+ * copies costs one bounded inflate per keyword.
+ */
+function lastText(
+  all: readonly PngChunk[],
+  keyword: string,
+): { index: number; text: string | undefined } | undefined {
+  for (let index = all.length - 1; index >= 0; index--) {
+    const item = all[index] as PngChunk;
+    const found = textKeyword(item);
+    if (found?.keyword === keyword) return { index, text: decodeText(item, found.nul) };
+  }
+  return undefined;
+}
+
+/** The text chunks falai reads, by keyword (the last of each): `falai`, `parameters`, XMP. */
 export function readPngText(bytes: Buffer): Map<string, string> {
+  const all = chunks(bytes).filter((item) => item.type !== 'IDAT' && item.type !== 'IEND');
   const out = new Map<string, string>();
-  for (const item of chunks(bytes)) {
-    if (item.type === 'IDAT' || item.type === 'IEND') continue;
-    const text = readText(item);
-    // Text may sit before or after the image data (anywhere before IEND).
-    if (text) out.set(text.keyword, text.text);
+  for (const keyword of READ_KEYWORDS) {
+    const text = lastText(all, keyword)?.text;
+    if (text !== undefined) out.set(keyword, text);
   }
   return out;
 }
@@ -141,12 +158,13 @@ export function writePngText(bytes: Buffer, text: PngText): Buffer {
   const all = chunks(bytes);
   const firstData = all.findIndex((item) => item.type === 'IDAT');
   if (all[0]?.type !== 'IHDR' || firstData < 0) throw new Error('not a PNG image (no IHDR/IDAT)');
-  const texts = all.map(readText);
-  const hadOurs = texts.some((t) => t?.keyword === 'falai');
-  const foreignParameters = !hadOurs && texts.some((t) => t?.keyword === 'parameters');
-  const existingXmp = texts.filter((t) => t?.keyword === PNG_XMP_KEYWORD).pop()?.text;
+  // Chunks are told by keyword alone; a damaged or oversized falai chunk is replaced too.
+  const keywords = all.map((item) => textKeyword(item)?.keyword);
+  const hadOurs = keywords.includes('falai');
+  const foreignParameters = !hadOurs && keywords.includes('parameters');
+  const existingXmp = text.xmp ? lastText(all, PNG_XMP_KEYWORD)?.text : undefined;
   const drop = (index: number): boolean => {
-    const keyword = texts[index]?.keyword;
+    const keyword = keywords[index];
     if (keyword === 'falai') return true;
     if (keyword === 'parameters') return hadOurs && text.parameters !== undefined;
     return keyword === PNG_XMP_KEYWORD && text.xmp !== undefined;

@@ -5,6 +5,7 @@ import {
   PNG_SIGNATURE,
   PNG_XMP_KEYWORD,
   readPngText,
+  writePngText,
 } from '../../src/provenance/png.js';
 
 /** One PNG chunk: length, type, data, CRC over type + data. */
@@ -66,7 +67,24 @@ describe('PNG text chunks from a hostile file', () => {
 
   it('never inflates the text of keywords falai does not read', () => {
     const texts = readPngText(png(zTxt('Comment', bomb), iTxt('Description', bomb)));
-    expect(texts.get('Comment')).toBe('');
-    expect(texts.get('Description')).toBe('');
+    expect([...texts.keys()]).toEqual([]);
+  });
+
+  it('reads only the last chunk of a keyword: copies before it are never inflated', () => {
+    const json = JSON.stringify({ prompt: 'the last one' });
+    // Forty bombs that inflate to the bound each, then the real text: read as the last.
+    const copies = Array.from({ length: 40 }, () => zTxt('falai', bomb));
+    const texts = readPngText(png(...copies, iTxt('falai', deflateSync(Buffer.from(json)))));
+    expect(texts.get('falai')).toBe(json);
+  });
+
+  it('replaces a damaged or oversized falai chunk on rewrite instead of keeping it', () => {
+    const json = JSON.stringify({ prompt: 'fresh' });
+    const before = png(zTxt('falai', bomb), chunk('tEXt', Buffer.from('Comment\0kept', 'latin1')));
+    const after = writePngText(before, { json });
+    expect(readPngText(after).get('falai')).toBe(json);
+    // The bomb's chunk is gone; the foreign comment stays byte for byte.
+    expect(after.includes(bomb)).toBe(false);
+    expect(after.includes(Buffer.from('Comment\0kept', 'latin1'))).toBe(true);
   });
 });
