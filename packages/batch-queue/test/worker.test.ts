@@ -274,6 +274,51 @@ describeWithRedis('batch queue: workers sharing a batch through Redis', () => {
     for (let i = 0; i < 30; i += 1) expect(perPrompt.get(`interrupt ${i}`)).toBe(1);
   });
 
+  it('the fence: a worker whose lock went just before its POST sends nothing; the row is sent once, later', async () => {
+    const { connection, store } = setup('fence');
+    const plan = await planOf('fence', 1);
+    await enqueueBatch({ plan, connection, concurrency: 1 });
+    const redis = new Redis(REDIS_URL);
+    cleanup.push(async () => redis.disconnect());
+    const lockPattern = `${queuePrefix(connection)}:${QUEUE_NAME}:*:lock`;
+    // Core's cost step runs just before the note and the POST: the first time, the row's lock
+    // goes there (as when its worker stalled and another took the row over).
+    const estimates: number[] = [];
+    const estimator = {
+      apiUrl: 'http://127.0.0.1:1/v1',
+      price: async () => ({ price: null, reason: 'test' }),
+      estimate: async () => {
+        estimates.push(Date.now());
+        if (estimates.length === 1) {
+          const locks = await redis.keys(lockPattern);
+          expect(locks).toHaveLength(1);
+          await redis.del(...locks);
+        }
+        return { estimate: null, reason: 'test' };
+      },
+    } as unknown as Parameters<typeof startBatchWorker>[0]['estimator'];
+    await worker(connection, store, {
+      concurrency: 1,
+      stallTimeoutMs: 2000,
+      lostSubmitGraceMs: 300,
+      ...(estimator ? { estimator } : {}),
+    });
+    const { entries } = await watchBatch({ connection, batch: plan.hash, intervalMs: 200 });
+    expect(entries.map((entry) => entry.status)).toEqual(['completed']);
+    expect(jobsPerPrompt(emulator).get('fence 0')).toBe(1);
+    // The first try stopped at the fence: its POST never left. The one submit came after the
+    // row was taken up again (its lost claim resolved as never sent).
+    expect(estimates.length).toBeGreaterThanOrEqual(2);
+    const submits = emulator.log.filter(
+      (entry) =>
+        entry.kind === 'submit' &&
+        entry.requestId !== undefined &&
+        String((emulator.job(entry.requestId)?.input as { prompt?: string })?.prompt) === 'fence 0',
+    );
+    expect(submits).toHaveLength(1);
+    expect(submits[0]?.time).toBeGreaterThanOrEqual(estimates[1] as number);
+  }, 30_000);
+
   it('a closing worker hands its rows back; another finishes them, each submitted once', async () => {
     const { connection, store } = setup('handback');
     // Jobs long enough that none finishes before the first worker is closed, even on a loaded
