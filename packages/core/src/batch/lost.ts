@@ -4,7 +4,7 @@ import { recoverRequests } from '../lifecycle/recover.js';
 import type { PlatformClient } from '../platform/client.js';
 import type { PendingStore } from '../store/types.js';
 import type { BatchPlan, PlannedRow } from './plan.js';
-import { batchRecords, type LostSubmit } from './row.js';
+import { batchRecords, batchRowWork, type LostSubmit } from './row.js';
 
 /** The note a batch puts on a row's submit in a shared journal: `batch:<hash>:<row key>`. */
 export const batchIntentRef = (hash: string, row: Pick<PlannedRow, 'key'>): string =>
@@ -54,8 +54,11 @@ export function lostSubmitResolver(
         ? (await journal.list()).filter((note) => note.endpointId === plan.endpointId)
         : [];
       if (notes.length === 0) {
-        // Recorded after all? (attempt n is the row's n-th record.)
+        // Recorded after all? A request fal still runs or has completed is never sent again,
+        // whichever attempt it was; otherwise attempt n is the row's n-th record.
         const records = (await batchRecords(store, plan)).get(row.key) ?? [];
+        const live = batchRowWork(row, records);
+        if (live.kind === 'follow') return { kind: 'found', record: live.record };
         const recorded = records.length > attempt ? records.at(-1) : undefined;
         if (recorded) return { kind: 'found', record: recorded };
         if (options.unnoted === 'not-sent') return { kind: 'not-sent' };

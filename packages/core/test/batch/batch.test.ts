@@ -427,7 +427,13 @@ describe('runBatch', () => {
     await store.put({ ...record, tags: batchRowTags(plan.hash, row) });
     const found = await resolver('not-sent')(row, 0);
     expect(found).toMatchObject({ kind: 'found', record: { requestId: 'req-slow' } });
-    // A later attempt is not answered by the first attempt's record.
+    // A request fal still runs is never sent again, whichever attempt asks.
+    expect(await resolver('not-sent')(row, 3)).toMatchObject({ kind: 'found' });
+    // A later attempt is not answered by an earlier attempt's failure worth retrying.
+    await store.update('req-slow', {
+      status: 'failed',
+      error: { code: 'API_ERROR', message: 'fal failed' },
+    });
     expect(await resolver('not-sent')(row, 1)).toEqual({ kind: 'not-sent' });
     // A note and no Platform API: unknown, never not-sent.
     await journal.record({
