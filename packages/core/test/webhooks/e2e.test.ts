@@ -96,7 +96,17 @@ describe('emulator → receiver → store', () => {
       expect(record?.result).toEqual({ images: [{ url: 'https://example.invalid/x.png' }] });
     }
     expect(refused.size).toBeGreaterThan(0);
-    // Every refused delivery was retried by the emulator and then accepted.
+    // Every refused delivery was retried by the emulator and then accepted. The receiver
+    // finalises before its 200 is back at the emulator, which logs the delivery's status then:
+    // wait (bounded) for the last answers to arrive.
+    const lastStatuses = () => {
+      const log = emulator.log.filter((entry) => entry.kind === 'webhook-delivery');
+      return [...refused].map((id) => log.filter((entry) => entry.requestId === id).at(-1)?.status);
+    };
+    for (let waited = 0; waited < 5000 && lastStatuses().some((status) => status !== 200); ) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      waited += 20;
+    }
     const deliveries = emulator.log.filter((entry) => entry.kind === 'webhook-delivery');
     for (const id of refused) {
       const statuses = deliveries.filter((entry) => entry.requestId === id).map((e) => e.status);
