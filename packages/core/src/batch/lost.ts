@@ -32,6 +32,8 @@ export interface LostSubmitResolverOptions {
    * (then it may be submitted). @default 120000
    */
   readonly graceMs?: number | undefined;
+  /** fal's requests looked at per search of its history. @default 50000 */
+  readonly maxScanned?: number | undefined;
 }
 
 /**
@@ -84,7 +86,7 @@ export function lostSubmitResolver(
         since: new Date(oldest - 5 * 60 * 1000),
         onlyIntents: true,
         intentGraceMs: grace,
-        maxScanned: 50_000,
+        maxScanned: options.maxScanned ?? 50_000,
         signal,
       });
       for (const report of summary.intents) {
@@ -94,6 +96,13 @@ export function lostSubmitResolver(
       }
       if (summary.intents.length > 0 && summary.intents.every((r) => r.outcome === 'not-sent')) {
         return { kind: 'not-sent' };
+      }
+      if (summary.truncated) {
+        // More of fal's history than one search reads: asking again cannot settle it.
+        return {
+          kind: 'unknown',
+          reason: `fal's request history since its submit holds more than the ${summary.scanned} requests falai reads, so whether fal received it cannot be told`,
+        };
       }
       // Not in fal's history yet: wait for it, or for the grace period to pass.
       await delay(Math.min(2000, Math.max(200, grace / 4)), undefined, { signal });

@@ -44,6 +44,15 @@ afterAll(async () => {
 });
 
 const submits = () => emulator.log.filter((entry) => entry.kind === 'submit').length;
+/** The prompts of the emulator's jobs that start with `prefix`: what fal was sent. */
+const promptsSent = (prefix: string) =>
+  emulator
+    .jobs()
+    .map((job) => (job.input as { prompt: string }).prompt)
+    .filter((prompt) => prompt.startsWith(prefix));
+/** fal's Platform API at the emulator. */
+const platformOf = (server: Emulator) =>
+  createPlatformClient({ credentials: GOOD_KEY, apiUrl: `${server.url}/v1` });
 
 describe('planBatch', () => {
   it('types CSV values through a template and reports every bad row with its field', async () => {
@@ -306,10 +315,7 @@ describe('runBatch', () => {
     // Resumed: every row ends completed, none sent twice (the held row was recorded).
     const again = await runBatch({ plan, store, client, registry, concurrency: 4 });
     expect(again.counts.completed).toBe(40);
-    const prompts = emulator
-      .jobs()
-      .map((job) => (job.input as { prompt: string }).prompt)
-      .filter((prompt) => prompt.startsWith('held '));
+    const prompts = promptsSent('held ');
     expect(prompts).toHaveLength(40);
     expect(new Set(prompts).size).toBe(40);
   });
@@ -317,7 +323,7 @@ describe('runBatch', () => {
   it("finds a submit whose answer was lost in fal's history, and sends again one fal never got", async () => {
     const store = createMemoryStore();
     const journal = createIntentJournal(join(dir, 'intents-lost'));
-    const platform = createPlatformClient({ credentials: GOOD_KEY, apiUrl: `${emulator.url}/v1` });
+    const platform = platformOf(emulator);
     const rows = await parseBatchRows(
       Array.from({ length: 6 }, (_, i) => JSON.stringify({ prompt: `lost ${i}` })).join('\n'),
       'jsonl',
@@ -337,10 +343,7 @@ describe('runBatch', () => {
       lostSubmitGraceMs: 300,
     });
     expect(summary.counts).toMatchObject({ completed: 6, unknown: 0 });
-    const sent = emulator
-      .jobs()
-      .map((job) => (job.input as { prompt: string }).prompt)
-      .filter((prompt) => prompt.startsWith('lost '));
+    const sent = promptsSent('lost ');
     expect(sent.sort()).toEqual(rows.map((_, i) => `lost ${i}`).sort());
     // Every note is resolved: nothing left for `falai recover`.
     expect(await journal.list()).toEqual([]);
@@ -366,7 +369,7 @@ describe('runBatch', () => {
     const lostRow = plan.rows.find((row) => notes[0]?.ref === batchIntentRef(plan.hash, row));
     expect(lostRow).toBeDefined();
     const before = submits();
-    const platform = createPlatformClient({ credentials: GOOD_KEY, apiUrl: `${emulator.url}/v1` });
+    const platform = platformOf(emulator);
     const second = await runBatch({
       plan,
       store,
@@ -404,10 +407,7 @@ describe('runBatch', () => {
     const second = await runBatch({ plan, store, client, registry });
     expect(second.counts).toMatchObject({ completed: 2, failed: 0, unknown: 0 });
     expect(second.submitted).toBe(1);
-    const sent = emulator
-      .jobs()
-      .map((job) => (job.input as { prompt: string }).prompt)
-      .filter((prompt) => prompt === 'refused' || prompt === 'flaky');
+    const sent = [...promptsSent('refused'), ...promptsSent('flaky')];
     expect(sent.sort()).toEqual(['flaky', 'refused']);
   });
 
@@ -435,6 +435,30 @@ describe('runBatch', () => {
       error: { code: 'API_ERROR', message: 'fal failed' },
     });
     expect(await resolver('not-sent')(row, 1)).toEqual({ kind: 'not-sent' });
+    // fal's history longer than one search reads: unknown at once, not asked again for ever.
+    await client.submit(ENDPOINT, { prompt: 'history filler 1' });
+    await client.submit(ENDPOINT, { prompt: 'history filler 2' });
+    const note = await journal.record({
+      endpointId: ENDPOINT,
+      inputHash: inputHash(row.input),
+      at: new Date().toISOString(),
+      store: store.location,
+      reservations: [],
+    });
+    const truncated = await lostSubmitResolver({
+      plan,
+      store,
+      journal: () => journal,
+      platform: platformOf(emulator),
+      unnoted: 'not-sent',
+      graceMs: 0,
+      maxScanned: 1,
+    })(row, 1);
+    expect(truncated).toMatchObject({
+      kind: 'unknown',
+      reason: expect.stringContaining('history'),
+    });
+    await journal.resolve(note.id);
     // A note and no Platform API: unknown, never not-sent.
     await journal.record({
       endpointId: ENDPOINT,
