@@ -180,10 +180,12 @@ export async function startBatchWorker(options: BatchWorkerOptions): Promise<Bat
       // goes on without one when it cannot write it; here nothing is sent unnoted) and this
       // worker must still hold the row's lock.
       const notes = batchKeys(connection, plan.hash).intents(row.key);
+      // This row's submit notes (a worker only ever runs one row of a job).
+      const journal = redisIntentJournal(redis, notes);
       const fenced: FalClient = Object.assign(Object.create(options.client) as FalClient, {
         submit: async (...args: Parameters<FalClient['submit']>) => {
           if ((await redis.hlen(notes)) === 0) {
-            await redisIntentJournal(redis, notes).record({
+            await journal.record({
               endpointId: args[0],
               inputHash: inputHash(args[1]),
               at: new Date().toISOString(),
@@ -217,15 +219,13 @@ export async function startBatchWorker(options: BatchWorkerOptions): Promise<Bat
         signal: controller.signal,
         abortSubmits: true,
         ...(options.cwd ? { cwd: options.cwd } : {}),
-        intents: (item) =>
-          redisIntentJournal(redis, batchKeys(connection, plan.hash).intents(item.key)),
+        intents: () => journal,
         // No note means no POST (the fence above), so a row without one may be sent.
         resolveLost: (item, attempt) =>
           lostSubmitResolver({
             plan,
             store,
-            journal: (lost) =>
-              redisIntentJournal(redis, batchKeys(connection, plan.hash).intents(lost.key)),
+            journal: () => journal,
             platform: options.platform,
             unnoted: 'not-sent',
             graceMs: grace,
